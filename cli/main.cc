@@ -1,0 +1,229 @@
+// fulcrum's command line: run, compare and validate scenarios in simulation.
+//
+// Exit codes: 0 success, 1 a run failed, 2 bad input (command line or scenario).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include "policies/registry.h"
+#include "results/table.h"
+#include "results/write.h"
+#include "scenario/load.h"
+#include "sim/isolated.h"
+
+namespace fulcrum {
+namespace {
+
+constexpr int kExitRunFailed = 1;
+constexpr int kExitBadInput = 2;
+
+struct ScenarioArgs {
+  std::string path;  // empty: the embedded default
+  std::vector<std::string> overrides;
+};
+
+void add_scenario_args(CLI::App* cmd, ScenarioArgs& args) {
+  cmd->add_option("scenario", args.path, "Scenario YAML file (default: the embedded default scenario)");
+  cmd->add_option("--set", args.overrides, "Override a scenario key: key.path=value (repeatable)");
+}
+
+Expected<Scenario> load(const ScenarioArgs& args) {
+  if (args.path.empty()) return load_scenario_text(std::string(default_scenario_yaml()), "<default scenario>", args.overrides);
+  return load_scenario_file(args.path, args.overrides);
+}
+
+// Prints "\r<label> 45% (9000/20000 tasks)" on stderr for runs that last more than two
+// seconds, and only when stderr is a terminal.
+sim::ProgressFn terminal_progress(const std::string& label) {
+  if (!::isatty(STDERR_FILENO)) return {};
+  const auto started = std::chrono::steady_clock::now();
+  return [label, started, shown = false](std::uint64_t done, std::uint64_t total) mutable {
+    if (!shown && std::chrono::steady_clock::now() - started < std::chrono::seconds(2)) return;
+    shown = true;
+    std::fprintf(stderr, "\r%s %3.0f%% (%llu/%llu tasks)%s", label.c_str(), 100.0 * done / std::max<std::uint64_t>(total, 1),
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), done == total ? "\n" : "");
+    std::fflush(stderr);
+  };
+}
+
+int cmd_validate(const ScenarioArgs& args) {
+  auto scenario = load(args);
+  if (!scenario) {
+    std::cerr << "error: " << scenario.error() << "\n";
+    return kExitBadInput;
+  }
+  std::cout << fmt::format("{}: ok ({} hosts{}, {} tasks at {} /s, policy {}, seed {})\n", scenario->source,
+                           scenario->total_hosts(), scenario->cluster.platform.empty() ? "" : " from platform",
+                           scenario->workload.tasks, scenario->workload.rate, scenario->policy, scenario->seed);
+  return 0;
+}
+
+int cmd_run(ScenarioArgs args, const std::string& policy, std::optional<std::uint64_t> seed, const std::string& out) {
+  if (!policy.empty()) args.overrides.push_back("policy=" + policy);
+  if (seed) args.overrides.push_back("seed=" + std::to_string(*seed));
+  auto scenario = load(args);
+  if (!scenario) {
+    std::cerr << "error: " << scenario.error() << "\n";
+    return kExitBadInput;
+  }
+  auto records = sim::simulate(*scenario, terminal_progress(scenario->policy));
+  if (!records) {
+    std::cerr << "error: " << records.error() << "\n";
+    return kExitRunFailed;
+  }
+  if (!out.empty()) {
+    if (auto written = write_results(out, *scenario, *records); !written) {
+      std::cerr << "error: " << written.error() << "\n";
+      return kExitRunFailed;
+    }
+  }
+  std::cout << summary_json(*scenario, records->summary);
+  return 0;
+}
+
+int cmd_compare(const ScenarioArgs& args, std::vector<std::string> policies, int seeds, unsigned jobs, const std::string& out) {
+  auto base = load(args);
+  if (!base) {
+    std::cerr << "error: " << base.error() << "\n";
+    return kExitBadInput;
+  }
+  if (policies.empty()) policies = classic_policies();
+  for (const std::string& p : policies) {
+    if (auto made = make_policy(p); !made) {
+      std::cerr << "error: --policies: " << made.error() << "\n";
+      return kExitBadInput;
+    }
+  }
+  struct Run {
+    std::size_t row;
+    Scenario scenario;
+  };
+  std::vector<Run> runs;
+  std::vector<PolicyRuns> rows;
+  for (const std::string& p : policies) {
+    rows.push_back({p, {}});
+    for (int s = 0; s < seeds; ++s) {
+      Scenario sc = *base;
+      sc.policy = p;
+      sc.seed = base->seed + static_cast<std::uint64_t>(s);
+      runs.push_back({rows.size() - 1, std::move(sc)});
+    }
+  }
+  std::cerr << fmt::format("compare: {} on {} ({} runs: {} policies x {} seeds, {} at a time)\n", base->source,
+                           base->total_hosts() > 0 ? fmt::format("{} hosts", base->total_hosts()) : "a platform",
+                           runs.size(), policies.size(), seeds, jobs);
+  // Each run is its own forked simulation; `jobs` threads keep that many in flight.
+  std::vector<Expected<RunRecords>> results(runs.size(), Error{"not run"});
+  std::atomic<std::size_t> next{0}, finished{0};
+  const bool tty = ::isatty(STDERR_FILENO);
+  auto work = [&] {
+    for (std::size_t i; (i = next++) < runs.size();) {
+      results[i] = sim::simulate(runs[i].scenario);
+      const std::size_t n = ++finished;
+      if (tty) std::fprintf(stderr, "\rcompare: %zu/%zu runs done%s", n, runs.size(), n == runs.size() ? "\n" : "");
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned j = 0; j < std::max(1u, jobs); ++j) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (!results[i]) {
+      std::cerr << fmt::format("error: {} seed {}: {}\n", runs[i].scenario.policy, runs[i].scenario.seed, results[i].error());
+      return kExitRunFailed;
+    }
+    rows[runs[i].row].runs.push_back(results[i]->summary);
+  }
+  std::cout << fmt::format("{} — {} seed(s) from {}, mean ±95% CI\n", base->source, seeds, base->seed);
+  std::cout << format_comparison(rows);
+  if (!out.empty()) {
+    std::filesystem::create_directories(out);
+    std::ofstream(std::filesystem::path(out) / "comparison.csv") << comparison_csv(rows);
+  }
+  return 0;
+}
+
+// Splits "jsq,power_of_d:d=2,x=1,random" into policy specs: a piece that is a bare
+// key=value continues the parameters of the spec before it.
+std::vector<std::string> split_policy_list(const std::string& text) {
+  std::vector<std::string> specs;
+  std::size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string piece = text.substr(start, comma - start);
+    const bool continues = !specs.empty() && piece.find('=') != std::string::npos && piece.find(':') == std::string::npos;
+    if (continues) {
+      specs.back() += "," + piece;
+    } else {
+      specs.push_back(piece);
+    }
+    start = comma + 1;
+  }
+  return specs;
+}
+
+}  // namespace
+}  // namespace fulcrum
+
+int main(int argc, char** argv) {
+  using namespace fulcrum;
+  CLI::App app{"fulcrum: a load-balanced task scheduler and the SimGrid testbed that compares its policies"};
+  app.require_subcommand(1);
+
+  ScenarioArgs run_args;
+  std::string run_policy, run_out;
+  std::optional<std::uint64_t> run_seed;
+  CLI::App* run = app.add_subcommand("run", "Run one scenario in simulation and print its summary");
+  add_scenario_args(run, run_args);
+  run->add_option("--policy", run_policy, "Policy spec, e.g. power_of_d:d=2 (overrides the scenario's)");
+  run->add_option("--seed", run_seed, "Seed (overrides the scenario's)");
+  run->add_option("--out", run_out, "Folder for tasks.csv, workers.csv, summary.json");
+
+  ScenarioArgs cmp_args;
+  std::string cmp_policies_text;
+  int cmp_seeds = 3;
+  unsigned cmp_jobs = std::max(1u, std::thread::hardware_concurrency());
+  std::string cmp_out;
+  CLI::App* compare = app.add_subcommand("compare", "Run several policies over several seeds and print one table");
+  add_scenario_args(compare, cmp_args);
+  compare->add_option("--policies", cmp_policies_text,
+                      "Policy specs separated by commas, e.g. jsq,power_of_d:d=2,random (default: the classic ones)");
+  compare->add_option("--seeds", cmp_seeds, "Seeds per policy: the scenario's seed, seed+1, ...")->check(CLI::Range(1, 1000));
+  compare->add_option("--jobs", cmp_jobs, "Simulations run at once")->check(CLI::Range(1u, 256u));
+  compare->add_option("--out", cmp_out, "Folder for comparison.csv");
+
+  ScenarioArgs val_args;
+  CLI::App* validate = app.add_subcommand("validate", "Check a scenario file and exit (2 if it is not valid)");
+  add_scenario_args(validate, val_args);
+
+  CLI::App* show = app.add_subcommand("default-scenario", "Print the embedded default scenario");
+  CLI::App* policies = app.add_subcommand("policies", "List the policy names");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitBadInput;
+  }
+  if (*run) return cmd_run(run_args, run_policy, run_seed, run_out);
+  if (*compare) return cmd_compare(cmp_args, split_policy_list(cmp_policies_text), cmp_seeds, cmp_jobs, cmp_out);
+  if (*validate) return cmd_validate(val_args);
+  if (*show) {
+    std::cout << default_scenario_yaml();
+    return 0;
+  }
+  if (*policies) {
+    for (const auto& name : policy_names()) std::cout << name << "\n";
+    return 0;
+  }
+  return kExitBadInput;
+}

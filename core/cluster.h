@@ -1,0 +1,65 @@
+// The scheduler's view of its workers: capacity, load and each worker's local FIFO.
+//
+// ClusterState is owned by the Scheduler and mutated only by it; policies get a const
+// reference. A worker is *eligible* for a new task when it is alive and has room under the
+// queue cap (cap < 0: unbounded; cap 0: only a free slot, i.e. late binding). The dense
+// `eligible()` list lets policies sample uniformly in O(1).
+#pragma once
+
+#include <deque>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/types.h"
+
+namespace fulcrum {
+
+struct WorkerSpec {
+  std::string name;
+  std::string group;
+  double speed = 1e9;   // flop/s per slot
+  int slots = 1;
+  double weight = 0;    // 0: speed x slots
+};
+
+struct Worker {
+  WorkerId id = 0;
+  WorkerSpec spec;
+  double weight = 0;
+  bool alive = true;
+  std::deque<TaskId> queue;       // dispatched, not yet reported started, FIFO
+  std::vector<TaskId> running;    // reported started
+  std::uint32_t in_system = 0;    // queue.size() + running.size()
+  // Statistics for results.
+  std::uint64_t completed = 0;
+  double busy_time = 0;  // slot-seconds spent on tasks that finished here
+};
+
+class ClusterState {
+ public:
+  explicit ClusterState(int queue_cap) : queue_cap_(queue_cap) {}
+
+  WorkerId add(const WorkerSpec& spec);
+  // Recomputes w's eligibility after its load or liveness changed.
+  void refresh(WorkerId w);
+
+  const Worker& worker(WorkerId w) const { return workers_[w]; }
+  Worker& mutable_worker(WorkerId w) { return workers_[w]; }
+  std::size_t size() const { return workers_.size(); }
+  std::span<const Worker> workers() const { return workers_; }
+  std::span<const WorkerId> eligible() const { return eligible_; }
+  bool is_eligible(WorkerId w) const { return eligible_pos_[w] != kAbsent; }
+  int queue_cap() const { return queue_cap_; }
+
+ private:
+  static constexpr std::uint32_t kAbsent = ~0u;
+  bool should_be_eligible(const Worker& w) const;
+
+  int queue_cap_;
+  std::vector<Worker> workers_;
+  std::vector<WorkerId> eligible_;
+  std::vector<std::uint32_t> eligible_pos_;
+};
+
+}  // namespace fulcrum

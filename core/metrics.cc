@@ -1,0 +1,98 @@
+#include "core/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/stats.h"
+
+namespace fulcrum {
+
+std::vector<std::pair<std::string, double>> summary_fields(const Summary& s) {
+  return {
+      {"tasks_submitted", static_cast<double>(s.tasks_submitted)},
+      {"tasks_completed", static_cast<double>(s.tasks_completed)},
+      {"tasks_failed", static_cast<double>(s.tasks_failed)},
+      {"tasks_cancelled", static_cast<double>(s.tasks_cancelled)},
+      {"tasks_lost", static_cast<double>(s.tasks_lost)},
+      {"tasks_retried", static_cast<double>(s.tasks_retried)},
+      {"makespan", s.makespan},
+      {"throughput", s.throughput},
+      {"response_mean", s.response_mean},
+      {"response_p50", s.response_p50},
+      {"response_p95", s.response_p95},
+      {"response_p99", s.response_p99},
+      {"wait_mean", s.wait_mean},
+      {"slowdown_mean", s.slowdown_mean},
+      {"utilisation_mean", s.utilisation_mean},
+      {"utilisation_cv", s.utilisation_cv},
+  };
+}
+
+RunRecords collect_records(const TaskTable& table, const ClusterState& cluster, std::uint64_t tasks_retried) {
+  RunRecords r;
+  r.tasks.reserve(table.tasks.size());
+  for (const Task& t : table.tasks) {
+    r.tasks.push_back({t.id, t.job, t.submit, t.start, t.end, t.worker, t.attempts, t.state});
+  }
+  r.workers.reserve(cluster.size());
+  for (const Worker& w : cluster.workers()) {
+    r.workers.push_back({w.spec.name, w.spec.group, w.spec.speed, w.spec.slots, w.completed, w.busy_time, 0});
+  }
+  r.summary = summarize(r.tasks, r.workers, tasks_retried);
+  return r;
+}
+
+Summary summarize(const std::vector<TaskRecord>& tasks, std::vector<WorkerRecord>& workers,
+                  std::uint64_t tasks_retried) {
+  Summary s;
+  s.tasks_submitted = tasks.size();
+  s.tasks_retried = tasks_retried;
+  Time first_submit = std::numeric_limits<Time>::infinity();
+  Time last_end = 0;
+  std::vector<double> response;
+  response.reserve(tasks.size());
+  double wait_sum = 0, slowdown_sum = 0;
+  for (const TaskRecord& t : tasks) {
+    first_submit = std::min(first_submit, t.submit);
+    switch (t.state) {
+      case TaskState::kFinished: ++s.tasks_completed; break;
+      case TaskState::kFailed: ++s.tasks_failed; break;
+      case TaskState::kCancelled: ++s.tasks_cancelled; break;
+      default: ++s.tasks_lost; continue;
+    }
+    last_end = std::max(last_end, t.end);
+    if (t.state != TaskState::kFinished) continue;
+    const double r = t.end - t.submit;
+    response.push_back(r);
+    wait_sum += t.start - t.submit;
+    const double service = t.end - t.start;
+    slowdown_sum += service > 0 ? r / service : 1.0;
+  }
+  if (!tasks.empty()) s.makespan = std::max(0.0, last_end - first_submit);
+  if (s.makespan > 0) s.throughput = static_cast<double>(s.tasks_completed) / s.makespan;
+  if (!response.empty()) {
+    s.response_mean = mean(response);
+    s.wait_mean = wait_sum / static_cast<double>(response.size());
+    s.slowdown_mean = slowdown_sum / static_cast<double>(response.size());
+    std::sort(response.begin(), response.end());
+    s.response_p50 = percentile_sorted(response, 0.50);
+    s.response_p95 = percentile_sorted(response, 0.95);
+    s.response_p99 = percentile_sorted(response, 0.99);
+  }
+  std::vector<double> util;
+  util.reserve(workers.size());
+  for (WorkerRecord& w : workers) {
+    w.utilisation = s.makespan > 0 && w.slots > 0 ? w.busy_time / (w.slots * s.makespan) : 0;
+    util.push_back(w.utilisation);
+  }
+  s.utilisation_mean = mean(util);
+  if (s.utilisation_mean > 0 && util.size() > 1) {
+    double ss = 0;
+    for (double u : util) ss += (u - s.utilisation_mean) * (u - s.utilisation_mean);
+    s.utilisation_cv = std::sqrt(ss / static_cast<double>(util.size())) / s.utilisation_mean;
+  }
+  return s;
+}
+
+}  // namespace fulcrum

@@ -1,0 +1,72 @@
+// What a run yields: one record per task, one per worker, and the summary metrics.
+//
+// Records are plain values copied out of the scheduler at the end of a run, so drivers
+// can ship them across a process boundary and writers can print them without the core.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/cluster.h"
+#include "core/task.h"
+
+namespace fulcrum {
+
+struct TaskRecord {
+  TaskId id = 0;
+  JobId job = 0;
+  Time submit = 0;
+  Time start = -1;   // -1: never started
+  Time end = -1;     // -1: never reached a terminal state
+  WorkerId worker = kNoWorker;
+  std::uint32_t attempts = 0;
+  TaskState state = TaskState::kBlocked;
+};
+
+struct WorkerRecord {
+  std::string name;
+  std::string group;
+  double speed = 0;
+  int slots = 0;
+  std::uint64_t tasks = 0;  // completed here
+  double busy_time = 0;     // slot-seconds of completed tasks
+  double utilisation = 0;   // busy_time / (slots x makespan)
+};
+
+struct Summary {
+  std::uint64_t tasks_submitted = 0;
+  std::uint64_t tasks_completed = 0;
+  std::uint64_t tasks_failed = 0;
+  std::uint64_t tasks_cancelled = 0;
+  std::uint64_t tasks_lost = 0;     // accepted but neither finished, failed nor cancelled
+  std::uint64_t tasks_retried = 0;
+  double makespan = 0;              // last end - first submit
+  double throughput = 0;            // completed / makespan
+  double response_mean = 0;         // end - submit, over completed tasks
+  double response_p50 = 0;
+  double response_p95 = 0;
+  double response_p99 = 0;
+  double wait_mean = 0;             // start - submit
+  double slowdown_mean = 0;         // response / (end - start)
+  double utilisation_mean = 0;
+  double utilisation_cv = 0;        // coefficient of variation of worker utilisation
+};
+
+// The summary's metric names and values in a fixed order (for JSON and tables).
+std::vector<std::pair<std::string, double>> summary_fields(const Summary& s);
+
+struct RunRecords {
+  std::vector<TaskRecord> tasks;
+  std::vector<WorkerRecord> workers;
+  Summary summary;
+};
+
+// Copies the records out of a finished run and computes the summary.
+RunRecords collect_records(const TaskTable& table, const ClusterState& cluster, std::uint64_t tasks_retried);
+
+// Computes the summary from records (fills each worker's utilisation).
+Summary summarize(const std::vector<TaskRecord>& tasks, std::vector<WorkerRecord>& workers,
+                  std::uint64_t tasks_retried);
+
+}  // namespace fulcrum

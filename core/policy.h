@@ -1,0 +1,33 @@
+// The interface every load-balancing policy implements.
+//
+// A policy names the worker that a ready task should join, or none to keep it waiting
+// centrally. It reads the cluster through a const reference and draws randomness only
+// from the Rng it is given (the scheduler's seeded generator). The scheduler calls the
+// feedback hooks after it changed a worker so that policies can keep O(log n) indexes.
+// A policy is owned by exactly one Scheduler.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/cluster.h"
+#include "core/random.h"
+#include "core/task.h"
+
+namespace fulcrum {
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual std::string name() const = 0;
+
+  // REQUIRES: cluster.eligible() is not empty. Returns an eligible worker or nullopt.
+  virtual std::optional<WorkerId> pick(const ClusterState& cluster, const Task& task, Rng& rng) = 0;
+
+  // Called once per worker added, and whenever a worker's load (in_system), liveness or
+  // eligibility changed.
+  virtual void on_worker_changed(const ClusterState& /*cluster*/, WorkerId /*w*/) {}
+};
+
+}  // namespace fulcrum

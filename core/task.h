@@ -1,0 +1,67 @@
+// Tasks and jobs as the core sees them, and the task table that owns them.
+//
+// A job is a set of tasks; a task's `unfinished_parents` and `children` make room for DAG
+// jobs (a task is ready when it has no unfinished parent). TaskIds are dense indices into
+// the TaskTable, assigned in submission order, so a table row is found in O(1).
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "core/types.h"
+
+namespace fulcrum {
+
+enum class TaskState : std::uint8_t {
+  kBlocked,    // waits for parents
+  kPending,    // ready, waits in the central queue for a worker
+  kQueued,     // dispatched, waits in a worker's local FIFO
+  kRunning,    // the worker reported it started
+  kFinished,
+  kFailed,     // failed for good
+  kCancelled,
+};
+
+std::string_view to_string(TaskState state);
+inline bool is_terminal(TaskState s) {
+  return s == TaskState::kFinished || s == TaskState::kFailed || s == TaskState::kCancelled;
+}
+
+struct TaskSpec {
+  double flops = 0;
+  std::vector<std::uint32_t> parents;  // indices into the job's task list
+};
+
+struct JobSpec {
+  std::vector<TaskSpec> tasks;
+};
+
+struct Task {
+  TaskId id = 0;
+  JobId job = 0;
+  double flops = 0;
+  TaskState state = TaskState::kBlocked;
+  WorkerId worker = kNoWorker;   // current or last assignment
+  std::uint32_t attempts = 0;    // dispatches so far
+  std::uint32_t unfinished_parents = 0;
+  std::vector<TaskId> children;
+  Time submit = 0;
+  Time dispatched = -1;  // when the last attempt was dispatched
+  Time start = -1;  // start of the last attempt, -1 if never started
+  Time end = -1;    // when it reached a terminal state
+};
+
+struct Job {
+  JobId id = 0;
+  Time submit = 0;
+  TaskId first_task = 0;  // a job's tasks have consecutive ids
+  std::uint32_t task_count = 0;
+  std::uint32_t unfinished = 0;
+};
+
+struct TaskTable {
+  std::vector<Task> tasks;
+  std::vector<Job> jobs;
+};
+
+}  // namespace fulcrum

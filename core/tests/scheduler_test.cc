@@ -1,0 +1,183 @@
+// The scheduler's decisions, driven by a tiny in-test driver: events in, commands out.
+#include "core/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include "policies/registry.h"
+
+namespace fulcrum {
+namespace {
+
+std::unique_ptr<Scheduler> make(const std::string& policy, int queue_cap = -1, std::uint64_t seed = 1) {
+  auto p = make_policy(policy);
+  EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error());
+  return std::make_unique<Scheduler>(SchedulerConfig{seed, queue_cap, /*epoch=*/7}, std::move(*p));
+}
+
+WorkerSpec worker(const std::string& name, int slots = 1) { return WorkerSpec{name, "g", 1e9, slots, 0}; }
+
+JobSpec independent(int n, double flops = 1e9) {
+  JobSpec job;
+  for (int i = 0; i < n; ++i) job.tasks.push_back(TaskSpec{flops, {}});
+  return job;
+}
+
+std::vector<Command> drain(Scheduler& s) {
+  std::vector<Command> out;
+  s.take_commands(out);
+  return out;
+}
+
+TEST(Scheduler, DispatchesReadyTasksAtOnceWithTheEpoch) {
+  auto s = make("round_robin");
+  s->on_worker_joined(0, worker("a"));
+  s->on_worker_joined(0, worker("b"));
+  s->on_job_submitted(1.0, independent(3));
+  const auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 3u);
+  EXPECT_EQ(cmds[0].worker, 0u);
+  EXPECT_EQ(cmds[1].worker, 1u);
+  EXPECT_EQ(cmds[2].worker, 0u);
+  for (const Command& c : cmds) {
+    EXPECT_EQ(c.kind, Command::Kind::kDispatch);
+    EXPECT_EQ(c.epoch, 7u);
+    EXPECT_EQ(c.flops, 1e9);
+  }
+  EXPECT_EQ(s->table().tasks[2].state, TaskState::kQueued);
+  EXPECT_EQ(s->cluster().worker(0).in_system, 2u);
+}
+
+TEST(Scheduler, RecordsACompletionExactlyOnce) {
+  auto s = make("round_robin");
+  s->on_worker_joined(0, worker("a"));
+  s->on_job_submitted(0, independent(1));
+  drain(*s);
+  s->on_task_started(0.5, 0, 0);
+  EXPECT_EQ(s->table().tasks[0].state, TaskState::kRunning);
+  s->on_task_finished(2.0, 0, 0, 0.5);
+  s->on_task_finished(3.0, 0, 0, 0.5);  // a duplicate report
+  const Task& t = s->table().tasks[0];
+  EXPECT_EQ(t.state, TaskState::kFinished);
+  EXPECT_EQ(t.start, 0.5);
+  EXPECT_EQ(t.end, 2.0);
+  EXPECT_EQ(s->cluster().worker(0).completed, 1u);
+  EXPECT_EQ(s->tasks_unfinished(), 0u);
+}
+
+TEST(Scheduler, IgnoresACompletionFromAWorkerTheTaskWasTakenFrom) {
+  auto s = make("round_robin");
+  s->on_worker_joined(0, worker("a"));
+  s->on_worker_joined(0, worker("b"));
+  s->on_job_submitted(0, independent(1));
+  drain(*s);
+  ASSERT_EQ(s->table().tasks[0].worker, 0u);
+  s->on_worker_left(1.0, 0);
+  const auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0].worker, 1u);
+  s->on_task_finished(2.0, 0, 0, 0.0);  // the dead worker's late report
+  EXPECT_EQ(s->table().tasks[0].state, TaskState::kQueued);
+  s->on_task_finished(3.0, 0, 1, 2.5);
+  EXPECT_EQ(s->table().tasks[0].state, TaskState::kFinished);
+  EXPECT_EQ(s->table().tasks[0].attempts, 2u);
+  EXPECT_EQ(s->tasks_retried(), 1u);
+}
+
+TEST(Scheduler, LateBindingKeepsTasksCentralUntilASlotFrees) {
+  auto s = make("round_robin", /*queue_cap=*/0);
+  s->on_worker_joined(0, worker("a"));
+  s->on_worker_joined(0, worker("b"));
+  s->on_job_submitted(0, independent(5));
+  auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 2u);
+  EXPECT_EQ(cmds[0].task, 0u);
+  EXPECT_EQ(cmds[1].task, 1u);
+  EXPECT_EQ(s->table().tasks[2].state, TaskState::kPending);
+  s->on_task_finished(1.0, 1, 1, 0.0);
+  cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0].task, 2u);  // central FIFO order
+  EXPECT_EQ(cmds[0].worker, 1u);  // the only worker with a free slot
+}
+
+TEST(Scheduler, QueueCapBoundsEachWorkersBacklog) {
+  auto s = make("round_robin", /*queue_cap=*/1);
+  s->on_worker_joined(0, worker("a", 2));
+  s->on_job_submitted(0, independent(5));
+  EXPECT_EQ(drain(*s).size(), 3u);  // 2 slots + 1 queued
+  EXPECT_EQ(s->cluster().worker(0).in_system, 3u);
+}
+
+TEST(Scheduler, WaitsWithoutWorkersAndDispatchesWhenOneJoins) {
+  auto s = make("jsq");
+  s->on_job_submitted(0, independent(2));
+  EXPECT_TRUE(drain(*s).empty());
+  s->on_worker_joined(5.0, worker("late"));
+  EXPECT_EQ(drain(*s).size(), 2u);
+}
+
+TEST(Scheduler, ADeadWorkersTasksMoveElsewhereInTheirOrder) {
+  auto s = make("round_robin");
+  s->on_worker_joined(0, worker("a"));
+  s->on_worker_joined(0, worker("b"));
+  s->on_job_submitted(0, independent(4));  // a: 0, 2   b: 1, 3
+  drain(*s);
+  s->on_task_started(0.1, 0, 0);
+  s->on_worker_left(1.0, 0);
+  const auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 2u);
+  EXPECT_EQ(cmds[0].task, 0u);
+  EXPECT_EQ(cmds[1].task, 2u);
+  EXPECT_EQ(cmds[0].worker, 1u);
+  EXPECT_EQ(s->cluster().worker(1).in_system, 4u);
+  EXPECT_FALSE(s->cluster().is_eligible(0));
+}
+
+TEST(Scheduler, AChildIsReadyOnlyWhenAllItsParentsFinished) {
+  auto s = make("round_robin");
+  s->on_worker_joined(0, worker("a", 4));
+  JobSpec dag;
+  dag.tasks = {TaskSpec{1, {}}, TaskSpec{1, {}}, TaskSpec{1, {0, 1}}};
+  s->on_job_submitted(0, dag);
+  EXPECT_EQ(drain(*s).size(), 2u);
+  EXPECT_EQ(s->table().tasks[2].state, TaskState::kBlocked);
+  s->on_task_finished(1, 0, 0, 0);
+  EXPECT_TRUE(drain(*s).empty());
+  s->on_task_finished(2, 1, 0, 0);
+  const auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0].task, 2u);
+}
+
+TEST(Scheduler, CancellingAJobCancelsItsDispatchedTasks) {
+  auto s = make("round_robin", /*queue_cap=*/0);
+  s->on_worker_joined(0, worker("a"));
+  s->on_job_submitted(0, independent(3));
+  drain(*s);
+  s->on_job_cancelled(1.0, 0);
+  const auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0].kind, Command::Kind::kCancel);
+  EXPECT_EQ(cmds[0].task, 0u);
+  for (const Task& t : s->table().tasks) EXPECT_EQ(t.state, TaskState::kCancelled);
+  EXPECT_EQ(s->tasks_unfinished(), 0u);
+  EXPECT_EQ(s->cluster().worker(0).in_system, 0u);
+}
+
+TEST(Scheduler, SameSeedSameEventsSameCommands) {
+  auto run = [](std::uint64_t seed) {
+    auto s = make("random", -1, seed);
+    for (int i = 0; i < 10; ++i) s->on_worker_joined(0, worker("w" + std::to_string(i)));
+    std::vector<WorkerId> picks;
+    for (int j = 0; j < 50; ++j) {
+      s->on_job_submitted(j, independent(1));
+      for (const Command& c : drain(*s)) picks.push_back(c.worker);
+    }
+    return picks;
+  };
+  EXPECT_EQ(run(3), run(3));
+  EXPECT_NE(run(3), run(4));
+}
+
+}  // namespace
+}  // namespace fulcrum

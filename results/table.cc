@@ -1,0 +1,73 @@
+#include "results/table.h"
+
+#include <fmt/format.h>
+
+
+#include "core/stats.h"
+
+namespace fulcrum {
+namespace {
+
+std::vector<double> metric_values(const PolicyRuns& row, const std::string& metric) {
+  std::vector<double> values;
+  for (const Summary& s : row.runs) {
+    for (const auto& [name, value] : summary_fields(s)) {
+      if (name == metric) values.push_back(value);
+    }
+  }
+  return values;
+}
+
+// Columns in a terminal, where "±" is one column but two bytes.
+std::size_t display_width(const std::string& s) { return s.size() - (s.find("±") != std::string::npos ? 1 : 0); }
+
+std::string cell(const std::vector<double>& values) {
+  const double m = mean(values);
+  if (values.size() < 2) return fmt::format("{:.4g}", m);
+  return fmt::format("{:.4g} ±{:.2g}", m, ci95_halfwidth(values));
+}
+
+}  // namespace
+
+std::vector<std::string> comparison_metrics() {
+  return {"response_mean", "response_p50", "response_p95", "response_p99", "wait_mean",
+          "slowdown_mean", "utilisation_cv", "throughput", "makespan", "tasks_lost"};
+}
+
+std::string format_comparison(const std::vector<PolicyRuns>& rows) {
+  const std::vector<std::string> metrics = comparison_metrics();
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::size_t> width(metrics.size() + 1, 6);
+  width[0] = 6;
+  for (const PolicyRuns& row : rows) {
+    std::vector<std::string> line{row.policy};
+    for (const std::string& m : metrics) line.push_back(cell(metric_values(row, m)));
+    for (std::size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], display_width(line[i]));
+    cells.push_back(std::move(line));
+  }
+  for (std::size_t i = 0; i < metrics.size(); ++i) width[i + 1] = std::max(width[i + 1], metrics[i].size());
+  std::string out = fmt::format("{:<{}}", "policy", width[0]);
+  for (std::size_t i = 0; i < metrics.size(); ++i) out += fmt::format("  {:>{}}", metrics[i], width[i + 1]);
+  out += "\n";
+  for (const auto& line : cells) {
+    out += fmt::format("{:<{}}", line[0], width[0]);
+    for (std::size_t i = 1; i < line.size(); ++i) {
+      out += fmt::format("  {:>{}}", line[i], width[i] + line[i].size() - display_width(line[i]));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string comparison_csv(const std::vector<PolicyRuns>& rows) {
+  std::string out = "policy,metric,mean,ci95,n\n";
+  for (const PolicyRuns& row : rows) {
+    for (const std::string& m : comparison_metrics()) {
+      const auto values = metric_values(row, m);
+      out += fmt::format("{},{},{:.17g},{:.17g},{}\n", row.policy, m, mean(values), ci95_halfwidth(values), values.size());
+    }
+  }
+  return out;
+}
+
+}  // namespace fulcrum

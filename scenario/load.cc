@@ -1,0 +1,701 @@
+#include "scenario/load.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+#include "policies/registry.h"
+
+namespace fulcrum {
+namespace {
+
+constexpr std::string_view kDefaultScenario = R"yaml(# fulcrum's built-in demo scenario.
+#
+# A heterogeneous cluster, so that load-balancing policies visibly differ: 8 fast hosts
+# (2 cores at 2 Gflop/s each) and 8 slow ones (1 core at 1 Gflop/s), 40 Gflop/s in all.
+# Poisson arrivals of exponentially sized tasks (mean 1 Gflop) at 32 tasks/s offer
+# 32 Gflop/s: 80% load. Hosts are named fast-0..fast-7 and slow-0..slow-7.
+seed: 42
+cluster:
+  hosts:
+    - {name: fast, count: 8, speed: 2e9, slots: 2}
+    - {name: slow, count: 8, speed: 1e9, slots: 1}
+  network: {latency: 0.0001, bandwidth: 1.25e9}   # per host link: 100 us, 10 Gbit/s
+  queue_cap: -1                                   # unbounded local queues
+workload:
+  type: poisson
+  rate: 32                                        # tasks per second
+  size: {dist: exponential, mean: 1e9}            # flops per task
+  tasks: 20000
+policy: power_of_d:d=2
+)yaml";
+
+// Bounds that keep validation (and total_hosts()'s int) sane on absurd input.
+constexpr int kMaxHosts = 10'000'000;
+constexpr int kMaxSlots = 1'000'000;
+constexpr std::size_t kMaxFileBytes = std::size_t{64} << 20;
+
+// The loader stops at the first problem. yaml-cpp reports through exceptions that must be
+// caught at the API boundary anyway, so validation throws this there too rather than
+// threading Expected through every field.
+struct Invalid {
+  std::string message;
+};
+
+// An override as applied, remembered so that errors in what it set name it, not a line.
+struct AppliedOverride {
+  std::string text;  // as given: "cluster.hosts.0.count=4"
+  std::string path;  // canonical: "cluster.hosts[0].count"
+};
+
+std::string join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+// True if `path` is `ancestor` or lies below it.
+bool within(std::string_view path, std::string_view ancestor) {
+  if (ancestor.empty() || path.substr(0, ancestor.size()) != ancestor) return false;
+  return path.size() == ancestor.size() || path[ancestor.size()] == '.' ||
+         path[ancestor.size()] == '[';
+}
+
+std::string line_of(const std::string& source, const YAML::Mark& mark) {
+  return mark.is_null() ? source : source + ":" + std::to_string(mark.line + 1);
+}
+
+// A value for "got ..." in messages. Never walks into collections: aliases can make them
+// cyclic.
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      std::string text = node.Scalar();
+      if (text.size() > 60) text = text.substr(0, 57) + "...";
+      return node.Tag() == "?" ? text : "\"" + text + "\"";
+    }
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    default: return "no value";
+  }
+}
+
+// Numbers are plain scalars (a quoted "80" is a string, as in YAML itself) that
+// std::from_chars reads entirely.
+std::optional<double> as_double(const YAML::Node& node) {
+  if (!node.IsScalar()) return std::nullopt;
+  const std::string& tag = node.Tag();
+  if (tag != "?" && tag != "tag:yaml.org,2002:float" && tag != "tag:yaml.org,2002:int") {
+    return std::nullopt;
+  }
+  std::string_view text = node.Scalar();
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-') text.remove_prefix(1);
+  double value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ptr != end) return std::nullopt;
+  if (ec == std::errc::result_out_of_range) return HUGE_VAL;  // refused as not finite
+  if (ec != std::errc()) return std::nullopt;
+  return value;
+}
+
+// Integers may also be written as integral floats ("tasks: 1e5").
+template <class Int>
+std::optional<Int> as_integer(const YAML::Node& node) {
+  if (!node.IsScalar()) return std::nullopt;
+  std::string_view text = node.Scalar();
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-') text.remove_prefix(1);
+  Int value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec == std::errc() && ptr == end && as_double(node)) return value;
+  const std::optional<double> d = as_double(node);
+  // Int's range as exact doubles (powers of two), exclusive above.
+  const double high = std::ldexp(1.0, std::numeric_limits<Int>::digits);
+  const double low = std::is_signed_v<Int> ? -high : 0.0;
+  if (!d || !std::isfinite(*d) || std::trunc(*d) != *d || *d < low || *d >= high) {
+    return std::nullopt;
+  }
+  return static_cast<Int>(*d);
+}
+
+// A node with the key path that leads to it and the line it is reported at.
+struct Field {
+  YAML::Node node;
+  std::string path;
+  // For a map entry, the key's mark: a missing value's own mark lies on the next line.
+  YAML::Mark mark;
+};
+
+class Loader;
+
+// A map whose keys are checked against a known list: unknown, duplicate and non-scalar
+// keys are refused on construction.
+class MapReader {
+ public:
+  MapReader(const Loader& loader, const Field& self, std::vector<std::string_view> known,
+            const std::string& example = "");
+
+  std::optional<Field> get(std::string_view key) const;
+  Field require(std::string_view key) const;
+  const Field& self() const { return self_; }
+
+ private:
+  const Loader& loader_;
+  Field self_;
+  std::vector<std::pair<std::string, Field>> entries_;
+};
+
+class Loader {
+ public:
+  Loader(std::string source, std::vector<AppliedOverride> overrides)
+      : source_(std::move(source)), overrides_(std::move(overrides)) {}
+
+  Scenario load(const YAML::Node& root) const;
+
+  // Reports a problem with `at`'s value, under the key path `path` (a map's path, for
+  // problems with its keys).
+  [[noreturn]] void fail(const Field& at, const std::string& path, const std::string& what) const {
+    throw Invalid{where(at) + ": " + (path.empty() ? "" : path + ": ") + what};
+  }
+  [[noreturn]] void fail(const Field& at, const std::string& what) const {
+    fail(at, at.path, what);
+  }
+
+  const AppliedOverride* override_of(const std::string& path) const {
+    for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it) {
+      if (within(path, it->path)) return &*it;  // the last one wins, as when applying
+    }
+    return nullptr;
+  }
+
+ private:
+  // The override that set the value, else file:line, else the override that created the
+  // map that holds the value, else just the file.
+  std::string where(const Field& at) const {
+    if (const AppliedOverride* o = override_of(at.path)) return source_ + " (--set " + o->text + ")";
+    if (!at.mark.is_null() || at.path.empty()) return line_of(source_, at.mark);
+    for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it) {
+      if (within(it->path, at.path)) return source_ + " (--set " + it->text + ")";
+    }
+    return source_;
+  }
+
+  std::string text(const Field& f) const;
+  std::string host_name_value(const Field& f) const;
+  template <class Ok>
+  double number(const Field& f, const char* requirement, Ok ok) const;
+  template <class Int>
+  Int integer(const Field& f, Int low, Int high, const char* requirement) const;
+
+  ClusterSpec cluster(const Field& f) const;
+  std::vector<HostGroup> host_groups(const Field& f) const;
+  std::string platform_path(const Field& f) const;
+  NetworkSpec network(const Field& f) const;
+  SyntheticWorkload workload(const Field& f) const;
+  SizeDistribution size(const Field& f) const;
+  std::string policy(const Field& f) const;
+
+  std::string source_;
+  std::vector<AppliedOverride> overrides_;
+};
+
+MapReader::MapReader(const Loader& loader, const Field& self, std::vector<std::string_view> known,
+                     const std::string& example)
+    : loader_(loader), self_(self) {
+  std::string names;
+  for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+  if (!self.node.IsMap()) {
+    loader.fail(self, "must be a map" + (example.empty() ? " (keys: " + names + ")" : " such as " + example) +
+                          ", got " + describe(self.node));
+  }
+  for (const auto& kv : self.node) {
+    Field key{kv.first, self.path, kv.first.Mark()};
+    if (!kv.first.IsScalar()) loader.fail(key, "keys must be names, got " + describe(kv.first));
+    const std::string name = kv.first.Scalar();
+    Field value{kv.second, join(self.path, name), kv.first.Mark()};
+    bool is_known = false;
+    for (std::string_view k : known) is_known = is_known || k == name;
+    if (!is_known) loader.fail(value, self.path, "unknown key '" + name + "' (known: " + names + ")");
+    for (const auto& [seen, unused] : entries_) {
+      if (seen == name) loader.fail(value, self.path, "key '" + name + "' is given twice");
+    }
+    entries_.emplace_back(name, std::move(value));
+  }
+}
+
+std::optional<Field> MapReader::get(std::string_view key) const {
+  for (const auto& [name, field] : entries_) {
+    if (name == key) return field;
+  }
+  return std::nullopt;
+}
+
+Field MapReader::require(std::string_view key) const {
+  std::optional<Field> f = get(key);
+  if (!f) loader_.fail(self_, "missing required key '" + std::string(key) + "'");
+  return *f;
+}
+
+std::string Loader::text(const Field& f) const {
+  if (!f.node.IsScalar()) fail(f, "must be a string, got " + describe(f.node));
+  return f.node.Scalar();
+}
+
+// Host names end up in platform descriptions, logs and CSV files: keep them plain.
+std::string Loader::host_name_value(const Field& f) const {
+  std::string name = text(f);
+  bool plain = !name.empty();
+  for (char c : name) {
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '.' || c == '-');
+  }
+  if (!plain) fail(f, "must be a name of letters, digits, '_', '.' and '-', got " + describe(f.node));
+  return name;
+}
+
+template <class Ok>
+double Loader::number(const Field& f, const char* requirement, Ok ok) const {
+  const std::optional<double> v = as_double(f.node);
+  if (!v || !std::isfinite(*v) || !ok(*v)) {
+    fail(f, std::string("must be ") + requirement + ", got " + describe(f.node));
+  }
+  return *v;
+}
+
+template <class Int>
+Int Loader::integer(const Field& f, Int low, Int high, const char* requirement) const {
+  const std::optional<Int> v = as_integer<Int>(f.node);
+  const std::optional<double> d = as_double(f.node);
+  const bool too_big = v ? *v > high : d && std::isfinite(*d) && std::trunc(*d) == *d && *d > high;
+  if (too_big) fail(f, "must be at most " + std::to_string(high) + ", got " + describe(f.node));
+  if (!v || *v < low) fail(f, std::string("must be ") + requirement + ", got " + describe(f.node));
+  return *v;
+}
+
+Scenario Loader::load(const YAML::Node& root) const {
+  const Field top{root, "", root.Mark()};
+  if (root.IsNull()) fail(top, "the scenario is empty; it needs at least cluster and workload");
+  if (!root.IsMap()) {
+    fail(top, "a scenario is a map of seed, cluster, workload and policy, got " + describe(root));
+  }
+  const MapReader m(*this, top, {"seed", "cluster", "workload", "policy"});
+  Scenario s;
+  s.source = source_;
+  if (auto f = m.get("seed")) {
+    s.seed = integer<std::uint64_t>(*f, 0, UINT64_MAX, "a non-negative integer");
+  }
+  s.cluster = cluster(m.require("cluster"));
+  s.workload = workload(m.require("workload"));
+  if (auto f = m.get("policy")) s.policy = policy(*f);
+  return s;
+}
+
+ClusterSpec Loader::cluster(const Field& f) const {
+  const MapReader m(*this, f, {"hosts", "platform", "network", "queue_cap", "scheduler_host"});
+  ClusterSpec c;
+  const std::optional<Field> hosts = m.get("hosts");
+  const std::optional<Field> platform = m.get("platform");
+  if (hosts && platform) fail(*platform, f.path, "give either hosts or platform, not both");
+  if (!hosts && !platform) {
+    fail(f, "needs hosts (a list of host groups) or platform (a SimGrid platform file)");
+  }
+  if (hosts) c.groups = host_groups(*hosts);
+  if (platform) c.platform = platform_path(*platform);
+  if (auto n = m.get("network")) {
+    if (platform) fail(*n, "only with hosts (a platform file describes its own network)");
+    c.network = network(*n);
+  }
+  if (auto q = m.get("queue_cap")) {
+    c.queue_cap = integer<int>(*q, -1, INT_MAX, "an integer >= -1 (-1 unbounded, 0 late binding)");
+  }
+  if (auto h = m.get("scheduler_host")) {
+    if (!platform) fail(*h, "only with platform (it names one of the platform's hosts)");
+    c.scheduler_host = text(*h);
+    if (c.scheduler_host.empty()) fail(*h, "must be a host name, got \"\"");
+  }
+  return c;
+}
+
+std::vector<HostGroup> Loader::host_groups(const Field& f) const {
+  if (!f.node.IsSequence() || f.node.size() == 0) {
+    fail(f, "must be a non-empty list of host groups such as [{count: 4, speed: 1e9, slots: 1}], got " +
+                describe(f.node));
+  }
+  std::vector<HostGroup> groups;
+  std::vector<Field> where;  // the group or its name, for clash messages
+  long long total = 0;
+  for (const YAML::Node& item : f.node) {
+    const Field g{item, f.path + "[" + std::to_string(groups.size()) + "]", item.Mark()};
+    const MapReader m(*this, g, {"name", "count", "speed", "slots", "weight"});
+    HostGroup h;
+    const std::optional<Field> name = m.get("name");
+    h.name = name ? host_name_value(*name) : "w";
+    if (auto v = m.get("count")) h.count = integer<int>(*v, 1, kMaxHosts, "a positive integer");
+    if (auto v = m.get("speed")) h.speed = number(*v, "a positive number (flop/s)", [](double x) { return x > 0; });
+    if (auto v = m.get("slots")) h.slots = integer<int>(*v, 1, kMaxSlots, "a positive integer");
+    if (auto v = m.get("weight")) {
+      h.weight = number(*v, "a number >= 0 (0: speed x slots)", [](double x) { return x >= 0; });
+    }
+    total += h.count;
+    if (total > kMaxHosts) {
+      fail(g, "too many hosts: " + std::to_string(total) + " so far, at most " + std::to_string(kMaxHosts));
+    }
+    groups.push_back(h);
+    where.push_back(name ? *name : g);
+  }
+
+  // Host names must be unique. Rather than expanding every name, use their shape: a group
+  // of one host is a plain name S; a larger group is a prefix P with names P-0..P-(n-1).
+  // P-i can equal Q-j only if P == Q (i and j hold no '-'), and S can equal P-i only if S
+  // splits at its last '-' into P and a canonical decimal i < n.
+  std::unordered_map<std::string, std::size_t> singles;   // name -> group
+  std::unordered_map<std::string, std::size_t> prefixes;  // prefix -> group
+  // prefix -> (smallest index i, group) over single names of the form prefix-i.
+  std::unordered_map<std::string, std::pair<long long, std::size_t>> single_suffixes;
+  auto clash = [&](std::size_t g, std::size_t other, const std::string& example) {
+    fail(where[g], "host name '" + example + "' is also a host of " + f.path + "[" +
+                       std::to_string(other) + "]; give the groups distinct names");
+  };
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const HostGroup& h = groups[g];
+    if (h.count == 1) {
+      if (auto it = singles.find(h.name); it != singles.end()) clash(g, it->second, h.name);
+      const std::size_t dash = h.name.rfind('-');
+      if (dash != std::string::npos && dash + 1 < h.name.size()) {
+        const std::string_view digits = std::string_view(h.name).substr(dash + 1);
+        long long i = 0;
+        const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), i);
+        const bool canonical = ec == std::errc() && ptr == digits.data() + digits.size() &&
+                               (digits.size() == 1 || digits[0] != '0') && digits[0] != '-';
+        if (canonical) {
+          const std::string prefix = h.name.substr(0, dash);
+          if (auto it = prefixes.find(prefix); it != prefixes.end() && i < groups[it->second].count) {
+            clash(g, it->second, h.name);
+          }
+          auto [it, inserted] = single_suffixes.try_emplace(prefix, i, g);
+          if (!inserted && i < it->second.first) it->second = {i, g};
+        }
+      }
+      singles.emplace(h.name, g);
+    } else {
+      if (auto it = prefixes.find(h.name); it != prefixes.end()) clash(g, it->second, h.name + "-0");
+      if (auto it = single_suffixes.find(h.name); it != single_suffixes.end() && it->second.first < h.count) {
+        clash(g, it->second.second, h.name + "-" + std::to_string(it->second.first));
+      }
+      prefixes.emplace(h.name, g);
+    }
+  }
+  return groups;
+}
+
+// A relative path written in the file is relative to the file's directory, so scenarios
+// can be run from anywhere; one given on the command line is relative to the working
+// directory, as the user typed it there.
+std::string Loader::platform_path(const Field& f) const {
+  namespace fs = std::filesystem;
+  const std::string written = text(f);
+  if (written.empty()) fail(f, "must be the path of a SimGrid platform file, got \"\"");
+  fs::path path(written);
+  const bool from_file = override_of(f.path) == nullptr;
+  if (path.is_relative() && from_file) path = fs::path(source_).parent_path() / path;
+  path = path.lexically_normal();
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) {
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      fail(f, "cannot access '" + path.string() + "': " + ec.message());
+    }
+    fail(f, "no such file '" + path.string() + "'" +
+                (fs::path(written).is_relative() && from_file ? " (relative to the scenario's directory)" : ""));
+  }
+  if (fs::is_directory(status)) fail(f, "'" + path.string() + "' is a directory, not a platform file");
+  return path.string();
+}
+
+NetworkSpec Loader::network(const Field& f) const {
+  const MapReader m(*this, f, {"latency", "bandwidth"});
+  NetworkSpec n;
+  if (auto v = m.get("latency")) {
+    n.latency = number(*v, "a number of seconds >= 0", [](double x) { return x >= 0; });
+  }
+  if (auto v = m.get("bandwidth")) {
+    n.bandwidth = number(*v, "a positive number of bytes/s", [](double x) { return x > 0; });
+  }
+  return n;
+}
+
+SyntheticWorkload Loader::workload(const Field& f) const {
+  const MapReader m(*this, f, {"type", "rate", "size", "tasks"});
+  SyntheticWorkload w;
+  if (auto t = m.get("type")) {
+    const std::string type = text(*t);
+    if (type != "poisson") fail(*t, "unknown workload type '" + type + "' (known: poisson)");
+  }
+  w.rate = number(m.require("rate"), "a positive number of tasks per second", [](double x) { return x > 0; });
+  if (auto s = m.get("size")) w.size = size(*s);
+  w.tasks = integer<std::uint64_t>(m.require("tasks"), 1, UINT64_MAX, "a positive integer");
+  return w;
+}
+
+SizeDistribution Loader::size(const Field& f) const {
+  // Every dist's keys are accepted first; which ones the chosen dist takes is checked next.
+  const MapReader m(*this, f, {"dist", "value", "mean", "sigma", "low", "high", "alpha"},
+                    "{dist: exponential, mean: 1e9}");
+  struct Dist {
+    const char* name;
+    SizeDistribution::Kind kind;
+    std::vector<std::string_view> keys;
+  };
+  const Dist dists[] = {
+      {"constant", SizeDistribution::Kind::kConstant, {"value", "mean"}},
+      {"exponential", SizeDistribution::Kind::kExponential, {"mean"}},
+      {"uniform", SizeDistribution::Kind::kUniform, {"low", "high"}},
+      {"lognormal", SizeDistribution::Kind::kLognormal, {"mean", "sigma"}},
+      {"bounded_pareto", SizeDistribution::Kind::kBoundedPareto, {"low", "high", "alpha"}},
+  };
+  std::string name = "exponential";
+  std::optional<Field> dist_field = m.get("dist");
+  if (dist_field) name = text(*dist_field);
+  const Dist* dist = nullptr;
+  std::string known;
+  for (const Dist& d : dists) {
+    if (name == d.name) dist = &d;
+    known += (known.empty() ? "" : ", ") + std::string(d.name);
+  }
+  if (!dist) fail(*dist_field, "unknown size dist '" + name + "' (known: " + known + ")");
+  std::string takes;
+  for (std::string_view k : dist->keys) takes += (takes.empty() ? "" : ", ") + std::string(k);
+  for (std::string_view k : {"value", "mean", "sigma", "low", "high", "alpha"}) {
+    bool allowed = false;
+    for (std::string_view a : dist->keys) allowed = allowed || a == k;
+    if (auto v = m.get(k); v && !allowed) {
+      fail(*v, f.path, "dist " + name + " takes no '" + std::string(k) + "' (it takes: " + takes + ")");
+    }
+  }
+
+  const auto positive = [](double x) { return x > 0; };
+  constexpr const char* kPositive = "a positive number (flops)";
+  SizeDistribution s;
+  s.kind = dist->kind;
+  switch (dist->kind) {
+    case SizeDistribution::Kind::kConstant: {
+      const std::optional<Field> value = m.get("value");
+      const std::optional<Field> mean = m.get("mean");
+      if (value && mean) fail(*mean, f.path, "give value or mean, not both");
+      s.mean = number(value ? *value : mean ? *mean : m.require("value"), kPositive, positive);
+      break;
+    }
+    case SizeDistribution::Kind::kExponential:
+      s.mean = number(m.require("mean"), kPositive, positive);
+      break;
+    case SizeDistribution::Kind::kLognormal:
+      s.mean = number(m.require("mean"), kPositive, positive);
+      // Beyond 10, exp(mu + sigma z) under- and overflows for plausible z.
+      s.sigma = number(m.require("sigma"), "a number from 0 to 10", [](double x) { return x >= 0 && x <= 10; });
+      break;
+    case SizeDistribution::Kind::kUniform:
+    case SizeDistribution::Kind::kBoundedPareto: {
+      s.low = number(m.require("low"), kPositive, positive);
+      const Field high = m.require("high");
+      s.high = number(high, kPositive, positive);
+      if (!(s.high > s.low)) {
+        fail(high, "must be greater than low (" + describe(m.require("low").node) + "), got " + describe(high.node));
+      }
+      if (dist->kind == SizeDistribution::Kind::kBoundedPareto) {
+        s.alpha = number(m.require("alpha"), "a positive number", positive);
+      }
+      break;
+    }
+  }
+  return s;
+}
+
+std::string Loader::policy(const Field& f) const {
+  const std::string spec = text(f);
+  try {
+    const auto made = make_policy(spec);
+    if (!made.ok()) fail(f, made.error());
+  } catch (const Invalid&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(f, "bad policy '" + spec + "': " + e.what());
+  }
+  return spec;
+}
+
+// "cluster.hosts[0].count" or "cluster.hosts.0.count" into its steps.
+struct Step {
+  std::string key;       // a key, or an index's digits
+  bool bracket = false;  // written as [i], so an index
+};
+
+Expected<std::vector<Step>> parse_path(std::string_view path) {
+  while (!path.empty() && path.front() == ' ') path.remove_prefix(1);
+  while (!path.empty() && path.back() == ' ') path.remove_suffix(1);
+  std::vector<Step> steps;
+  std::size_t i = 0;
+  while (true) {
+    std::size_t j = i;
+    while (j < path.size() && path[j] != '.' && path[j] != '[' && path[j] != ']') ++j;
+    if (j == i) return Error{"empty key in the path"};
+    steps.push_back({std::string(path.substr(i, j - i)), false});
+    i = j;
+    while (i < path.size() && path[i] == '[') {
+      const std::size_t close = path.find(']', i);
+      if (close == std::string_view::npos) return Error{"unclosed '['"};
+      const std::string_view digits = path.substr(i + 1, close - i - 1);
+      bool ok = !digits.empty() && digits.size() <= 9;
+      for (char c : digits) ok = ok && c >= '0' && c <= '9';
+      if (!ok) return Error{"a list index must be a number, got '[" + std::string(digits) + "]'"};
+      steps.push_back({std::string(digits), true});
+      i = close + 1;
+    }
+    if (i == path.size()) return steps;
+    if (path[i] != '.') return Error{"unexpected '" + std::string(1, path[i]) + "' in the path"};
+    ++i;
+  }
+}
+
+bool is_index(const Step& step) {
+  if (step.bracket) return true;
+  if (step.key.empty() || step.key.size() > 9) return false;
+  for (char c : step.key) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Sets the value at the override's path in `root` (a handle: the tree is shared).
+Expected<AppliedOverride> apply_override(YAML::Node root, const std::string& text) {
+  const std::string prefix = "--set '" + text + "': ";
+  const std::size_t eq = text.find('=');
+  if (eq == std::string::npos) return Error{prefix + "expected key.path=value"};
+  auto steps = parse_path(std::string_view(text).substr(0, eq));
+  if (!steps.ok()) return Error{prefix + steps.error()};
+  YAML::Node value;
+  try {
+    value = YAML::Load(text.substr(eq + 1));
+  } catch (const YAML::ParserException& e) {
+    return Error{prefix + "YAML syntax error in the value: " + e.msg};
+  }
+  if (!value.IsDefined() || value.IsNull()) value = YAML::Node(YAML::NodeType::Null);
+
+  // yaml-cpp pitfalls: `a = b` on Nodes assigns the content, so walking uses reset(); and
+  // indexing a sequence out of range or with a key silently turns it into a map, so the
+  // type and bounds are checked first.
+  YAML::Node cur = root;
+  std::string path;
+  for (std::size_t s = 0; s < steps->size(); ++s) {
+    const Step& step = (*steps)[s];
+    const bool last = s + 1 == steps->size();
+    const std::string here = path.empty() ? "the scenario" : path;
+    if (cur.IsSequence() && is_index(step)) {
+      const std::size_t i = std::stoul(step.key);
+      const std::size_t n = cur.size();
+      if (i > n) {
+        return Error{prefix + here + " has " + std::to_string(n) + " entries; index " + step.key +
+                     " is past the end"};
+      }
+      path += "[" + std::to_string(i) + "]";
+      if (i == n) {
+        cur.push_back(last ? value : YAML::Node(YAML::NodeType::Map));
+      } else if (last) {
+        cur[i] = value;
+      }
+      cur.reset(cur[i]);
+    } else if (cur.IsSequence()) {
+      return Error{prefix + here + " is a list; index it, as in " + here + "[0]"};
+    } else if (step.bracket) {
+      return Error{prefix + here + " is not a list"};
+    } else if (!cur.IsMap() && !cur.IsNull()) {
+      return Error{prefix + here + " is not a map"};
+    } else {
+      path = join(path, step.key);
+      if (last) {
+        cur[step.key] = value;
+      } else {
+        const YAML::Node child = cur[step.key];
+        if (!child.IsDefined() || child.IsNull()) cur[step.key] = YAML::Node(YAML::NodeType::Map);
+      }
+      cur.reset(cur[step.key]);
+    }
+  }
+  return AppliedOverride{text, path};
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace
+
+Expected<Scenario> load_scenario_text(const std::string& yaml, const std::string& source_name,
+                                      const std::vector<std::string>& overrides) {
+  try {
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(yaml);
+    } catch (const YAML::ParserException& e) {
+      return Error{line_of(source_name, e.mark) + ": YAML syntax error: " + e.msg};
+    }
+    if (docs.size() > 1) {
+      return Error{line_of(source_name, docs[1].Mark()) + ": expected one YAML document, found " +
+                   std::to_string(docs.size())};
+    }
+    // A real (not default-constructed) node, so that override handles share it.
+    YAML::Node root = docs.empty() ? YAML::Node(YAML::NodeType::Null) : docs[0];
+    std::vector<AppliedOverride> applied;
+    for (const std::string& text : overrides) {
+      try {
+        auto o = apply_override(root, text);
+        if (!o.ok()) return Error{o.error()};
+        applied.push_back(std::move(*o));
+      } catch (const YAML::Exception& e) {
+        return Error{"--set '" + text + "': " + e.msg};
+      }
+    }
+    return Loader(source_name, std::move(applied)).load(root);
+  } catch (const Invalid& e) {
+    return Error{e.message};
+  } catch (const YAML::Exception& e) {
+    return Error{line_of(source_name, e.mark) + ": " + e.msg};
+  } catch (const std::exception& e) {
+    return Error{source_name + ": cannot load: " + e.what()};
+  } catch (...) {
+    return Error{source_name + ": cannot load: unknown error"};
+  }
+}
+
+Expected<Scenario> load_scenario_file(const std::string& path, const std::vector<std::string>& overrides) {
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file) return Error{path + ": cannot read file: " + std::strerror(errno)};
+  std::string text;
+  char buffer[1 << 16];
+  while (true) {
+    const std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
+    text.append(buffer, n);
+    // A cap, so that a path like /dev/zero fails instead of exhausting memory.
+    if (text.size() > kMaxFileBytes) return Error{path + ": cannot read file: larger than 64 MiB"};
+    if (n < sizeof buffer) break;
+  }
+  if (std::ferror(file.get())) return Error{path + ": cannot read file: " + std::strerror(errno)};
+  return load_scenario_text(text, path, overrides);
+}
+
+std::string_view default_scenario_yaml() { return kDefaultScenario; }
+
+}  // namespace fulcrum

@@ -1,0 +1,46 @@
+// Loading and validating scenario files: YAML text in, a checked Scenario or one error
+// message out.
+//
+// The YAML keys are a public contract (see the README and default_scenario_yaml() for a
+// complete example). Loading is strict: unknown keys at any level, duplicate keys, values
+// of the wrong type or out of range, an unknown policy and a missing platform file are all
+// refused, so that a typo never silently falls back to a default. Every message names the
+// source, the 1-based line and the key path, e.g.
+//   scenarios/x.yaml:7: cluster.hosts[0].count: must be a positive integer, got -3
+// and a value that came from an override names the override instead of a line.
+//
+// Overrides are "key.path=value" strings (the CLI's --set) applied to the YAML tree before
+// validation, so they are checked exactly like the file. A path is dot-separated keys with
+// list indices either bracketed or dotted ("cluster.hosts[0].count" or
+// "cluster.hosts.0.count"); missing intermediate maps are created and an index equal to a
+// list's length appends. The value is parsed as YAML, so "workload.rate=50",
+// "policy=jsq" and "cluster.hosts=[{count: 2}]" all work.
+//
+// These functions never throw and never crash or hang on malformed input: yaml-cpp's
+// exceptions are caught at this boundary and returned as Errors.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/expected.h"
+#include "scenario/scenario.h"
+
+namespace fulcrum {
+
+// Reads and validates the file at `path`. Relative platform paths inside it are resolved
+// against the file's directory.
+Expected<Scenario> load_scenario_file(const std::string& path,
+                                      const std::vector<std::string>& overrides = {});
+
+// Validates YAML `yaml`; `source_name` is used in messages and, like a file path, as the
+// base for relative platform paths (a name without a directory means the working one).
+Expected<Scenario> load_scenario_text(const std::string& yaml, const std::string& source_name,
+                                      const std::vector<std::string>& overrides = {});
+
+// The built-in demo scenario, as commented YAML: a heterogeneous 16-host cluster at about
+// 80% load, so that the policies visibly differ.
+std::string_view default_scenario_yaml();
+
+}  // namespace fulcrum

@@ -1,0 +1,55 @@
+// A scenario: the one file that describes a run (cluster, workload, policy, seed), as a
+// value type. Loading and validation live in scenario/load.h; the YAML keys are a public
+// contract documented in the README.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/workload.h"
+
+namespace fulcrum {
+
+struct HostGroup {
+  std::string name;    // a host's name when count is 1, else a prefix: name-0, name-1, ...
+                       // (empty: "w"; the loader always fills it in)
+  int count = 1;
+  double speed = 1e9;  // flop/s per core
+  int slots = 1;       // cores, each runs one task at a time
+  double weight = 0;   // for weighted policies; 0: speed x slots
+};
+
+struct NetworkSpec {
+  double latency = 1e-4;     // seconds, each host's link to the cluster
+  double bandwidth = 1.25e9; // bytes/s
+};
+
+struct ClusterSpec {
+  std::vector<HostGroup> groups;  // either groups...
+  std::string platform;           // ...or a SimGrid platform XML file (absolute or relative to the scenario)
+  std::string scheduler_host;     // platform only: the host that runs the scheduler (default: the first)
+  NetworkSpec network;
+  int queue_cap = -1;             // -1 unbounded local queues, 0 late binding, k: at most slots + k per worker
+};
+
+struct Scenario {
+  std::string source = "<scenario>";  // the file it came from, for messages
+  std::uint64_t seed = 1;
+  ClusterSpec cluster;
+  SyntheticWorkload workload;
+  std::string policy = "round_robin";
+
+  // The number of hosts of the group form (0 with a platform file: its hosts are known
+  // only once the simulator has read it).
+  int total_hosts() const;
+  // The group form's host names, group by group, in order (see host_name).
+  std::vector<std::string> host_names() const;
+};
+
+// The name of host `index` (0-based) of `group`: the group's name when it has one host,
+// else "name-index"; an empty name counts as "w". The loader refuses scenarios where two
+// hosts would get the same name.
+std::string host_name(const HostGroup& group, int index);
+
+}  // namespace fulcrum

@@ -1,0 +1,27 @@
+// The SimGrid driver: runs a scenario on a SimGrid-modelled cluster with the core
+// scheduler making every decision.
+//
+// Actors: on the scheduler host, a submitter (turns the workload's arrivals into submit
+// events) and the scheduler loop (turns completion messages into finish events); both feed
+// the one Scheduler and send its Dispatch commands as messages over the modelled network.
+// On each worker host, one executor actor per slot takes dispatches in FIFO order from
+// the host's mailbox and executes their flops. The clock is SimGrid's virtual clock only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "core/expected.h"
+#include "core/metrics.h"
+#include "scenario/scenario.h"
+
+namespace fulcrum::sim {
+
+// Called now and then with the number of finished tasks and the total.
+using ProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+// Runs the scenario in this process. SimGrid allows one engine per process, so this may
+// be called once per process: use simulate() (sim/isolated.h) to run many.
+Expected<RunRecords> run_simulation_in_process(const Scenario& scenario, const ProgressFn& progress = {});
+
+}  // namespace fulcrum::sim

@@ -1,0 +1,171 @@
+#include "sim/isolated.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+namespace fulcrum::sim {
+namespace {
+
+static_assert(std::is_trivially_copyable_v<TaskRecord>);
+static_assert(std::is_trivially_copyable_v<Summary>);
+
+// A byte buffer writer/reader for the child-to-parent message. Both ends are the same
+// binary, so plain values are copied as bytes.
+class Writer {
+ public:
+  template <class T> void put(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void put_string(const std::string& s) {
+    put<std::uint64_t>(s.size());
+    bytes_ += s;
+  }
+  template <class T> void put_vector(const std::vector<T>& v) {
+    put<std::uint64_t>(v.size());
+    bytes_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::string& bytes) : bytes_(bytes) {}
+  template <class T> bool get(T& v) {
+    if (pos_ + sizeof v > bytes_.size()) return false;
+    std::memcpy(&v, bytes_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return true;
+  }
+  bool get_string(std::string& s) {
+    std::uint64_t n = 0;
+    if (!get(n) || pos_ + n > bytes_.size()) return false;
+    s.assign(bytes_, pos_, n);
+    pos_ += n;
+    return true;
+  }
+  template <class T> bool get_vector(std::vector<T>& v) {
+    std::uint64_t n = 0;
+    if (!get(n) || n > (bytes_.size() - pos_) / sizeof(T)) return false;
+    v.resize(n);
+    std::memcpy(v.data(), bytes_.data() + pos_, n * sizeof(T));
+    pos_ += n * sizeof(T);
+    return true;
+  }
+
+ private:
+  const std::string& bytes_;
+  std::size_t pos_ = 0;
+};
+
+std::string encode(const Expected<RunRecords>& result) {
+  Writer w;
+  w.put<std::uint8_t>(result.ok() ? 1 : 0);
+  if (!result.ok()) {
+    w.put_string(result.error());
+    return w.bytes();
+  }
+  const RunRecords& r = result.value();
+  w.put_vector(r.tasks);
+  w.put<std::uint64_t>(r.workers.size());
+  for (const WorkerRecord& wr : r.workers) {
+    w.put_string(wr.name);
+    w.put_string(wr.group);
+    w.put(wr.speed);
+    w.put(wr.slots);
+    w.put(wr.tasks);
+    w.put(wr.busy_time);
+    w.put(wr.utilisation);
+  }
+  w.put(r.summary);
+  return w.bytes();
+}
+
+Expected<RunRecords> decode(const std::string& bytes) {
+  Reader r(bytes);
+  std::uint8_t ok = 0;
+  if (!r.get(ok)) return Error{"simulation process sent no result"};
+  if (!ok) {
+    std::string message;
+    if (!r.get_string(message)) return Error{"simulation process sent a truncated error"};
+    return Error{message};
+  }
+  RunRecords records;
+  std::uint64_t workers = 0;
+  bool good = r.get_vector(records.tasks) && r.get(workers);
+  for (std::uint64_t i = 0; good && i < workers; ++i) {
+    WorkerRecord wr;
+    good = r.get_string(wr.name) && r.get_string(wr.group) && r.get(wr.speed) && r.get(wr.slots) &&
+           r.get(wr.tasks) && r.get(wr.busy_time) && r.get(wr.utilisation);
+    records.workers.push_back(std::move(wr));
+  }
+  good = good && r.get(records.summary);
+  if (!good) return Error{"simulation process sent a truncated result"};
+  return records;
+}
+
+bool write_all(int fd, const std::string& bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+Expected<RunRecords> simulate(const Scenario& scenario, const ProgressFn& progress) {
+  int fds[2];
+  if (::pipe(fds) != 0) return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return Error{std::string("cannot fork the simulation: ") + std::strerror(errno)};
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string bytes;
+    try {
+      bytes = encode(run_simulation_in_process(scenario, progress));
+    } catch (const std::exception& e) {
+      bytes = encode(Error{std::string("simulation failed: ") + e.what()});
+    }
+    const bool written = write_all(fds[1], bytes);
+    ::close(fds[1]);
+    // _exit: the child must not run the parent's atexit handlers or flush its buffers.
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string bytes;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    return Error{"simulation process died of signal " + std::to_string(WTERMSIG(status)) + " (" +
+                 strsignal(WTERMSIG(status)) + ")"};
+  }
+  return decode(bytes);
+}
+
+}  // namespace fulcrum::sim

@@ -1,0 +1,30 @@
+// Builds the SimGrid platform of a scenario: either a star of the scenario's host groups
+// around a scheduler host, or a platform XML file whose first host (or
+// `cluster.scheduler_host`) runs the scheduler and whose other hosts are the workers.
+//
+// REQUIRES: a simgrid::s4u::Engine exists in this process and no platform is loaded yet.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/cluster.h"
+#include "core/expected.h"
+#include "scenario/scenario.h"
+
+namespace simgrid::s4u { class Host; }
+
+namespace fulcrum::sim {
+
+struct Platform {
+  simgrid::s4u::Host* scheduler = nullptr;
+  std::vector<simgrid::s4u::Host*> hosts;  // the workers, in WorkerId order
+  std::vector<WorkerSpec> specs;           // same order
+};
+
+// The worker specs of a group-form cluster, in order (also used without SimGrid).
+std::vector<WorkerSpec> expand_host_groups(const ClusterSpec& cluster);
+
+Expected<Platform> build_platform(const ClusterSpec& cluster);
+
+}  // namespace fulcrum::sim
