@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The CLI's contract on bad input: a clear message naming file, line and key, exit code 2,
+# never a crash or a hang. And its happy paths: run writes the three result files,
+# compare prints one row per policy.
+# Usage: cli/tests/cli_test.sh path/to/fulcrum
+set -uo pipefail
+FULCRUM=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+# expect_error CODE PATTERN -- ARGS...: runs fulcrum ARGS, wants exit CODE and PATTERN on stderr.
+expect_error() {
+  local code=$1 pattern=$2
+  shift 3
+  local err
+  err=$(timeout 20 "$FULCRUM" "$@" 2>&1 >/dev/null)
+  local rc=$?
+  if [ "$rc" -ne "$code" ] || ! grep -qE -- "$pattern" <<<"$err"; then
+    echo "FAIL: fulcrum $*: exit $rc (want $code), stderr: $err (want /$pattern/)" >&2
+    failures=$((failures + 1))
+  else
+    echo "ok: fulcrum $* -> $rc: $err" | head -1
+  fi
+}
+
+cat >"$tmp/typo.yaml" <<'Y'
+seed: 1
+cluster:
+  hosts:
+    - {count: 2, speed: 1e9}
+  queue_kap: 0
+workload: {rate: 1, tasks: 10}
+Y
+expect_error 2 "typo.yaml:5: .*queue_kap" -- validate "$tmp/typo.yaml"
+
+cat >"$tmp/negative.yaml" <<'Y'
+cluster:
+  hosts:
+    - {count: -3}
+workload: {rate: 1, tasks: 10}
+Y
+expect_error 2 "negative.yaml:3: cluster.hosts\[0\].count" -- run "$tmp/negative.yaml"
+
+cat >"$tmp/policy.yaml" <<'Y'
+cluster: {hosts: [{count: 2}]}
+workload: {rate: 1, tasks: 10}
+policy: fastest_first
+Y
+expect_error 2 "policy.yaml:3: policy: .*unknown policy 'fastest_first'" -- run "$tmp/policy.yaml"
+expect_error 2 "no_such.yaml: cannot read" -- run "$tmp/no_such.yaml"
+expect_error 2 "cannot read|No such file" -- compare "$tmp/no_such.yaml"
+expect_error 2 "power_of_d" -- compare --policies "jsq,power_of_d:d=0" --set workload.tasks=10
+expect_error 2 "workload.rate" -- run --set workload.rate=-1
+expect_error 2 "expected key.path=value" -- run --set workload.rate
+printf 'cluster: {hosts: [{count: 2}\nworkload: [' >"$tmp/syntax.yaml"
+expect_error 2 "syntax.yaml:[0-9]+" -- validate "$tmp/syntax.yaml"
+expect_error 2 "" -- run --no-such-flag
+
+# Happy paths.
+if ! "$FULCRUM" run --set workload.tasks=200 --out "$tmp/out" >"$tmp/summary.txt" ||
+   [ ! -s "$tmp/out/tasks.csv" ] || [ ! -s "$tmp/out/workers.csv" ] || [ ! -s "$tmp/out/summary.json" ] ||
+   ! grep -q '"tasks_completed": 200' "$tmp/out/summary.json"; then
+  echo "FAIL: run --out did not write complete results" >&2
+  failures=$((failures + 1))
+fi
+rows=$("$FULCRUM" compare --policies "jsq,power_of_d:d=2,random" --seeds 2 --set workload.tasks=300 2>/dev/null |
+       grep -cE "^(jsq|power_of_d:d=2|random) ")
+if [ "$rows" -ne 3 ]; then
+  echo "FAIL: compare printed $rows policy rows, want 3" >&2
+  failures=$((failures + 1))
+fi
+exit $((failures > 0))
