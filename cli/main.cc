@@ -15,7 +15,9 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/real_commands.h"
 #include "policies/registry.h"
+#include "real/local_run.h"
 #include "results/table.h"
 #include "results/write.h"
 #include "scenario/load.h"
@@ -68,7 +70,15 @@ int cmd_validate(const ScenarioArgs& args) {
   return 0;
 }
 
-int cmd_run(ScenarioArgs args, const std::string& policy, std::optional<std::uint64_t> seed, const std::string& out) {
+// The path of this executable, to start daemons with in real mode.
+std::string self_path() {
+  std::error_code ec;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "fulcrum" : path.string();
+}
+
+int cmd_run(ScenarioArgs args, const std::string& policy, std::optional<std::uint64_t> seed, const std::string& out,
+            const std::string& mode, bool verbose) {
   if (!policy.empty()) args.overrides.push_back("policy=" + policy);
   if (seed) args.overrides.push_back("seed=" + std::to_string(*seed));
   auto scenario = load(args);
@@ -76,7 +86,8 @@ int cmd_run(ScenarioArgs args, const std::string& policy, std::optional<std::uin
     std::cerr << "error: " << scenario.error() << "\n";
     return kExitBadInput;
   }
-  auto records = sim::simulate(*scenario, terminal_progress(scenario->policy));
+  auto records = mode == "real" ? real::run_local(*scenario, real::LocalRunOptions{self_path(), verbose})
+                                : sim::simulate(*scenario, terminal_progress(scenario->policy));
   if (!records) {
     std::cerr << "error: " << records.error() << "\n";
     return kExitRunFailed;
@@ -187,6 +198,12 @@ int main(int argc, char** argv) {
   run->add_option("--policy", run_policy, "Policy spec, e.g. power_of_d:d=2 (overrides the scenario's)");
   run->add_option("--seed", run_seed, "Seed (overrides the scenario's)");
   run->add_option("--out", run_out, "Folder for tasks.csv, workers.csv, summary.json");
+  std::string run_mode = "sim";
+  bool run_verbose = false;
+  run->add_option("--mode", run_mode, "sim: SimGrid; real: local scheduler and worker processes")
+      ->check(CLI::IsMember({"sim", "real"}))
+      ->capture_default_str();
+  run->add_flag("--verbose", run_verbose, "Real mode: the daemons log on stderr");
 
   ScenarioArgs cmp_args;
   std::string cmp_policies_text;
@@ -207,6 +224,7 @@ int main(int argc, char** argv) {
 
   CLI::App* show = app.add_subcommand("default-scenario", "Print the embedded default scenario");
   CLI::App* policies = app.add_subcommand("policies", "List the policy names");
+  const auto real_commands = add_real_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -214,7 +232,10 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitBadInput;
   }
-  if (*run) return cmd_run(run_args, run_policy, run_seed, run_out);
+  if (*run) return cmd_run(run_args, run_policy, run_seed, run_out, run_mode, run_verbose);
+  for (const auto& [command, runner] : real_commands) {
+    if (*command) return runner();
+  }
   if (*compare) return cmd_compare(cmp_args, split_policy_list(cmp_policies_text), cmp_seeds, cmp_jobs, cmp_out);
   if (*validate) return cmd_validate(val_args);
   if (*show) {

@@ -22,10 +22,19 @@ Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> poli
     : config_(config), policy_(std::move(policy)), rng_(config.seed, /*stream=*/2),
       cluster_(config.queue_cap) {}
 
-WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec) {
+WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std::vector<TaskId>& claimed) {
   last_now_ = now;
   const WorkerId w = cluster_.add(spec);
   policy_->on_worker_changed(cluster_, w);
+  for (TaskId t : claimed) {
+    const bool ours = t < table_.tasks.size() && table_.tasks[t].state == TaskState::kPending;
+    if (ours) {
+      attach_running(now, t, w);
+    } else {
+      commands_.push_back({Command::Kind::kCancel, t, w, 0, config_.epoch});
+    }
+  }
+  if (!claimed.empty()) worker_changed(w);
   place_pending(now);
   return w;
 }
@@ -87,20 +96,20 @@ void Scheduler::on_job_cancelled(Time now, JobId job_id) {
       detach_from_worker(t, task.worker);
       commands_.push_back({Command::Kind::kCancel, t, task.worker, task.flops, config_.epoch});
       worker_changed(task.worker);
-    } else if (task.state == TaskState::kPending) {
-      pending_.erase(std::find(pending_.begin(), pending_.end(), t));
     }
+    // A pending task stays in pending_ and is skipped there: it is no longer kPending.
     task.state = TaskState::kCancelled;
     task.end = now;
     --unfinished_;
+    --table_.jobs[job_id].unfinished;
   }
-  table_.jobs[job_id].unfinished = 0;
   place_pending(now);
 }
 
 void Scheduler::on_task_started(Time now, TaskId t, WorkerId w) {
   last_now_ = now;
-  Task& task = table_.tasks.at(t);
+  if (t >= table_.tasks.size()) return;
+  Task& task = table_.tasks[t];
   if (task.state != TaskState::kQueued || task.worker != w) return;
   Worker& worker = cluster_.mutable_worker(w);
   // The worker runs its queue in FIFO order, so the task is almost always at the front.
@@ -114,32 +123,36 @@ void Scheduler::on_task_started(Time now, TaskId t, WorkerId w) {
 
 void Scheduler::on_task_finished(Time now, TaskId t, WorkerId w, Time started_at) {
   last_now_ = now;
-  Task& task = table_.tasks.at(t);
+  if (t >= table_.tasks.size()) return;
+  Task& task = table_.tasks[t];
   if (task.worker != w || (task.state != TaskState::kQueued && task.state != TaskState::kRunning)) {
     return;  // stale: reassigned, cancelled or already recorded
   }
   detach_from_worker(t, w);
   Worker& worker = cluster_.mutable_worker(w);
-  task.state = TaskState::kFinished;
   task.start = started_at;
-  task.end = now;
   ++worker.completed;
   worker.busy_time += now - started_at;
-  --unfinished_;
-  --table_.jobs[task.job].unfinished;
   worker_changed(w);
-  for (TaskId child : task.children) {
-    if (--table_.tasks[child].unfinished_parents == 0) make_ready(now, child);
-  }
+  finish(now, t, TaskState::kFinished);
   place_pending(now);
+}
+
+bool Scheduler::failure_is_final(TaskId t) const {
+  return t < table_.tasks.size() && table_.tasks[t].attempts >= config_.max_attempts;
 }
 
 void Scheduler::on_task_failed(Time now, TaskId t, WorkerId w) {
   last_now_ = now;
-  Task& task = table_.tasks.at(t);
-  if (task.worker != w || !detach_from_worker(t, w)) return;
+  if (t >= table_.tasks.size()) return;
+  Task& task = table_.tasks[t];
+  if (task.worker != w || is_terminal(task.state) || !detach_from_worker(t, w)) return;
   worker_changed(w);
-  requeue(t);
+  if (failure_is_final(t)) {
+    finish(now, t, TaskState::kFailed);
+  } else {
+    requeue(t);
+  }
   place_pending(now);
 }
 
@@ -148,9 +161,50 @@ void Scheduler::on_tick(Time now) {
   place_pending(now);
 }
 
+void Scheduler::restore_finished(TaskId t, Time start, Time end, std::uint32_t attempts) {
+  assert(t < table_.tasks.size() && !is_terminal(table_.tasks[t].state));
+  table_.tasks[t].start = start;
+  table_.tasks[t].attempts = attempts;
+  finish(end, t, TaskState::kFinished);
+}
+
+void Scheduler::restore_failed(TaskId t, Time end, std::uint32_t attempts) {
+  assert(t < table_.tasks.size() && !is_terminal(table_.tasks[t].state));
+  table_.tasks[t].attempts = attempts;
+  finish(end, t, TaskState::kFailed);
+}
+
+void Scheduler::begin_recovery(Time now, Time grace) {
+  last_now_ = now;
+  hold_until_ = now + grace;
+}
+
 void Scheduler::take_commands(std::vector<Command>& out) {
   out.clear();
   out.swap(commands_);
+}
+
+void Scheduler::finish(Time now, TaskId t, TaskState final_state) {
+  Task& task = table_.tasks[t];
+  task.state = final_state;
+  task.end = now;
+  --unfinished_;
+  --table_.jobs[task.job].unfinished;
+  if (final_state != TaskState::kFinished) return;
+  for (TaskId child : task.children) {
+    if (--table_.tasks[child].unfinished_parents == 0) make_ready(now, child);
+  }
+}
+
+void Scheduler::attach_running(Time now, TaskId t, WorkerId w) {
+  Task& task = table_.tasks[t];
+  Worker& worker = cluster_.mutable_worker(w);
+  task.state = TaskState::kRunning;
+  task.worker = w;
+  task.start = now;
+  ++task.attempts;
+  worker.running.push_back(t);
+  ++worker.in_system;
 }
 
 void Scheduler::make_ready(Time now, TaskId t) {
@@ -160,8 +214,16 @@ void Scheduler::make_ready(Time now, TaskId t) {
 }
 
 void Scheduler::place_pending(Time now) {
-  while (!pending_.empty() && !cluster_.eligible().empty()) {
+  if (hold_until_ > now) return;
+  while (!pending_.empty()) {
     const TaskId t = pending_.front();
+    // Entries of tasks that left the pending state (cancelled, claimed, restored) are
+    // dropped here rather than searched for when they leave.
+    if (table_.tasks[t].state != TaskState::kPending) {
+      pending_.pop_front();
+      continue;
+    }
+    if (cluster_.eligible().empty()) return;
     const std::optional<WorkerId> w = policy_->pick(cluster_, table_.tasks[t], rng_);
     if (!w) return;
     assert(cluster_.is_eligible(*w) && "policy picked an ineligible worker");

@@ -206,6 +206,7 @@ class Loader {
   std::string platform_path(const Field& f) const;
   NetworkSpec network(const Field& f) const;
   SyntheticWorkload workload(const Field& f) const;
+  RealSpec real(const Field& f) const;
   SizeDistribution size(const Field& f) const;
   std::string policy(const Field& f) const;
 
@@ -292,7 +293,7 @@ Scenario Loader::load(const YAML::Node& root) const {
   if (!root.IsMap()) {
     fail(top, "a scenario is a map of seed, cluster, workload and policy, got " + describe(root));
   }
-  const MapReader m(*this, top, {"seed", "cluster", "workload", "policy"});
+  const MapReader m(*this, top, {"seed", "cluster", "workload", "policy", "real"});
   Scenario s;
   s.source = source_;
   if (auto f = m.get("seed")) {
@@ -301,7 +302,21 @@ Scenario Loader::load(const YAML::Node& root) const {
   s.cluster = cluster(m.require("cluster"));
   s.workload = workload(m.require("workload"));
   if (auto f = m.get("policy")) s.policy = policy(*f);
+  if (auto f = m.get("real")) s.real = real(*f);
   return s;
+}
+
+RealSpec Loader::real(const Field& f) const {
+  const MapReader m(*this, f, {"task", "time_scale"}, "{task: sleep, time_scale: 0.01}");
+  RealSpec r;
+  if (auto t = m.get("task")) {
+    r.task = text(*t);
+    if (r.task != "sleep" && r.task != "burn") fail(*t, "must be sleep or burn, got " + describe(t->node));
+  }
+  if (auto t = m.get("time_scale")) {
+    r.time_scale = number(*t, "a positive number of wall seconds per scenario second", [](double x) { return x > 0; });
+  }
+  return r;
 }
 
 ClusterSpec Loader::cluster(const Field& f) const {

@@ -24,4 +24,14 @@ std::string host_name(const HostGroup& group, int index) {
   return base + "-" + std::to_string(index);
 }
 
+std::vector<WorkerSpec> worker_specs(const ClusterSpec& cluster) {
+  std::vector<WorkerSpec> specs;
+  for (const HostGroup& g : cluster.groups) {
+    for (int i = 0; i < g.count; ++i) {
+      specs.push_back(WorkerSpec{host_name(g, i), g.name.empty() ? "w" : g.name, g.speed, g.slots, g.weight});
+    }
+  }
+  return specs;
+}
+
 }  // namespace fulcrum

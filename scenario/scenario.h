@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cluster.h"
 #include "core/workload.h"
 
 namespace fulcrum {
@@ -33,12 +34,19 @@ struct ClusterSpec {
   int queue_cap = -1;             // -1 unbounded local queues, 0 late binding, k: at most slots + k per worker
 };
 
+// How `run --mode real` emulates the scenario on local processes.
+struct RealSpec {
+  std::string task = "sleep";  // synthetic tasks sleep, or "burn" a CPU, for flops / speed
+  double time_scale = 1.0;     // wall seconds per scenario second (0.01: 100x faster)
+};
+
 struct Scenario {
   std::string source = "<scenario>";  // the file it came from, for messages
   std::uint64_t seed = 1;
   ClusterSpec cluster;
   SyntheticWorkload workload;
   std::string policy = "round_robin";
+  RealSpec real;
 
   // The number of hosts of the group form (0 with a platform file: its hosts are known
   // only once the simulator has read it).
@@ -51,5 +59,9 @@ struct Scenario {
 // else "name-index"; an empty name counts as "w". The loader refuses scenarios where two
 // hosts would get the same name.
 std::string host_name(const HostGroup& group, int index);
+
+// The workers of the group form, in order: names from host_name, the group's name (or
+// "w") as their group.
+std::vector<WorkerSpec> worker_specs(const ClusterSpec& cluster);
 
 }  // namespace fulcrum

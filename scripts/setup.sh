@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libsimgrid-dev libboost-graph-dev libeigen3-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libasio-dev
 )
 
 missing=()

@@ -13,24 +13,6 @@ constexpr const char* kSchedulerHostName = "fulcrum-scheduler";
 constexpr double kSchedulerSpeed = 1e9;
 }  // namespace
 
-std::vector<WorkerSpec> expand_host_groups(const ClusterSpec& cluster) {
-  std::vector<WorkerSpec> specs;
-  for (std::size_t g = 0; g < cluster.groups.size(); ++g) {
-    const HostGroup& group = cluster.groups[g];
-    const std::string prefix = group.name.empty() ? "w" + std::to_string(g) : group.name;
-    for (int i = 0; i < group.count; ++i) {
-      WorkerSpec spec;
-      spec.name = (group.count == 1 && !group.name.empty()) ? group.name : prefix + "-" + std::to_string(i);
-      spec.group = prefix;
-      spec.speed = group.speed;
-      spec.slots = group.slots;
-      spec.weight = group.weight;
-      specs.push_back(std::move(spec));
-    }
-  }
-  return specs;
-}
-
 Expected<Platform> build_platform(const ClusterSpec& cluster) {
   Platform p;
   auto* engine = sg4::Engine::get_instance();
@@ -74,7 +56,7 @@ Expected<Platform> build_platform(const ClusterSpec& cluster) {
     return host;
   };
   p.scheduler = add_host(kSchedulerHostName, kSchedulerSpeed, 1);
-  p.specs = expand_host_groups(cluster);
+  p.specs = worker_specs(cluster);
   p.hosts.reserve(p.specs.size());
   for (const WorkerSpec& spec : p.specs) p.hosts.push_back(add_host(spec.name, spec.speed, spec.slots));
   zone->seal();

@@ -22,9 +22,6 @@ struct Platform {
   std::vector<WorkerSpec> specs;           // same order
 };
 
-// The worker specs of a group-form cluster, in order (also used without SimGrid).
-std::vector<WorkerSpec> expand_host_groups(const ClusterSpec& cluster);
-
 Expected<Platform> build_platform(const ClusterSpec& cluster);
 
 }  // namespace fulcrum::sim

@@ -179,5 +179,61 @@ TEST(Scheduler, SameSeedSameEventsSameCommands) {
   EXPECT_NE(run(3), run(4));
 }
 
+TEST(Scheduler, ATaskFailsForGoodAfterMaxAttempts) {
+  auto s = make("round_robin");  // max_attempts 3
+  s->on_worker_joined(0, worker("a"));
+  s->on_job_submitted(0, independent(1));
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    const auto cmds = drain(*s);
+    ASSERT_EQ(cmds.size(), 1u) << attempt;
+    EXPECT_EQ(s->failure_is_final(0), attempt == 3);
+    s->on_task_failed(attempt, 0, 0);
+  }
+  EXPECT_TRUE(drain(*s).empty());
+  EXPECT_EQ(s->table().tasks[0].state, TaskState::kFailed);
+  EXPECT_EQ(s->tasks_unfinished(), 0u);
+  EXPECT_EQ(s->tasks_retried(), 2u);
+}
+
+TEST(Scheduler, RecoveryReplaysThenLetsWorkersClaimBeforeDispatching) {
+  // What a new leader does: replay the journal, hold dispatches for a grace period while
+  // workers reconnect and claim what they still run, then queue the unclaimed rest.
+  auto s = make("round_robin");
+  s->on_job_submitted(0, independent(4));
+  s->restore_finished(0, 0.5, 1.0, 1);
+  s->begin_recovery(10.0, 2.0);
+  EXPECT_EQ(s->next_wakeup(), 12.0);
+  s->on_worker_joined(10.5, worker("a"), {1, 0});  // runs 1; 0 was already recorded
+  auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0].kind, Command::Kind::kCancel);
+  EXPECT_EQ(cmds[0].task, 0u);
+  EXPECT_EQ(s->table().tasks[1].state, TaskState::kRunning);
+  EXPECT_EQ(s->table().tasks[2].state, TaskState::kPending);  // held
+  s->on_tick(12.0);
+  cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 2u);
+  EXPECT_EQ(cmds[0].task, 2u);
+  EXPECT_EQ(cmds[1].task, 3u);
+  EXPECT_EQ(s->next_wakeup(), kNever);
+  s->on_task_finished(13, 1, 0, 10.5);
+  s->on_task_finished(14, 0, 0, 10.5);  // a completion recorded before the crash: ignored
+  EXPECT_EQ(s->table().tasks[0].end, 1.0);
+  EXPECT_EQ(s->tasks_unfinished(), 2u);
+}
+
+TEST(Scheduler, ACancelledPendingTaskIsNeverDispatched) {
+  auto s = make("round_robin", /*queue_cap=*/0);
+  s->on_worker_joined(0, worker("a"));
+  s->on_job_submitted(0, independent(1));
+  s->on_job_submitted(0, independent(2));  // job 1 waits centrally
+  drain(*s);
+  s->on_job_cancelled(1, 1);
+  EXPECT_TRUE(drain(*s).empty());
+  s->on_task_finished(2, 0, 0, 0);
+  EXPECT_TRUE(drain(*s).empty());
+  EXPECT_EQ(s->tasks_unfinished(), 0u);
+}
+
 }  // namespace
 }  // namespace fulcrum

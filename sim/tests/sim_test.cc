@@ -16,10 +16,7 @@
 namespace fulcrum {
 namespace {
 
-std::string source_dir() {
-  const char* dir = std::getenv("FULCRUM_SOURCE_DIR");
-  return dir ? dir : ".";
-}
+std::string source_dir() { return FULCRUM_SOURCE_DIR; }
 
 Scenario small_scenario(const std::string& policy, int queue_cap = -1) {
   const std::string yaml = R"(

@@ -1,0 +1,231 @@
+#include "cli/real_commands.h"
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "real/client.h"
+#include "real/scheduler_daemon.h"
+#include "real/worker_daemon.h"
+
+namespace fulcrum {
+namespace {
+
+constexpr int kExitBadInput = 2;
+constexpr int kExitFailed = 1;
+
+// Runs the io_context until SIGINT/SIGTERM, which calls `stop`.
+void run_until_signalled(asio::io_context& io, const std::function<void()>& stop) {
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](asio::error_code ec, int) {
+    if (!ec) stop();
+  });
+  io.run();
+}
+
+void print_status(const real::TaskStatus& s) {
+  std::cout << fmt::format("task {} (job {}): {}", s.task, s.job, s.state);
+  if (!s.worker.empty()) std::cout << fmt::format(" on {}", s.worker);
+  std::cout << fmt::format(", attempts {}", s.attempts);
+  if (s.state == "finished" || s.state == "failed") std::cout << fmt::format(", exit code {}", s.outcome.exit_code);
+  std::cout << "\n";
+  if (!s.outcome.output.empty()) std::cout << s.outcome.output << (s.outcome.output.back() == '\n' ? "" : "\n");
+}
+
+// A job file: {"tasks": [{"command": "...", "timeout": 5, "parents": [0]}, ...]}.
+Expected<std::vector<real::TaskDesc>> read_job_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error{path + ": cannot read file"};
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    return Error{path + ": not JSON: " + e.what()};
+  }
+  if (!j.is_object() || !j.contains("tasks") || !j["tasks"].is_array() || j["tasks"].empty()) {
+    return Error{path + ": expected {\"tasks\": [{\"command\": ...}, ...]}"};
+  }
+  std::vector<real::TaskDesc> tasks;
+  for (std::size_t i = 0; i < j["tasks"].size(); ++i) {
+    const auto& t = j["tasks"][i];
+    const std::string where = path + ": tasks[" + std::to_string(i) + "]";
+    if (!t.is_object() || !t.contains("command") || !t["command"].is_string()) {
+      return Error{where + ": needs a string \"command\""};
+    }
+    for (const auto& [key, value] : t.items()) {
+      if (key != "command" && key != "timeout" && key != "parents") return Error{where + ": unknown key '" + key + "'"};
+    }
+    real::TaskDesc d;
+    d.command = t["command"];
+    if (t.contains("timeout")) {
+      if (!t["timeout"].is_number() || t["timeout"].get<double>() < 0) return Error{where + ".timeout: must be a number >= 0"};
+      d.timeout = t["timeout"];
+    }
+    if (t.contains("parents")) {
+      if (!t["parents"].is_array()) return Error{where + ".parents: must be a list of task indices"};
+      for (const auto& p : t["parents"]) {
+        if (!p.is_number_unsigned() || p.get<std::uint64_t>() >= i) {
+          return Error{where + ".parents: each must be the index of an earlier task"};
+        }
+        d.parents.push_back(p.get<std::uint32_t>());
+      }
+    }
+    tasks.push_back(std::move(d));
+  }
+  return tasks;
+}
+
+}  // namespace
+
+std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::App& app) {
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+
+  auto sched = std::make_shared<real::SchedulerOptions>();
+  auto port_file = std::make_shared<std::string>();
+  CLI::App* s = app.add_subcommand("scheduler", "Run the scheduler daemon (real mode)");
+  s->add_option("--listen", sched->listen, "HOST:PORT to listen on (port 0: pick one)")->capture_default_str();
+  s->add_option("--journal", sched->journal_dir, "Journal folder (replayed on start)")->required();
+  s->add_option("--policy", sched->policy, "Policy spec")->capture_default_str();
+  s->add_option("--queue-cap", sched->queue_cap, "Per-worker queue cap (-1 unbounded, 0 late binding)")->capture_default_str();
+  s->add_option("--seed", sched->seed, "Seed of the policy's random choices")->capture_default_str();
+  s->add_option("--max-attempts", sched->max_attempts, "Dispatches before a failing task fails for good")->capture_default_str();
+  s->add_option("--grace", sched->reconcile_grace, "Seconds workers have to reclaim tasks after a restart")->capture_default_str();
+  s->add_option("--port-file", *port_file, "Write the port listened on to this file once ready");
+  s->add_flag("--verbose", sched->verbose, "Log connections and errors on stderr");
+  runners.emplace_back(s, [sched, port_file] {
+    asio::io_context io;
+    real::SchedulerDaemon daemon(io, *sched);
+    if (auto started = daemon.start(); !started) {
+      std::cerr << "error: " << started.error() << "\n";
+      return kExitBadInput;
+    }
+    if (!port_file->empty()) {
+      const std::string tmp = *port_file + ".tmp";
+      std::ofstream(tmp) << daemon.port() << "\n";
+      std::rename(tmp.c_str(), port_file->c_str());  // readers never see half a number
+    }
+    if (sched->verbose) std::cerr << fmt::format("fulcrum scheduler: listening on port {}, epoch {}\n", daemon.port(), daemon.epoch());
+    run_until_signalled(io, [&] { daemon.stop(); });
+    return 0;
+  });
+
+  auto worker = std::make_shared<real::WorkerOptions>();
+  CLI::App* w = app.add_subcommand("worker", "Run a worker daemon (real mode)");
+  w->add_option("--scheduler", worker->scheduler, "Scheduler HOST:PORT")->required();
+  w->add_option("--slots", worker->slots, "Tasks run at once")->capture_default_str()->check(CLI::Range(1u, 4096u));
+  w->add_option("--speed", worker->speed, "flop/s per slot, for synthetic tasks")->capture_default_str();
+  w->add_option("--name", worker->name, "Worker name (default: worker-PID)");
+  w->add_flag("--verbose", worker->verbose, "Log on stderr");
+  runners.emplace_back(w, [worker] {
+    asio::io_context io;
+    real::WorkerDaemon daemon(io, *worker);
+    if (auto started = daemon.start(); !started) {
+      std::cerr << "error: " << started.error() << "\n";
+      return kExitBadInput;
+    }
+    run_until_signalled(io, [&] { daemon.stop(); });
+    return 0;
+  });
+
+  struct ClientArgs {
+    std::string scheduler = "127.0.0.1:7070";
+    std::uint64_t task = 0;
+    std::vector<std::string> command;
+    std::string file;
+    double timeout = 0;
+  };
+  auto add_client = [&](const char* name, const char* help, bool takes_id) {
+    auto args = std::make_shared<ClientArgs>();
+    CLI::App* c = app.add_subcommand(name, help);
+    c->add_option("--scheduler", args->scheduler, "Scheduler HOST:PORT")->capture_default_str();
+    if (takes_id) c->add_option("id", args->task, "Task id")->required();
+    return std::pair{c, args};
+  };
+
+  auto [submit, submit_args] = add_client("submit", "Submit a command (or a job file) and print the task ids", false);
+  submit->add_option("--timeout", submit_args->timeout, "Seconds before the command is killed (0: never)");
+  submit->add_option("--file", submit_args->file, "A job file: {\"tasks\": [{\"command\": ..., \"timeout\": ..., \"parents\": [...]}]}");
+  submit->add_option("command", submit_args->command, "The command and its arguments (after --)");
+  runners.emplace_back(submit, [a = submit_args] {
+    std::vector<real::TaskDesc> tasks;
+    if (!a->file.empty()) {
+      auto read = read_job_file(a->file);
+      if (!read) {
+        std::cerr << "error: " << read.error() << "\n";
+        return kExitBadInput;
+      }
+      tasks = std::move(*read);
+    } else if (!a->command.empty()) {
+      std::string cmd;
+      for (const std::string& word : a->command) {
+        // Quote each word for /bin/sh so that arguments arrive as they were given.
+        std::string quoted = "'";
+        for (char ch : word) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+        cmd += (cmd.empty() ? "" : " ") + quoted + "'";
+      }
+      tasks.push_back(real::TaskDesc{real::TaskKind::kCommand, cmd, 0, a->timeout, {}});
+    } else {
+      std::cerr << "error: submit needs a command after -- or --file\n";
+      return kExitBadInput;
+    }
+    auto client = real::Client::connect(a->scheduler);
+    if (!client) {
+      std::cerr << "error: " << client.error() << "\n";
+      return kExitFailed;
+    }
+    auto reply = (*client)->call(real::Submit{tasks});
+    if (!reply) {
+      std::cerr << "error: " << reply.error() << "\n";
+      return kExitFailed;
+    }
+    const auto& ok = std::get<real::Submitted>(*reply);
+    for (std::uint32_t i = 0; i < ok.count; ++i) std::cout << ok.first_task + i << "\n";
+    return 0;
+  });
+
+  auto status_like = [&](const char* name, const char* help, bool wait) {
+    auto [cmd, args] = add_client(name, help, true);
+    runners.emplace_back(cmd, [args, wait] {
+      auto client = real::Client::connect(args->scheduler);
+      if (!client) {
+        std::cerr << "error: " << client.error() << "\n";
+        return kExitFailed;
+      }
+      auto reply = (*client)->call(real::StatusRequest{args->task, wait}, wait ? -1 : 30);
+      if (!reply) {
+        std::cerr << "error: " << reply.error() << "\n";
+        return kExitFailed;
+      }
+      const auto& status = std::get<real::TaskStatus>(*reply);
+      print_status(status);
+      if (!wait) return 0;
+      // `wait` exits like the task: 0 when it finished, 1 otherwise.
+      return status.state == "finished" ? 0 : kExitFailed;
+    });
+  };
+  status_like("status", "Print a task's state, worker, exit code and output", false);
+  status_like("wait", "Wait until a task is finished, failed or cancelled, then print its status", true);
+
+  auto [cancel, cancel_args] = add_client("cancel", "Cancel the job of a task", true);
+  runners.emplace_back(cancel, [a = cancel_args] {
+    auto client = real::Client::connect(a->scheduler);
+    if (!client) {
+      std::cerr << "error: " << client.error() << "\n";
+      return kExitFailed;
+    }
+    auto reply = (*client)->call(real::CancelRequest{a->task});
+    if (!reply) {
+      std::cerr << "error: " << reply.error() << "\n";
+      return kExitFailed;
+    }
+    std::cout << "cancelled the job of task " << a->task << "\n";
+    return 0;
+  });
+  return runners;
+}
+
+}  // namespace fulcrum

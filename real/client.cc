@@ -1,0 +1,84 @@
+#include "real/client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "real/connection.h"
+
+namespace fulcrum::real {
+
+Expected<std::unique_ptr<Client>> Client::connect(const std::string& text, double connect_timeout) {
+  auto endpoint = parse_endpoint(text);
+  if (!endpoint) return Error{endpoint.error()};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(endpoint->port);
+  if (::inet_pton(AF_INET, endpoint->host.c_str(), &addr.sin_addr) != 1) {
+    return Error{"'" + endpoint->host + "' is not an IPv4 address"};
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(connect_timeout);
+  std::string last_error;
+  for (;;) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Error{std::string("socket: ") + std::strerror(errno)};
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      return std::unique_ptr<Client>(new Client(fd));
+    }
+    last_error = std::strerror(errno);
+    ::close(fd);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Error{"cannot connect to the scheduler at " + text + ": " + last_error};
+}
+
+Client::~Client() { ::close(fd_); }
+
+Expected<Message> Client::call(const Message& request, double timeout) {
+  std::string frame;
+  encode_frame(request, frame);
+  for (std::size_t done = 0; done < frame.size();) {
+    const ssize_t n = ::send(fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{std::string("send to the scheduler failed: ") + std::strerror(errno)};
+    done += static_cast<std::size_t>(n);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+  char buffer[64 * 1024];
+  for (;;) {
+    auto next = reader_.next();
+    if (!next) return Error{"bad reply from the scheduler: " + next.error()};
+    if (next->has_message) {
+      if (auto* error = std::get_if<ErrorReply>(&next->message)) return Error{error->message};
+      return std::move(next->message);
+    }
+    int wait_ms = -1;
+    if (timeout >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return Error{"no reply from the scheduler within " + std::to_string(timeout) + " s"};
+      wait_ms = static_cast<int>(std::min<long long>(left.count(), 1 << 30));
+    }
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, wait_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) continue;  // the deadline check above reports it
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) return Error{"the scheduler closed the connection"};
+    if (n < 0) return Error{std::string("receive from the scheduler failed: ") + std::strerror(errno)};
+    reader_.feed(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace fulcrum::real

@@ -1,0 +1,31 @@
+// A blocking client of the scheduler daemon: one request, one reply. Used by the CLI's
+// submit/status/cancel/wait commands, by `run --mode real` and by tests.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/expected.h"
+#include "real/wire.h"
+
+namespace fulcrum::real {
+
+class Client {
+ public:
+  // Connects to HOST:PORT (an IP address), trying for up to `connect_timeout` seconds.
+  static Expected<std::unique_ptr<Client>> connect(const std::string& endpoint, double connect_timeout = 5);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Sends `request` and waits for the reply (at most `timeout` seconds; < 0: forever).
+  // An ErrorReply from the scheduler is returned as an Error with its message.
+  Expected<Message> call(const Message& request, double timeout = 30);
+
+ private:
+  explicit Client(int fd) : fd_(fd) {}
+  int fd_;
+  FrameReader reader_;
+};
+
+}  // namespace fulcrum::real

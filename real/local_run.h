@@ -1,0 +1,27 @@
+// `fulcrum run SCENARIO --mode real`: runs a scenario on real local processes — one
+// scheduler daemon and one worker daemon per scenario host, all on 127.0.0.1 — and returns
+// the same records as a simulation.
+//
+// Worker speeds are emulated: a synthetic task of F flops on a host of speed S takes
+// F / S x time_scale seconds of wall time (sleeping or burning a CPU, as the scenario's
+// `real.task` says), and arrivals are replayed at time x time_scale. Records are scaled
+// back by 1 / time_scale into scenario seconds, so summaries compare with the simulation.
+// Every process started is stopped (SIGTERM, then SIGKILL) before this returns.
+#pragma once
+
+#include <string>
+
+#include "core/expected.h"
+#include "core/metrics.h"
+#include "scenario/scenario.h"
+
+namespace fulcrum::real {
+
+struct LocalRunOptions {
+  std::string binary;   // the fulcrum executable to start daemons with
+  bool verbose = false; // daemons log to stderr
+};
+
+Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& options);
+
+}  // namespace fulcrum::real

@@ -1,0 +1,389 @@
+#include "real/scheduler_daemon.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/metrics.h"
+#include "policies/registry.h"
+
+namespace fulcrum::real {
+
+struct SchedulerDaemon::Peer {
+  std::shared_ptr<Connection> conn;
+  enum class Role { kUnknown, kWorker, kClient } role = Role::kUnknown;
+  WorkerId worker = kNoWorker;
+  std::string name;
+};
+
+namespace {
+
+// The epoch file holds the last epoch used; each start takes the next one, durably, so a
+// restarted leader always outranks what it replaced.
+Expected<std::uint64_t> bump_epoch(const std::string& dir) {
+  const std::string path = dir + "/epoch";
+  std::uint64_t epoch = 0;
+  if (std::ifstream in(path); in) in >> epoch;
+  ++epoch;
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return Error{tmp + ": cannot write the epoch file"};
+  const std::string text = std::to_string(epoch) + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) return Error{path + ": cannot write the epoch file"};
+  return epoch;
+}
+
+JobSpec core_spec(const std::vector<TaskDesc>& tasks) {
+  JobSpec spec;
+  for (const TaskDesc& d : tasks) spec.tasks.push_back(TaskSpec{d.flops, d.parents});
+  return spec;
+}
+
+}  // namespace
+
+SchedulerDaemon::SchedulerDaemon(asio::io_context& io, SchedulerOptions options)
+    : io_(io), options_(std::move(options)), acceptor_(io), wakeup_(io) {}
+
+double SchedulerDaemon::now() {
+  // Wall-clock seconds, so that records stay comparable across restarts; never backwards,
+  // because the core requires non-decreasing time.
+  const double t = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  last_now_ = std::max(last_now_, t);
+  return last_now_;
+}
+
+void SchedulerDaemon::log(const std::string& line) const {
+  if (options_.verbose) std::fprintf(stderr, "fulcrum scheduler: %s\n", line.c_str());
+}
+
+Expected<bool> SchedulerDaemon::start() {
+  if (options_.journal_dir.empty()) return Error{"--journal: a journal folder is required"};
+  auto policy = make_policy(options_.policy);
+  if (!policy) return Error{"--policy: " + policy.error()};
+  auto journal = Journal::open(options_.journal_dir);
+  if (!journal) return Error{journal.error()};
+  journal_ = std::move(*journal);
+  auto epoch = bump_epoch(options_.journal_dir);
+  if (!epoch) return Error{epoch.error()};
+  epoch_ = *epoch;
+  core_ = std::make_unique<Scheduler>(
+      SchedulerConfig{options_.seed, options_.queue_cap, epoch_, options_.max_attempts}, std::move(*policy));
+  if (auto r = replay(); !r) return r;
+
+  auto endpoint = parse_endpoint(options_.listen);
+  if (!endpoint) return Error{"--listen: " + endpoint.error()};
+  asio::error_code ec;
+  const auto address = asio::ip::make_address(endpoint->host, ec);
+  if (ec) return Error{"--listen: '" + endpoint->host + "' is not an IP address"};
+  const asio::ip::tcp::endpoint ep(address, endpoint->port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{"--listen " + options_.listen + ": " + ec.message()};
+  port_ = acceptor_.local_endpoint().port();
+  accept();
+  arm_wakeup();
+  return true;
+}
+
+Expected<bool> SchedulerDaemon::replay() {
+  auto stats = journal_->replay([this](const JournalRecord& record) {
+    if (const auto* job = std::get_if<JobAccepted>(&record)) {
+      core_->on_job_submitted(job->submit, core_spec(job->tasks));
+      descs_.insert(descs_.end(), job->tasks.begin(), job->tasks.end());
+      outcomes_.resize(descs_.size());
+    } else if (const auto* done = std::get_if<TaskFinished>(&record)) {
+      // A task journaled twice (a late duplicate report) is restored once.
+      if (done->task < descs_.size() && !is_terminal(core_->table().tasks[done->task].state)) {
+        core_->restore_finished(done->task, done->start, done->end, done->attempts);
+        outcomes_[done->task] = done->outcome;
+      }
+    } else if (const auto* failed = std::get_if<TaskFailed>(&record)) {
+      if (failed->task < descs_.size() && !is_terminal(core_->table().tasks[failed->task].state)) {
+        core_->restore_failed(failed->task, failed->end, failed->attempts);
+        outcomes_[failed->task] = failed->outcome;
+      }
+    } else if (const auto* cancelled = std::get_if<JobCancelled>(&record)) {
+      if (cancelled->job < core_->table().jobs.size()) core_->on_job_cancelled(cancelled->time, cancelled->job);
+    }
+  });
+  if (!stats) return Error{stats.error()};
+  next_job_ = core_->table().jobs.size();
+  next_task_ = core_->table().tasks.size();
+  if (stats->truncated_bytes > 0) {
+    log("journal: cut a torn tail of " + std::to_string(stats->truncated_bytes) + " bytes");
+  }
+  if (stats->records > 0) {
+    log("journal: replayed " + std::to_string(stats->records) + " records, " +
+        std::to_string(core_->tasks_unfinished()) + " tasks unfinished; epoch " + std::to_string(epoch_));
+    core_->begin_recovery(now(), options_.reconcile_grace);
+  }
+  core_->take_commands(commands_);  // replay emits nothing to send: nobody is connected yet
+  return true;
+}
+
+void SchedulerDaemon::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  asio::error_code ec;
+  acceptor_.close(ec);
+  wakeup_.cancel();
+  for (auto& peer : std::vector<std::shared_ptr<Peer>>(peers_)) peer->conn->close("scheduler stopping");
+  peers_.clear();
+}
+
+void SchedulerDaemon::accept() {
+  acceptor_.async_accept([this](asio::error_code ec, asio::ip::tcp::socket socket) {
+    if (stopping_) return;
+    if (!ec) {
+      auto peer = std::make_shared<Peer>();
+      peer->conn = std::make_shared<Connection>(std::move(socket), options_.max_frame);
+      peers_.push_back(peer);
+      std::weak_ptr<Peer> weak = peer;
+      peer->conn->start([this, weak](Message&& m) { if (auto p = weak.lock()) on_message(p, std::move(m)); },
+                        [this, weak](const std::string& reason) { if (auto p = weak.lock()) on_closed(p, reason); });
+    }
+    accept();
+  });
+}
+
+void SchedulerDaemon::on_closed(const std::shared_ptr<Peer>& peer, const std::string& reason) {
+  if (!reason.empty()) log("closed " + peer->conn->peer() + " (" + peer->name + "): " + reason);
+  std::erase(peers_, peer);
+  for (auto it = waiters_.begin(); it != waiters_.end();) it = it->second == peer ? waiters_.erase(it) : std::next(it);
+  if (peer->role == Peer::Role::kWorker && !stopping_) {
+    const WorkerId w = peer->worker;
+    enqueue([this, w] { core_->on_worker_left(now(), w); });
+  }
+}
+
+void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& message) {
+  using Role = Peer::Role;
+  const bool is_worker_message = std::holds_alternative<Register>(message) ||
+                                 std::holds_alternative<Heartbeat>(message) ||
+                                 std::holds_alternative<TaskStarted>(message) || std::holds_alternative<TaskDone>(message);
+  if (peer->role == Role::kUnknown) {
+    peer->role = std::holds_alternative<Register>(message) ? Role::kWorker : Role::kClient;
+  }
+  if (is_worker_message != (peer->role == Role::kWorker) ||
+      (std::holds_alternative<Register>(message) && peer->worker != kNoWorker)) {
+    peer->conn->close(std::string("protocol error: unexpected ") + std::string(message_name(message)));
+    return;
+  }
+
+  if (auto* reg = std::get_if<Register>(&message)) {
+    if (reg->slots == 0 || !(reg->speed > 0)) {
+      peer->conn->send(ErrorReply{"Register: slots and speed must be positive"});
+      peer->conn->close("bad Register");
+      return;
+    }
+    peer->name = reg->name;
+    std::vector<TaskId> claimed(reg->running.begin(), reg->running.end());
+    WorkerSpec spec{reg->name, "real", reg->speed, static_cast<int>(reg->slots), 0};
+    enqueue([this, peer, spec, claimed] {
+      if (!peer->conn->open()) return;
+      peer->worker = core_->on_worker_joined(now(), spec, claimed);
+      if (workers_.size() <= peer->worker) workers_.resize(peer->worker + 1);
+      workers_[peer->worker] = peer;
+      peer->conn->send(Welcome{peer->worker, epoch_});
+      log("worker " + spec.name + " joined as " + std::to_string(peer->worker) + " claiming " +
+          std::to_string(claimed.size()) + " tasks");
+    });
+  } else if (std::holds_alternative<Heartbeat>(message)) {
+    // Liveness is the connection itself for now; heartbeats keep idle links honest.
+  } else if (auto* started = std::get_if<TaskStarted>(&message)) {
+    const TaskId t = started->task;
+    enqueue([this, peer, t] { core_->on_task_started(now(), t, peer->worker); });
+  } else if (auto* done = std::get_if<TaskDone>(&message)) {
+    const TaskId t = done->task;
+    TaskOutcome outcome = std::move(done->outcome);
+    if (outcome.output.size() > kMaxOutputBytes) outcome.output.erase(0, outcome.output.size() - kMaxOutputBytes);
+    const auto& table = core_->table();
+    // Journal only a report the core will accept as final; stale ones are dropped here.
+    const bool current = peer->worker != kNoWorker && t < table.tasks.size() && table.tasks[t].worker == peer->worker &&
+                         (table.tasks[t].state == TaskState::kQueued || table.tasks[t].state == TaskState::kRunning);
+    if (!current) return;
+    const double end = now();
+    if (outcome.exit_code == 0) {
+      const double start = table.tasks[t].start >= 0 ? table.tasks[t].start : table.tasks[t].dispatched;
+      const JournalRecord record = TaskFinished{t, start, end, peer->name, table.tasks[t].attempts, outcome};
+      enqueue([this, peer, t, start, outcome = std::move(outcome)] {
+        outcomes_[t] = outcome;
+        core_->on_task_finished(now(), t, peer->worker, start);
+      }, &record);
+    } else if (core_->failure_is_final(t)) {
+      const JournalRecord record = TaskFailed{t, end, table.tasks[t].attempts, outcome};
+      enqueue([this, peer, t, outcome = std::move(outcome)] {
+        outcomes_[t] = outcome;
+        core_->on_task_failed(now(), t, peer->worker);
+      }, &record);
+    } else {
+      enqueue([this, peer, t, outcome = std::move(outcome)] {
+        outcomes_[t] = outcome;
+        core_->on_task_failed(now(), t, peer->worker);
+      });
+    }
+  } else if (auto* submit = std::get_if<Submit>(&message)) {
+    if (submit->tasks.empty()) {
+      peer->conn->send(ErrorReply{"Submit: a job needs at least one task"});
+      return;
+    }
+    for (std::size_t i = 0; i < submit->tasks.size(); ++i) {
+      for (std::uint32_t p : submit->tasks[i].parents) {
+        if (p >= i) {
+          peer->conn->send(ErrorReply{"Submit: task " + std::to_string(i) + " names parent " + std::to_string(p) +
+                                      ", which does not come before it"});
+          return;
+        }
+      }
+    }
+    const std::uint64_t job = next_job_++;
+    const std::uint64_t first = next_task_;
+    next_task_ += submit->tasks.size();
+    const JournalRecord record = JobAccepted{job, now(), submit->tasks};
+    enqueue([this, peer, job, first, tasks = std::move(submit->tasks)] {
+      [[maybe_unused]] const JobId id = core_->on_job_submitted(now(), core_spec(tasks));
+      assert(id == job && "job ids are assigned in journal order");
+      descs_.insert(descs_.end(), tasks.begin(), tasks.end());
+      outcomes_.resize(descs_.size());
+      peer->conn->send(Submitted{job, first, static_cast<std::uint32_t>(tasks.size())});
+    }, &record);
+  } else if (auto* status = std::get_if<StatusRequest>(&message)) {
+    const std::uint64_t t = status->task;
+    const bool wait = status->wait;
+    enqueue([this, peer, t, wait] {
+      if (t >= core_->table().tasks.size()) {
+        peer->conn->send(ErrorReply{"no task " + std::to_string(t)});
+      } else if (wait && !is_terminal(core_->table().tasks[t].state)) {
+        waiters_.emplace(t, peer);
+      } else {
+        peer->conn->send(status_of(t));
+      }
+    });
+  } else if (auto* cancel = std::get_if<CancelRequest>(&message)) {
+    const std::uint64_t t = cancel->task;
+    if (t >= next_task_) {
+      peer->conn->send(ErrorReply{"no task " + std::to_string(t)});
+      return;
+    }
+    // The task may still be in this batch; its job id is known once applied, so the
+    // journal record is written by the apply step's own small commit.
+    enqueue([this, peer, t] {
+      const JobId job = core_->table().tasks[t].job;
+      journal_->append(JobCancelled{job, now()});
+      if (auto c = journal_->commit(); !c) {
+        peer->conn->send(ErrorReply{"journal: " + c.error()});
+        return;
+      }
+      core_->on_job_cancelled(now(), job);
+      peer->conn->send(Ack{});
+    });
+  } else if (std::holds_alternative<RecordsRequest>(message)) {
+    enqueue([this, peer] {
+      RecordsReply reply;
+      RunRecords records = collect_records(core_->table(), core_->cluster(), core_->tasks_retried());
+      reply.tasks = std::move(records.tasks);
+      reply.workers = std::move(records.workers);
+      reply.tasks_retried = core_->tasks_retried();
+      peer->conn->send(reply);
+    });
+  } else if (std::holds_alternative<ShutdownRequest>(message)) {
+    enqueue([this, peer] {
+      peer->conn->send(Ack{});
+      log("shutdown requested");
+      // Let the Ack go out before the connections close.
+      asio::post(io_, [this] { stop(); });
+    });
+  } else {
+    peer->conn->close(std::string("protocol error: unexpected ") + std::string(message_name(message)));
+  }
+}
+
+void SchedulerDaemon::enqueue(std::function<void()> apply, const JournalRecord* record) {
+  if (record) journal_->append(*record);
+  batch_.push_back(std::move(apply));
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    // Posted, so that every event already read in this turn of the loop joins the batch.
+    asio::post(io_, [this] { flush(); });
+  }
+}
+
+void SchedulerDaemon::flush() {
+  flush_posted_ = false;
+  if (stopping_) return;
+  if (auto committed = journal_->commit(); !committed) {
+    // Nothing in this batch counts as accepted; a scheduler that cannot journal must not
+    // go on acknowledging work, so it stops and a restart replays what is durable.
+    std::fprintf(stderr, "fulcrum scheduler: journal commit failed, stopping: %s\n", committed.error().c_str());
+    batch_.clear();
+    stop();
+    return;
+  }
+  std::vector<std::function<void()>> batch;
+  batch.swap(batch_);
+  for (auto& apply : batch) apply();
+  send_commands();
+  answer_waiters();
+  arm_wakeup();
+}
+
+void SchedulerDaemon::send_commands() {
+  core_->take_commands(commands_);
+  for (const Command& c : commands_) {
+    if (c.worker >= workers_.size() || !workers_[c.worker]) continue;
+    Connection& conn = *workers_[c.worker]->conn;
+    if (c.kind == Command::Kind::kDispatch) {
+      conn.send(Dispatch{c.epoch, c.task, descs_[c.task]});
+    } else {
+      conn.send(CancelTask{c.epoch, c.task});
+    }
+  }
+}
+
+void SchedulerDaemon::answer_waiters() {
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (is_terminal(core_->table().tasks[it->first].state)) {
+      it->second->conn->send(status_of(it->first));
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void SchedulerDaemon::arm_wakeup() {
+  const Time when = core_->next_wakeup();
+  if (when == kNever || stopping_) return;
+  const auto delay = std::chrono::duration<double>(std::max(0.0, when - now()));
+  wakeup_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
+  wakeup_.async_wait([this](asio::error_code ec) {
+    if (ec || stopping_) return;
+    enqueue([this] { core_->on_tick(now()); });
+  });
+}
+
+TaskStatus SchedulerDaemon::status_of(std::uint64_t t) const {
+  const Task& task = core_->table().tasks[t];
+  TaskStatus s;
+  s.task = t;
+  s.job = task.job;
+  s.state = std::string(to_string(task.state));
+  s.worker = task.worker == kNoWorker ? "" : core_->cluster().worker(task.worker).spec.name;
+  s.attempts = task.attempts;
+  s.submit = task.submit;
+  s.start = task.start;
+  s.end = task.end;
+  s.outcome = outcomes_[t];
+  return s;
+}
+
+}  // namespace fulcrum::real

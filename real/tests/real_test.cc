@@ -1,0 +1,243 @@
+// Real mode end to end on loopback: the fulcrum binary's scheduler and worker daemons,
+// driven by the blocking Client. Ports are picked by the kernel; every process started is
+// stopped (SIGKILL at the end of each test, then reaped).
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <thread>
+
+#include "real/client.h"
+#include "real/journal.h"
+
+extern char** environ;
+
+namespace fulcrum::real {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Cluster {
+ public:
+  Cluster() {
+    binary_ = FULCRUM_BINARY;
+    char pattern[] = "/tmp/fulcrum-test-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+  }
+  ~Cluster() {
+    for (auto& [name, pid] : pids_) kill_and_reap(pid);
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Starts the scheduler; `port` 0 picks a free one. Returns "127.0.0.1:PORT".
+  std::string start_scheduler(int port = 0, const std::vector<std::string>& extra = {}) {
+    const std::string port_file = dir_ + "/port";
+    std::filesystem::remove(port_file);
+    std::vector<std::string> args{binary_, "scheduler", "--listen", "127.0.0.1:" + std::to_string(port),
+                                  "--journal", dir_ + "/journal", "--port-file", port_file, "--grace", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pids_["scheduler"] = spawn(args);
+    std::string text;
+    for (auto deadline = std::chrono::steady_clock::now() + 10s; text.empty();) {
+      if (std::ifstream in(port_file); in) in >> text;
+      if (std::chrono::steady_clock::now() > deadline) {
+        // Nothing after this can work; unwinding stops every process started so far.
+        throw std::runtime_error("the scheduler did not start");
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    endpoint_ = "127.0.0.1:" + text;
+    return endpoint_;
+  }
+  void start_worker(const std::string& name, int slots = 1) {
+    pids_[name] = spawn({binary_, "worker", "--scheduler", endpoint_, "--name", name, "--slots", std::to_string(slots)});
+  }
+  void kill(const std::string& name) {
+    kill_and_reap(pids_.at(name));
+    pids_.erase(name);
+  }
+  std::unique_ptr<Client> client() {
+    auto c = Client::connect(endpoint_);
+    EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error());
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+  void wait_for_workers(std::size_t n) {
+    auto c = client();
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;;) {
+      auto r = c->call(RecordsRequest{});
+      ASSERT_TRUE(r.ok()) << r.error();
+      if (std::get<RecordsReply>(*r).workers.size() >= n) return;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "workers did not register";
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  const std::string& dir() const { return dir_; }
+  int port() const { return std::stoi(endpoint_.substr(endpoint_.rfind(':') + 1)); }
+
+ private:
+  pid_t spawn(const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    EXPECT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0) << args[0];
+    return pid;
+  }
+  static void kill_and_reap(pid_t pid) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  std::string binary_, dir_, endpoint_;
+  std::map<std::string, pid_t> pids_;
+};
+
+TaskDesc shell(const std::string& command) { return TaskDesc{TaskKind::kCommand, command, 0, 0, {}}; }
+
+std::uint64_t submit(Client& c, const std::vector<TaskDesc>& tasks) {
+  auto r = c.call(Submit{tasks});
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
+  return r.ok() ? std::get<Submitted>(*r).first_task : ~0ull;
+}
+
+TaskStatus wait(Client& c, std::uint64_t task) {
+  auto r = c.call(StatusRequest{task, true}, 60);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
+  return r.ok() ? std::get<TaskStatus>(*r) : TaskStatus{};
+}
+
+TEST(RealMode, SubmitAndCompleteOnSeveralWorkers) {
+  Cluster cluster;
+  cluster.start_scheduler();
+  for (int i = 0; i < 3; ++i) cluster.start_worker("w" + std::to_string(i), 2);
+  cluster.wait_for_workers(3);
+  auto c = cluster.client();
+  std::vector<TaskDesc> tasks;
+  for (int i = 0; i < 30; ++i) tasks.push_back(shell("sleep 0.05; echo task-" + std::to_string(i)));
+  tasks.push_back(shell("echo oops >&2; exit 7"));
+  const std::uint64_t first = submit(*c, tasks);
+  std::map<std::string, int> per_worker;
+  for (int i = 0; i < 30; ++i) {
+    const TaskStatus s = wait(*c, first + i);
+    EXPECT_EQ(s.state, "finished");
+    EXPECT_EQ(s.outcome.exit_code, 0);
+    EXPECT_EQ(s.outcome.output, "task-" + std::to_string(i) + "\n");
+    ++per_worker[s.worker];
+  }
+  EXPECT_EQ(per_worker.size(), 3u) << "least_connections spreads 30 tasks over 3 workers";
+  const TaskStatus failed = wait(*c, first + 30);
+  EXPECT_EQ(failed.state, "failed");
+  EXPECT_EQ(failed.outcome.exit_code, 7);
+  EXPECT_EQ(failed.outcome.output, "oops\n");
+  EXPECT_EQ(failed.attempts, 3u);  // retried up to --max-attempts
+}
+
+TEST(RealMode, AWorkerKilledMidTaskLosesNothing) {
+  Cluster cluster;
+  cluster.start_scheduler();
+  cluster.start_worker("a");
+  cluster.start_worker("b");
+  cluster.wait_for_workers(2);
+  auto c = cluster.client();
+  const std::uint64_t t = submit(*c, {shell("sleep 0.5; echo survived")});
+  std::string runner;
+  for (auto deadline = std::chrono::steady_clock::now() + 5s; runner.empty();) {
+    auto r = c->call(StatusRequest{t, false});
+    ASSERT_TRUE(r.ok());
+    if (std::get<TaskStatus>(*r).state == "running") runner = std::get<TaskStatus>(*r).worker;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(10ms);
+  }
+  cluster.kill(runner);
+  const TaskStatus s = wait(*c, t);
+  EXPECT_EQ(s.state, "finished");
+  EXPECT_NE(s.worker, runner);
+  EXPECT_EQ(s.attempts, 2u);
+  EXPECT_EQ(s.outcome.output, "survived\n");
+}
+
+TEST(RealMode, ASchedulerKilledAndRestartedOnItsJournalLosesNothingAndRecordsOnce) {
+  Cluster cluster;
+  cluster.start_scheduler();
+  const int port = cluster.port();
+  cluster.start_worker("a", 2);
+  cluster.start_worker("b", 2);
+  cluster.wait_for_workers(2);
+  std::uint64_t first = 0;
+  const int n = 24;
+  {
+    auto c = cluster.client();
+    std::vector<TaskDesc> tasks;
+    for (int i = 0; i < n; ++i) tasks.push_back(shell("sleep 0.1; echo " + std::to_string(i)));
+    first = submit(*c, tasks);
+    wait(*c, first + 2);  // some have finished, some run, some wait
+  }
+  cluster.kill("scheduler");
+  cluster.start_scheduler(port);  // same journal, same port: the workers reconnect by themselves
+  auto c = cluster.client();
+  for (int i = 0; i < n; ++i) {
+    const TaskStatus s = wait(*c, first + i);
+    EXPECT_EQ(s.state, "finished") << i;
+    EXPECT_EQ(s.outcome.output, std::to_string(i) + "\n") << i;
+  }
+  auto records = c->call(RecordsRequest{});
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(std::get<RecordsReply>(*records).tasks.size(), static_cast<std::size_t>(n));
+  cluster.kill("scheduler");
+  // Exactly one completion per task in the journal itself.
+  auto journal = Journal::open(cluster.dir() + "/journal");
+  ASSERT_TRUE(journal.ok()) << journal.error();
+  std::map<std::uint64_t, int> finished;
+  ASSERT_TRUE((*journal)->replay([&](const JournalRecord& r) {
+    if (const auto* f = std::get_if<TaskFinished>(&r)) ++finished[f->task];
+  }).ok());
+  EXPECT_EQ(finished.size(), static_cast<std::size_t>(n));
+  for (const auto& [task, count] : finished) EXPECT_EQ(count, 1) << "task " << task;
+}
+
+TEST(RealMode, MalformedFramesAndGarbageDisturbNoOtherClient) {
+  Cluster cluster;
+  cluster.start_scheduler();
+  cluster.start_worker("a");
+  cluster.wait_for_workers(1);
+  auto raw = [&](const std::string& bytes) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(cluster.port()));
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+    return fd;
+  };
+  auto good = cluster.client();
+  const int huge = raw(std::string("\xff\xff\xff\x7f", 4));              // a 2 GiB frame
+  const int garbage = raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n");           // not our protocol
+  const int bad_type = raw(std::string("\x02\x00\x00\x00\x01\xee", 6));   // unknown message type
+  const int truncated = raw(std::string("\x10\x00\x00\x00\x01", 5));      // never completed
+  for (int fd : {huge, garbage, bad_type}) {
+    char byte;
+    // The scheduler closes each offending connection: recv sees EOF or a reset.
+    EXPECT_LE(::recv(fd, &byte, 1, 0), 0);
+    ::close(fd);
+  }
+  const std::uint64_t t = submit(*good, {shell("echo fine")});
+  EXPECT_EQ(wait(*good, t).state, "finished");
+  ::close(truncated);
+  auto again = cluster.client();
+  EXPECT_EQ(wait(*again, t).outcome.output, "fine\n");
+}
+
+}  // namespace
+}  // namespace fulcrum::real

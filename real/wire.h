@@ -1,0 +1,108 @@
+// fulcrum's wire protocol between the scheduler daemon, its workers and its clients.
+//
+// A frame is a 4-byte little-endian payload length followed by the payload; the payload
+// starts with the protocol version (u8, kWireVersion) and the message type (u8), then the
+// message's fields in order: integers and doubles little-endian, strings and lists as a
+// u32 count followed by their items. The README has the table of messages.
+//
+// Decoding is strict and total: a frame longer than the limit, a truncated payload,
+// trailing bytes, an unknown version or type, or an out-of-range enum is an Error with a
+// reason; it never throws, crashes or reads out of bounds. A daemon closes the offending
+// connection (and only it) on any such Error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/expected.h"
+#include "core/metrics.h"
+#include "real/task_desc.h"
+
+namespace fulcrum::real {
+
+inline constexpr std::uint8_t kWireVersion = 1;
+inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
+
+// --- worker -> scheduler ---
+struct Register {                      // first message of a worker connection
+  std::string name;
+  std::uint32_t slots = 1;
+  double speed = 1e9;
+  std::vector<std::uint64_t> running;  // tasks it still runs (reconciliation after a failover)
+};
+struct Heartbeat { std::uint32_t running = 0; };
+struct TaskStarted { std::uint64_t task = 0; };
+struct TaskDone {                      // finished (exit 0) or failed (anything else)
+  std::uint64_t task = 0;
+  TaskOutcome outcome;
+};
+
+// --- scheduler -> worker ---
+struct Welcome { std::uint32_t worker = 0; std::uint64_t epoch = 0; };
+struct Dispatch { std::uint64_t epoch = 0; std::uint64_t task = 0; TaskDesc desc; };
+struct CancelTask { std::uint64_t epoch = 0; std::uint64_t task = 0; };
+
+// --- client -> scheduler ---
+struct Submit { std::vector<TaskDesc> tasks; };       // one job
+struct StatusRequest { std::uint64_t task = 0; bool wait = false; };  // wait: reply when terminal
+struct CancelRequest { std::uint64_t task = 0; };     // cancels the task's job
+struct RecordsRequest {};
+struct ShutdownRequest {};
+
+// --- scheduler -> client ---
+struct Submitted { std::uint64_t job = 0; std::uint64_t first_task = 0; std::uint32_t count = 0; };
+struct TaskStatus {
+  std::uint64_t task = 0;
+  std::uint64_t job = 0;
+  std::string state;       // core's TaskState name
+  std::string worker;      // "" if never dispatched
+  std::uint32_t attempts = 0;
+  double submit = 0, start = -1, end = -1;
+  TaskOutcome outcome;     // meaningful when finished or failed
+};
+struct RecordsReply {
+  std::vector<TaskRecord> tasks;
+  std::vector<WorkerRecord> workers;
+  std::uint64_t tasks_retried = 0;
+};
+struct Ack {};
+struct ErrorReply { std::string message; };
+
+using Message = std::variant<Register, Heartbeat, TaskStarted, TaskDone, Welcome, Dispatch, CancelTask, Submit,
+                             StatusRequest, CancelRequest, RecordsRequest, ShutdownRequest, Submitted, TaskStatus,
+                             RecordsReply, Ack, ErrorReply>;
+
+// The message's name, for logs.
+std::string_view message_name(const Message& m);
+
+// Appends one whole frame (length prefix included) to `out`.
+void encode_frame(const Message& m, std::string& out);
+
+// Decodes one payload (the bytes after the length prefix).
+Expected<Message> decode_payload(std::string_view payload);
+
+// Incremental framing over a byte stream: feed() what the socket gave, then next() until
+// it yields nothing. After an Error the stream is unusable (close the connection).
+class FrameReader {
+ public:
+  explicit FrameReader(std::uint32_t max_frame = kDefaultMaxFrame) : max_frame_(max_frame) {}
+  void feed(const char* data, std::size_t n) { buffer_.append(data, n); }
+  // A message, or an Error, or nullopt-like: ok() with has_message false when more bytes
+  // are needed.
+  struct Next {
+    bool has_message = false;
+    Message message;
+  };
+  Expected<Next> next();
+  std::size_t buffered() const { return buffer_.size() - pos_; }
+
+ private:
+  std::uint32_t max_frame_;
+  std::string buffer_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace fulcrum::real

@@ -1,0 +1,64 @@
+// The real-mode worker daemon: connects to the scheduler, registers (name, slots, speed,
+// the tasks it still runs), runs what it is dispatched — at most `slots` at a time, the
+// rest in a local FIFO — and reports started/done. It refuses commands carrying an epoch
+// older than the newest it has seen, so a deposed leader cannot dispatch to it.
+//
+// When the connection drops it keeps running its tasks, reconnects with backoff, and
+// claims them in its next Register; results that finished while disconnected are claimed
+// too and reported right after the Welcome. Tasks still waiting in its local queue are
+// dropped: the scheduler queues them again when it sees the connection go.
+#pragma once
+
+#include <asio.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/expected.h"
+#include "real/connection.h"
+#include "real/executor.h"
+
+namespace fulcrum::real {
+
+struct WorkerOptions {
+  std::string scheduler = "127.0.0.1:7070";  // HOST:PORT
+  std::string name;                          // default: worker-PID
+  std::uint32_t slots = 1;
+  double speed = 1e9;                        // flop/s per slot, for synthetic tasks
+  double heartbeat_interval = 1.0;           // seconds
+  bool verbose = false;
+};
+
+class WorkerDaemon {
+ public:
+  WorkerDaemon(asio::io_context& io, WorkerOptions options);
+  Expected<bool> start();
+  void stop();
+
+ private:
+  void connect();
+  void reconnect_later();
+  void on_message(Message&& m);
+  void on_closed(const std::string& reason);
+  void start_queued();
+  void heartbeat();
+  void log(const std::string& line) const;
+
+  asio::io_context& io_;
+  WorkerOptions options_;
+  Endpoint endpoint_;
+  Executor executor_;
+  asio::steady_timer retry_timer_;
+  asio::steady_timer heartbeat_timer_;
+  std::shared_ptr<Connection> conn_;
+  bool registered_ = false;
+  bool stopping_ = false;
+  double backoff_ = 0.05;
+  std::uint64_t epoch_ = 0;
+  std::deque<std::pair<std::uint64_t, TaskDesc>> queue_;  // dispatched, not started
+  std::map<std::uint64_t, TaskOutcome> unreported_;       // finished while disconnected
+};
+
+}  // namespace fulcrum::real
