@@ -105,21 +105,23 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   const std::string endpoint = "127.0.0.1:" + port;
 
   const std::vector<WorkerSpec> hosts = worker_specs(scenario.cluster);
-  for (const WorkerSpec& h : hosts) {
+  auto client = Client::connect(endpoint);
+  if (!client) return Error{client.error()};
+  // Workers join one at a time, in the scenario's order, so that worker ids — and with
+  // them every order-dependent policy (round robin, ties) — match the simulation's.
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    const WorkerSpec& h = hosts[i];
     std::vector<std::string> wargs{options.binary, "worker", "--scheduler", endpoint, "--name", h.name,
                                    "--slots", std::to_string(h.slots), "--speed", number(h.speed / scale)};
     if (options.verbose) wargs.push_back("--verbose");
     if (auto w = processes.spawn(wargs); !w) return Error{w.error()};
-  }
-  auto client = Client::connect(endpoint);
-  if (!client) return Error{client.error()};
-  // Start the workload only when every worker has registered.
-  for (const auto deadline = Clock::now() + std::chrono::seconds(20);;) {
-    auto reply = (*client)->call(RecordsRequest{});
-    if (!reply) return Error{reply.error()};
-    if (std::get<RecordsReply>(*reply).workers.size() >= hosts.size()) break;
-    if (Clock::now() > deadline) return Error{"the workers did not all register within 20 s"};
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (const auto deadline = Clock::now() + std::chrono::seconds(10);;) {
+      auto reply = (*client)->call(RecordsRequest{});
+      if (!reply) return Error{reply.error()};
+      if (std::get<RecordsReply>(*reply).workers.size() > i) break;
+      if (Clock::now() > deadline) return Error{"worker " + h.name + " did not register within 10 s"};
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 
   const TaskKind kind = scenario.real.task == "burn" ? TaskKind::kBurn : TaskKind::kSleep;
