@@ -37,7 +37,7 @@ void print_status(const real::TaskStatus& s) {
 }
 
 // A job file: {"tasks": [{"command": "...", "timeout": 5, "parents": [0]}, ...]}.
-Expected<std::vector<real::TaskDesc>> read_job_file(const std::string& path) {
+Expected<std::vector<TaskDesc>> read_job_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Error{path + ": cannot read file"};
   nlohmann::json j;
@@ -49,7 +49,7 @@ Expected<std::vector<real::TaskDesc>> read_job_file(const std::string& path) {
   if (!j.is_object() || !j.contains("tasks") || !j["tasks"].is_array() || j["tasks"].empty()) {
     return Error{path + ": expected {\"tasks\": [{\"command\": ...}, ...]}"};
   }
-  std::vector<real::TaskDesc> tasks;
+  std::vector<TaskDesc> tasks;
   for (std::size_t i = 0; i < j["tasks"].size(); ++i) {
     const auto& t = j["tasks"][i];
     const std::string where = path + ": tasks[" + std::to_string(i) + "]";
@@ -59,7 +59,7 @@ Expected<std::vector<real::TaskDesc>> read_job_file(const std::string& path) {
     for (const auto& [key, value] : t.items()) {
       if (key != "command" && key != "timeout" && key != "parents") return Error{where + ": unknown key '" + key + "'"};
     }
-    real::TaskDesc d;
+    TaskDesc d;
     d.command = t["command"];
     if (t.contains("timeout")) {
       if (!t["timeout"].is_number() || t["timeout"].get<double>() < 0) return Error{where + ".timeout: must be a number >= 0"};
@@ -151,7 +151,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   submit->add_option("--file", submit_args->file, "A job file: {\"tasks\": [{\"command\": ..., \"timeout\": ..., \"parents\": [...]}]}");
   submit->add_option("command", submit_args->command, "The command and its arguments (after --)");
   runners.emplace_back(submit, [a = submit_args] {
-    std::vector<real::TaskDesc> tasks;
+    std::vector<TaskDesc> tasks;
     if (!a->file.empty()) {
       auto read = read_job_file(a->file);
       if (!read) {
@@ -167,7 +167,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
         for (char ch : word) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
         cmd += (cmd.empty() ? "" : " ") + quoted + "'";
       }
-      tasks.push_back(real::TaskDesc{real::TaskKind::kCommand, cmd, 0, a->timeout, {}});
+      tasks.push_back(TaskDesc{TaskKind::kCommand, cmd, 0, a->timeout, {}});
     } else {
       std::cerr << "error: submit needs a command after -- or --file\n";
       return kExitBadInput;

@@ -1,7 +1,8 @@
 // The scheduler's view of its workers: capacity, load and each worker's local FIFO.
 //
 // ClusterState is owned by the Scheduler and mutated only by it; policies get a const
-// reference. A worker is *eligible* for a new task when it is alive and has room under the
+// reference. A worker is *eligible* for a new task when it is alive, neither suspected nor
+// quarantined, and has room under the
 // queue cap (cap < 0: unbounded; cap 0: only a free slot, i.e. late binding). The dense
 // `eligible()` list lets policies sample uniformly in O(1).
 #pragma once
@@ -28,6 +29,9 @@ struct Worker {
   WorkerSpec spec;
   double weight = 0;
   bool alive = true;
+  bool suspected = false;         // silent for a while: no new tasks until heard from again
+  bool quarantined = false;       // failed too often lately: no new tasks for a while
+  Time last_heard = 0;            // last message of any kind from it
   std::deque<TaskId> queue;       // dispatched, not yet reported started, FIFO
   std::vector<TaskId> running;    // reported started
   std::uint32_t in_system = 0;    // queue.size() + running.size()

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 
 namespace fulcrum {
 
@@ -18,6 +19,23 @@ std::string_view to_string(TaskState state) {
   return "?";
 }
 
+std::string_view to_string(Notice::Kind kind) {
+  switch (kind) {
+    case Notice::Kind::kWorkerSuspected: return "worker_suspected";
+    case Notice::Kind::kWorkerAlive: return "worker_alive";
+    case Notice::Kind::kWorkerDead: return "worker_dead";
+    case Notice::Kind::kWorkerQuarantined: return "worker_quarantined";
+    case Notice::Kind::kWorkerReleased: return "worker_released";
+    case Notice::Kind::kTaskTimedOut: return "task_timed_out";
+    case Notice::Kind::kTaskRetry: return "task_retry";
+    case Notice::Kind::kTaskFailed: return "task_failed";
+    case Notice::Kind::kWorkRecovered: return "work_recovered";
+    case Notice::Kind::kBacklogHigh: return "backlog_high";
+    case Notice::Kind::kBacklogCleared: return "backlog_cleared";
+  }
+  return "?";
+}
+
 Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy)
     : config_(config), policy_(std::move(policy)), rng_(config.seed, /*stream=*/2),
       cluster_(config.queue_cap) {}
@@ -25,7 +43,11 @@ Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> poli
 WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std::vector<TaskId>& claimed) {
   last_now_ = now;
   const WorkerId w = cluster_.add(spec);
+  cluster_.mutable_worker(w).last_heard = now;
   policy_->on_worker_changed(cluster_, w);
+  if (next_check_ == kNever && (config_.dead_after > 0 || config_.suspect_after > 0 || config_.task_timeout > 0)) {
+    next_check_ = now + config_.detector_period;
+  }
   for (TaskId t : claimed) {
     const bool ours = t < table_.tasks.size() && table_.tasks[t].state == TaskState::kPending;
     if (ours) {
@@ -41,18 +63,33 @@ WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std
 
 void Scheduler::on_worker_left(Time now, WorkerId w) {
   last_now_ = now;
+  declare_dead(now, w);
+  place_pending(now);
+}
+
+void Scheduler::declare_dead(Time now, WorkerId w) {
   Worker& worker = cluster_.mutable_worker(w);
   if (!worker.alive) return;
   worker.alive = false;
   std::vector<TaskId> lost(worker.running.begin(), worker.running.end());
   lost.insert(lost.end(), worker.queue.begin(), worker.queue.end());
+  for (TaskId t : worker.running) {
+    if (table_.tasks[t].start >= 0) wasted_ += now - table_.tasks[t].start;
+  }
   worker.running.clear();
   worker.queue.clear();
   worker.in_system = 0;
+  quarantine_ends_.erase(w);
   worker_changed(w);
+  notice(now, Notice::Kind::kWorkerDead, w, 0, static_cast<double>(lost.size()));
+  if (!lost.empty()) {
+    const std::uint32_t group = next_recovery_++;
+    recovery_left_[group] = {w, static_cast<std::uint32_t>(lost.size())};
+    for (TaskId t : lost) recovering_task_[t] = group;
+  }
   // requeue() pushes to the front: go backwards so that the lost tasks keep their order.
   for (auto it = lost.rbegin(); it != lost.rend(); ++it) requeue(*it);
-  place_pending(now);
+  note_worker_failure(now, w);
 }
 
 JobId Scheduler::on_job_submitted(Time now, const JobSpec& spec) {
@@ -108,6 +145,7 @@ void Scheduler::on_job_cancelled(Time now, JobId job_id) {
 
 void Scheduler::on_task_started(Time now, TaskId t, WorkerId w) {
   last_now_ = now;
+  on_heartbeat(now, w);
   if (t >= table_.tasks.size()) return;
   Task& task = table_.tasks[t];
   if (task.state != TaskState::kQueued || task.worker != w) return;
@@ -123,6 +161,7 @@ void Scheduler::on_task_started(Time now, TaskId t, WorkerId w) {
 
 void Scheduler::on_task_finished(Time now, TaskId t, WorkerId w, Time started_at) {
   last_now_ = now;
+  on_heartbeat(now, w);
   if (t >= table_.tasks.size()) return;
   Task& task = table_.tasks[t];
   if (task.worker != w || (task.state != TaskState::kQueued && task.state != TaskState::kRunning)) {
@@ -144,21 +183,152 @@ bool Scheduler::failure_is_final(TaskId t) const {
 
 void Scheduler::on_task_failed(Time now, TaskId t, WorkerId w) {
   last_now_ = now;
+  on_heartbeat(now, w);
   if (t >= table_.tasks.size()) return;
   Task& task = table_.tasks[t];
-  if (task.worker != w || is_terminal(task.state) || !detach_from_worker(t, w)) return;
+  if (task.worker != w || (task.state != TaskState::kQueued && task.state != TaskState::kRunning)) return;
+  attempt_failed(now, t, w);
+  note_worker_failure(now, w);
+  place_pending(now);
+}
+
+void Scheduler::attempt_failed(Time now, TaskId t, WorkerId w) {
+  Task& task = table_.tasks[t];
+  if (!detach_from_worker(t, w)) return;
+  if (task.start >= 0) wasted_ += now - task.start;
   worker_changed(w);
+  if (failures_.size() <= t) failures_.resize(table_.tasks.size(), 0);
+  const std::uint32_t failures = ++failures_[t];
   if (failure_is_final(t)) {
     finish(now, t, TaskState::kFailed);
-  } else {
-    requeue(t);
+    return;
   }
-  place_pending(now);
+  const double backoff = config_.retry_backoff > 0 ? config_.retry_backoff * std::ldexp(1.0, static_cast<int>(failures) - 1) : 0;
+  notice(now, Notice::Kind::kTaskRetry, w, t, backoff);
+  if (backoff <= 0) {
+    requeue(t);
+    return;
+  }
+  // Waits out its backoff outside the central queue; release_backoffs() puts it back.
+  task.state = TaskState::kPending;
+  task.start = -1;
+  ++retried_;
+  backoff_.emplace(now + backoff, backoff_order_++, t);
+}
+
+void Scheduler::on_heartbeat(Time now, WorkerId w) {
+  last_now_ = now;
+  if (w >= cluster_.size()) return;
+  Worker& worker = cluster_.mutable_worker(w);
+  if (!worker.alive) return;  // a dead worker must join again
+  worker.last_heard = now;
+  if (worker.suspected) {
+    worker.suspected = false;
+    worker_changed(w);
+    notice(now, Notice::Kind::kWorkerAlive, w);
+    place_pending(now);
+  }
 }
 
 void Scheduler::on_tick(Time now) {
   last_now_ = now;
+  release_backoffs(now);
+  if (now >= next_check_) check_detector(now);
   place_pending(now);
+}
+
+Time Scheduler::next_wakeup() const {
+  Time t = next_check_;
+  if (hold_until_ > last_now_) t = std::min(t, hold_until_);
+  if (!backoff_.empty()) t = std::min(t, std::get<0>(backoff_.top()));
+  return t;
+}
+
+void Scheduler::check_detector(Time now) {
+  for (WorkerId w = 0; w < cluster_.size(); ++w) {
+    Worker& worker = cluster_.mutable_worker(w);
+    if (!worker.alive) continue;
+    const double silence = now - worker.last_heard;
+    if (config_.dead_after > 0 && silence >= config_.dead_after) {
+      declare_dead(now, w);
+      continue;
+    }
+    if (config_.suspect_after > 0 && silence >= config_.suspect_after && !worker.suspected) {
+      worker.suspected = true;
+      worker_changed(w);
+      notice(now, Notice::Kind::kWorkerSuspected, w);
+    }
+    if (config_.task_timeout > 0) {
+      std::vector<TaskId> expired;
+      for (TaskId t : worker.running) {
+        if (table_.tasks[t].start >= 0 && now - table_.tasks[t].start >= config_.task_timeout) expired.push_back(t);
+      }
+      for (TaskId t : expired) {
+        notice(now, Notice::Kind::kTaskTimedOut, w, t, now - table_.tasks[t].start);
+        commands_.push_back({Command::Kind::kCancel, t, w, table_.tasks[t].flops, config_.epoch});
+        attempt_failed(now, t, w);
+        note_worker_failure(now, w);
+      }
+    }
+  }
+  for (auto it = quarantine_ends_.begin(); it != quarantine_ends_.end();) {
+    if (now < it->second) {
+      ++it;
+      continue;
+    }
+    const WorkerId w = it->first;
+    it = quarantine_ends_.erase(it);
+    cluster_.mutable_worker(w).quarantined = false;
+    worker_changed(w);
+    notice(now, Notice::Kind::kWorkerReleased, w);
+  }
+  next_check_ = now + config_.detector_period;
+}
+
+void Scheduler::release_backoffs(Time now) {
+  std::vector<TaskId> due;
+  while (!backoff_.empty() && std::get<0>(backoff_.top()) <= now) {
+    due.push_back(std::get<2>(backoff_.top()));
+    backoff_.pop();
+  }
+  for (auto it = due.rbegin(); it != due.rend(); ++it) {
+    if (table_.tasks[*it].state == TaskState::kPending) pending_.push_front(*it);
+  }
+}
+
+void Scheduler::note_worker_failure(Time now, WorkerId w) {
+  if (config_.quarantine_after == 0) return;
+  Worker& worker = cluster_.mutable_worker(w);
+  std::deque<Time>& times = worker_failures_[worker.spec.name];
+  times.push_back(now);
+  while (!times.empty() && times.front() < now - config_.quarantine_window) times.pop_front();
+  if (times.size() < config_.quarantine_after || !worker.alive || worker.quarantined) return;
+  times.clear();
+  worker.quarantined = true;
+  quarantine_ends_[w] = now + config_.quarantine_for;
+  if (next_check_ == kNever) next_check_ = now + config_.detector_period;
+  worker_changed(w);
+  notice(now, Notice::Kind::kWorkerQuarantined, w, 0, config_.quarantine_for);
+}
+
+void Scheduler::check_backlog(Time now) {
+  if (config_.backlog_alert == 0) return;
+  const bool high = pending_.size() >= config_.backlog_alert;
+  if (high == backlog_high_) return;
+  backlog_high_ = high;
+  notice(now, high ? Notice::Kind::kBacklogHigh : Notice::Kind::kBacklogCleared, kNoWorker, 0,
+         static_cast<double>(pending_.size()));
+}
+
+void Scheduler::notice(Time now, Notice::Kind kind, WorkerId w, TaskId t, double value) {
+  const bool alert = kind == Notice::Kind::kWorkerDead || kind == Notice::Kind::kWorkerQuarantined ||
+                     kind == Notice::Kind::kTaskFailed || kind == Notice::Kind::kBacklogHigh;
+  notices_.push_back(Notice{now, kind, w, t, value, alert});
+}
+
+void Scheduler::take_notices(std::vector<Notice>& out) {
+  out.clear();
+  out.swap(notices_);
 }
 
 void Scheduler::restore_finished(TaskId t, Time start, Time end, std::uint32_t attempts) {
@@ -190,6 +360,15 @@ void Scheduler::finish(Time now, TaskId t, TaskState final_state) {
   task.end = now;
   --unfinished_;
   --table_.jobs[task.job].unfinished;
+  if (final_state == TaskState::kFailed) notice(now, Notice::Kind::kTaskFailed, task.worker, t, task.attempts);
+  if (auto it = recovering_task_.find(t); it != recovering_task_.end()) {
+    auto left = recovery_left_.find(it->second);
+    if (--left->second.second == 0) {
+      notice(now, Notice::Kind::kWorkRecovered, left->second.first);
+      recovery_left_.erase(left);
+    }
+    recovering_task_.erase(it);
+  }
   if (final_state != TaskState::kFinished) return;
   for (TaskId child : task.children) {
     if (--table_.tasks[child].unfinished_parents == 0) make_ready(now, child);
@@ -214,6 +393,11 @@ void Scheduler::make_ready(Time now, TaskId t) {
 }
 
 void Scheduler::place_pending(Time now) {
+  place_pending_tasks(now);
+  check_backlog(now);
+}
+
+void Scheduler::place_pending_tasks(Time now) {
   if (hold_until_ > now) return;
   while (!pending_.empty()) {
     const TaskId t = pending_.front();

@@ -12,6 +12,10 @@
 #pragma once
 
 #include <deque>
+#include <map>
+#include <queue>
+#include <string_view>
+#include <tuple>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -32,12 +36,49 @@ struct Command {
   std::uint64_t epoch;
 };
 
+// What the core reports besides commands: failure detection, retries, alerts. Drivers
+// write them to events.csv; `alert` ones are the operator-facing alerts.
+struct Notice {
+  enum class Kind : std::uint8_t {
+    kWorkerSuspected,    // silent for suspect_after: no new tasks
+    kWorkerAlive,        // a suspected worker was heard from again
+    kWorkerDead,         // declared dead (silence or disconnect): its tasks move (alert)
+    kWorkerQuarantined,  // failed quarantine_after times within the window (alert)
+    kWorkerReleased,     // its quarantine is over
+    kTaskTimedOut,       // a running attempt exceeded task_timeout
+    kTaskRetry,          // a failed attempt will be retried after `value` seconds
+    kTaskFailed,         // failed for good (alert)
+    kWorkRecovered,      // every task a dead worker held has finished or failed for good
+    kBacklogHigh,        // backlog_alert or more tasks wait centrally (alert)
+    kBacklogCleared,
+  };
+  Time time = 0;
+  Kind kind = Kind::kWorkerDead;
+  WorkerId worker = kNoWorker;
+  TaskId task = 0;
+  double value = 0;  // kind-specific: tasks moved, backoff, backlog length, ...
+  bool alert = false;
+};
+std::string_view to_string(Notice::Kind kind);
+
 struct SchedulerConfig {
   std::uint64_t seed = 1;
   int queue_cap = -1;
   std::uint64_t epoch = 1;
   // A task whose attempt fails when it has been dispatched this many times fails for good.
   std::uint32_t max_attempts = 3;
+  // Heartbeat failure detection: a worker silent for suspect_after is suspected (gets no
+  // new tasks), for dead_after it is declared dead. 0 turns the detector off (drivers that
+  // see disconnections report on_worker_left instead). Checked every detector_period.
+  double suspect_after = 0;
+  double dead_after = 0;
+  double detector_period = 1;
+  double retry_backoff = 0;    // a failed attempt waits backoff x 2^(failures - 1)
+  double task_timeout = 0;     // a running attempt older than this fails (0: none)
+  std::uint32_t quarantine_after = 0;  // failures within quarantine_window (0: never)
+  double quarantine_window = 60;
+  double quarantine_for = 60;
+  std::uint64_t backlog_alert = 0;     // 0: never
 };
 
 class Scheduler {
@@ -64,6 +105,8 @@ class Scheduler {
   void on_task_failed(Time now, TaskId task, WorkerId w);
   // Whether a failure of `task`'s current attempt would be final (drivers journal it first).
   bool failure_is_final(TaskId task) const;
+  // Any message from a worker proves it alive; this is the one that carries nothing else.
+  void on_heartbeat(Time now, WorkerId w);
   void on_tick(Time now);
 
   // --- recovery: rebuilding a scheduler from its journal ---
@@ -80,22 +123,35 @@ class Scheduler {
   // --- commands ---
   // Moves the commands emitted so far into `out` (which is cleared first).
   void take_commands(std::vector<Command>& out);
+  // Moves the notices emitted so far into `out` (which is cleared first).
+  void take_notices(std::vector<Notice>& out);
   // When the scheduler next wants on_tick, or kNever.
-  Time next_wakeup() const { return hold_until_ > last_now_ ? hold_until_ : kNever; }
+  Time next_wakeup() const;
 
   const TaskTable& table() const { return table_; }
   const ClusterState& cluster() const { return cluster_; }
   const Policy& policy() const { return *policy_; }
   std::uint64_t tasks_unfinished() const { return unfinished_; }
   std::uint64_t tasks_retried() const { return retried_; }
+  // Slot-seconds spent on attempts that did not complete (lost, failed, timed out).
+  double wasted_work() const { return wasted_; }
 
  private:
   void make_ready(Time now, TaskId t);
   void place_pending(Time now);
+  void place_pending_tasks(Time now);
   void dispatch(Time now, TaskId t, WorkerId w);
   // Takes t off its worker's queue or running list. Returns false if it was not there.
   bool detach_from_worker(TaskId t, WorkerId w);
   void requeue(TaskId t);
+  // The attempt of t on w ended without a result (w kept it no longer): retry or fail.
+  void attempt_failed(Time now, TaskId t, WorkerId w);
+  void declare_dead(Time now, WorkerId w);
+  void note_worker_failure(Time now, WorkerId w);
+  void check_detector(Time now);
+  void release_backoffs(Time now);
+  void check_backlog(Time now);
+  void notice(Time now, Notice::Kind kind, WorkerId w, TaskId t = 0, double value = 0);
   void finish(Time now, TaskId t, TaskState final_state);
   void attach_running(Time now, TaskId t, WorkerId w);
   void worker_changed(WorkerId w);
@@ -111,6 +167,23 @@ class Scheduler {
   std::uint64_t retried_ = 0;
   Time last_now_ = 0;
   Time hold_until_ = -1;
+  std::vector<Notice> notices_;
+  double wasted_ = 0;
+  Time next_check_ = kNever;  // next detector / timeout / quarantine check
+  // Failed attempts waiting out their backoff: (release time, order, task).
+  std::priority_queue<std::tuple<Time, std::uint64_t, TaskId>, std::vector<std::tuple<Time, std::uint64_t, TaskId>>,
+                      std::greater<>> backoff_;
+  std::uint64_t backoff_order_ = 0;
+  std::vector<std::uint32_t> failures_;  // per task: failed attempts so far
+  // Per worker name: recent failure times, for quarantine (a host keeps its history
+  // across crashes, when it rejoins under a new WorkerId).
+  std::map<std::string, std::deque<Time>> worker_failures_;
+  std::map<WorkerId, Time> quarantine_ends_;
+  // Work a dead worker held, until all of it is terminal: task -> group, group -> left.
+  std::map<TaskId, std::uint32_t> recovering_task_;
+  std::map<std::uint32_t, std::pair<WorkerId, std::uint32_t>> recovery_left_;
+  std::uint32_t next_recovery_ = 0;
+  bool backlog_high_ = false;
 };
 
 }  // namespace fulcrum

@@ -47,7 +47,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "real/task_desc.h"
+#include "core/task_desc.h"
 
 namespace fulcrum::real {
 

@@ -51,49 +51,9 @@
 #include <vector>
 
 #include "core/expected.h"
-#include "real/task_desc.h"
+#include "core/durable.h"
 
 namespace fulcrum::real {
-
-struct JobAccepted {
-  std::uint64_t job = 0;
-  double submit = 0;
-  std::vector<TaskDesc> tasks;
-
-  bool operator==(const JobAccepted&) const = default;
-};
-
-// The task finished successfully; it will not run again.
-struct TaskFinished {
-  std::uint64_t task = 0;
-  double start = 0;
-  double end = 0;
-  std::string worker;
-  std::uint32_t attempts = 0;
-  TaskOutcome outcome;
-
-  bool operator==(const TaskFinished&) const = default;
-};
-
-// The task failed for good (retries exhausted); attempts that will be retried are not
-// journaled, since a restart re-runs unfinished tasks anyway.
-struct TaskFailed {
-  std::uint64_t task = 0;
-  double end = 0;
-  std::uint32_t attempts = 0;
-  TaskOutcome outcome;
-
-  bool operator==(const TaskFailed&) const = default;
-};
-
-struct JobCancelled {
-  std::uint64_t job = 0;
-  double time = 0;
-
-  bool operator==(const JobCancelled&) const = default;
-};
-
-using JournalRecord = std::variant<JobAccepted, TaskFinished, TaskFailed, JobCancelled>;
 
 // A record body larger than this is refused: on replay a length above it is read as
 // corruption (a garbled length must not make us allocate gigabytes), so commit() refuses

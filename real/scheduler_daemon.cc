@@ -40,12 +40,6 @@ Expected<std::uint64_t> bump_epoch(const std::string& dir) {
   return epoch;
 }
 
-JobSpec core_spec(const std::vector<TaskDesc>& tasks) {
-  JobSpec spec;
-  for (const TaskDesc& d : tasks) spec.tasks.push_back(TaskSpec{d.flops, d.parents});
-  return spec;
-}
-
 }  // namespace
 
 SchedulerDaemon::SchedulerDaemon(asio::io_context& io, SchedulerOptions options)
@@ -95,26 +89,7 @@ Expected<bool> SchedulerDaemon::start() {
 }
 
 Expected<bool> SchedulerDaemon::replay() {
-  auto stats = journal_->replay([this](const JournalRecord& record) {
-    if (const auto* job = std::get_if<JobAccepted>(&record)) {
-      core_->on_job_submitted(job->submit, core_spec(job->tasks));
-      descs_.insert(descs_.end(), job->tasks.begin(), job->tasks.end());
-      outcomes_.resize(descs_.size());
-    } else if (const auto* done = std::get_if<TaskFinished>(&record)) {
-      // A task journaled twice (a late duplicate report) is restored once.
-      if (done->task < descs_.size() && !is_terminal(core_->table().tasks[done->task].state)) {
-        core_->restore_finished(done->task, done->start, done->end, done->attempts);
-        outcomes_[done->task] = done->outcome;
-      }
-    } else if (const auto* failed = std::get_if<TaskFailed>(&record)) {
-      if (failed->task < descs_.size() && !is_terminal(core_->table().tasks[failed->task].state)) {
-        core_->restore_failed(failed->task, failed->end, failed->attempts);
-        outcomes_[failed->task] = failed->outcome;
-      }
-    } else if (const auto* cancelled = std::get_if<JobCancelled>(&record)) {
-      if (cancelled->job < core_->table().jobs.size()) core_->on_job_cancelled(cancelled->time, cancelled->job);
-    }
-  });
+  auto stats = journal_->replay([this](const JournalRecord& record) { replay_record(*core_, record, durable_); });
   if (!stats) return Error{stats.error()};
   next_job_ = core_->table().jobs.size();
   next_task_ = core_->table().tasks.size();
@@ -216,18 +191,18 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
       const double start = table.tasks[t].start >= 0 ? table.tasks[t].start : table.tasks[t].dispatched;
       const JournalRecord record = TaskFinished{t, start, end, peer->name, table.tasks[t].attempts, outcome};
       enqueue([this, peer, t, start, outcome = std::move(outcome)] {
-        outcomes_[t] = outcome;
+        durable_.outcomes[t] = outcome;
         core_->on_task_finished(now(), t, peer->worker, start);
       }, &record);
     } else if (core_->failure_is_final(t)) {
       const JournalRecord record = TaskFailed{t, end, table.tasks[t].attempts, outcome};
       enqueue([this, peer, t, outcome = std::move(outcome)] {
-        outcomes_[t] = outcome;
+        durable_.outcomes[t] = outcome;
         core_->on_task_failed(now(), t, peer->worker);
       }, &record);
     } else {
       enqueue([this, peer, t, outcome = std::move(outcome)] {
-        outcomes_[t] = outcome;
+        durable_.outcomes[t] = outcome;
         core_->on_task_failed(now(), t, peer->worker);
       });
     }
@@ -250,10 +225,11 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
     next_task_ += submit->tasks.size();
     const JournalRecord record = JobAccepted{job, now(), submit->tasks};
     enqueue([this, peer, job, first, tasks = std::move(submit->tasks)] {
-      [[maybe_unused]] const JobId id = core_->on_job_submitted(now(), core_spec(tasks));
+      [[maybe_unused]] const JobId id = core_->on_job_submitted(now(), job_spec(tasks));
       assert(id == job && "job ids are assigned in journal order");
-      descs_.insert(descs_.end(), tasks.begin(), tasks.end());
-      outcomes_.resize(descs_.size());
+      durable_.descs.insert(durable_.descs.end(), tasks.begin(), tasks.end());
+      durable_.outcomes.resize(durable_.descs.size());
+      durable_.finished_on.resize(durable_.descs.size());
       peer->conn->send(Submitted{job, first, static_cast<std::uint32_t>(tasks.size())});
     }, &record);
   } else if (auto* status = std::get_if<StatusRequest>(&message)) {
@@ -342,7 +318,7 @@ void SchedulerDaemon::send_commands() {
     if (c.worker >= workers_.size() || !workers_[c.worker]) continue;
     Connection& conn = *workers_[c.worker]->conn;
     if (c.kind == Command::Kind::kDispatch) {
-      conn.send(Dispatch{c.epoch, c.task, descs_[c.task]});
+      conn.send(Dispatch{c.epoch, c.task, durable_.descs[c.task]});
     } else {
       conn.send(CancelTask{c.epoch, c.task});
     }
@@ -382,7 +358,7 @@ TaskStatus SchedulerDaemon::status_of(std::uint64_t t) const {
   s.submit = task.submit;
   s.start = task.start;
   s.end = task.end;
-  s.outcome = outcomes_[t];
+  s.outcome = durable_.outcomes[t];
   return s;
 }
 

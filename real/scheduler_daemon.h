@@ -79,8 +79,7 @@ class SchedulerDaemon {
   bool stopping_ = false;
 
   // Beside the core's task table, indexed by TaskId: what each task is and how it ended.
-  std::vector<TaskDesc> descs_;
-  std::vector<TaskOutcome> outcomes_;
+  DurableState durable_;
   std::uint64_t next_job_ = 0;   // ids assigned when journaled, before the core applies
   std::uint64_t next_task_ = 0;
 

@@ -19,7 +19,7 @@
 
 #include "core/expected.h"
 #include "core/metrics.h"
-#include "real/task_desc.h"
+#include "core/task_desc.h"
 
 namespace fulcrum::real {
 

@@ -1,9 +1,11 @@
 #include "scenario/load.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <charconv>
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -14,7 +16,9 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <system_error>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -132,6 +136,138 @@ std::optional<Int> as_integer(const YAML::Node& node) {
   return static_cast<Int>(*d);
 }
 
+// A cap that keeps the pairwise timeline checks quick; kind random describes many
+// failures in one entry.
+constexpr std::size_t kMaxFaults = 10'000;
+
+// A number as short as it reads back, for messages.
+std::string number_text(double x) {
+  char buffer[32];
+  const auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof buffer, x);
+  return ec == std::errc() ? std::string(buffer, ptr) : std::to_string(x);
+}
+
+// The index of the group that has a host named `name` (the loader keeps names unique),
+// or -1. Matches host_name()'s shapes without expanding every name.
+int group_of_host(const std::vector<HostGroup>& groups, std::string_view name) {
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const HostGroup& h = groups[g];
+    const std::string_view base = h.name.empty() ? std::string_view("w") : std::string_view(h.name);
+    if (h.count == 1) {
+      if (name == base) return static_cast<int>(g);
+      continue;
+    }
+    if (name.size() <= base.size() + 1 || name.substr(0, base.size()) != base || name[base.size()] != '-') continue;
+    const std::string_view digits = name.substr(base.size() + 1);
+    if (digits[0] < '0' || digits[0] > '9' || (digits.size() > 1 && digits[0] == '0')) continue;
+    int i = 0;
+    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), i);
+    if (ec == std::errc() && ptr == digits.data() + digits.size() && i < h.count) return static_cast<int>(g);
+  }
+  return -1;
+}
+
+// "fast-0..fast-7, slow-0..slow-7, master", shortened after a few groups.
+std::string host_listing(const std::vector<HostGroup>& groups) {
+  std::string out;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    if (g == 6) return out + ", ...";
+    const HostGroup& h = groups[g];
+    out += (out.empty() ? "" : ", ") +
+           (h.count == 1 ? host_name(h, 0) : host_name(h, 0) + ".." + host_name(h, h.count - 1));
+  }
+  return out;
+}
+
+// The distinct group names, in order, shortened after a few.
+std::string group_listing(const std::vector<HostGroup>& groups) {
+  std::vector<std::string> names;
+  for (const HostGroup& h : groups) {
+    const std::string name = h.name.empty() ? "w" : h.name;
+    bool seen = false;
+    for (const std::string& n : names) seen = seen || n == name;
+    if (!seen) names.push_back(name);
+  }
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i == 10) return out + ", ...";
+    out += (out.empty() ? "" : ", ") + names[i];
+  }
+  return out;
+}
+
+// Where a crash entry strikes, to tell whether two of them must hit a common host.
+struct CrashTarget {
+  std::string host;         // one of host and group, or neither for a fraction
+  std::string group;
+  double fraction = 0;
+  int host_group = -1;      // group form: the group that holds `host`
+  std::uint64_t count = 0;  // group form: how many hosts it strikes
+};
+
+CrashTarget crash_target(const FaultSpec& f, const ClusterSpec& cluster, std::uint64_t total) {
+  CrashTarget t{f.host, f.group, f.fraction, -1, 0};
+  if (cluster.groups.empty()) return t;
+  if (!f.host.empty()) {
+    t.host_group = group_of_host(cluster.groups, f.host);
+    t.count = 1;
+  } else if (!f.group.empty()) {
+    for (const HostGroup& h : cluster.groups) {
+      if ((h.name.empty() ? "w" : h.name) == f.group) t.count += static_cast<std::uint64_t>(h.count);
+    }
+  } else {
+    // As FaultTimeline draws them: ceil(fraction x n) hosts.
+    const double k = std::ceil(f.fraction * static_cast<double>(total) - 1e-9);
+    t.count = std::min(total, static_cast<std::uint64_t>(std::max(k, 0.0)));
+  }
+  return t;
+}
+
+std::string target_text(const CrashTarget& t) {
+  if (!t.host.empty()) return "host '" + t.host + "'";
+  if (!t.group.empty()) return "the hosts of group '" + t.group + "'";
+  return "at least one host";
+}
+
+// What two crash entries certainly both strike ("" if they may miss each other: with a
+// platform file only names are known, and fractions are drawn by the seed).
+std::string common_hosts(const CrashTarget& a, const CrashTarget& b, const ClusterSpec& cluster,
+                         std::uint64_t total) {
+  const bool group_form = !cluster.groups.empty();
+  if (!a.host.empty() && !b.host.empty()) return a.host == b.host ? target_text(a) : "";
+  if (!a.group.empty() && !b.group.empty()) return a.group == b.group ? target_text(a) : "";
+  if (!a.host.empty() && !b.group.empty()) {
+    return group_form && a.host_group >= 0 && cluster.groups[static_cast<std::size_t>(a.host_group)].name == b.group
+               ? target_text(a) : "";
+  }
+  if (!a.group.empty() && !b.host.empty()) return common_hosts(b, a, cluster, total);
+  // At least one is a fraction: by counting, or, without counts, when one is every host.
+  if (group_form) {
+    if (a.count + b.count <= total) return "";
+    return a.fraction > 0 ? target_text(b) : target_text(a);
+  }
+  const bool a_fraction = a.host.empty() && a.group.empty();
+  const bool b_fraction = b.host.empty() && b.group.empty();
+  if (a_fraction && b_fraction) return a.fraction + b.fraction > 1 ? target_text(a) : "";
+  if (a_fraction && a.fraction >= 1) return target_text(b);
+  if (b_fraction && b.fraction >= 1) return target_text(a);
+  return "";
+}
+
+// Whether crash entry `a` (the `ia`-th) holds a host down at the moment of the event
+// keyed (time, entry, 0 crash / 1 recovery): the timeline orders events by time, then by
+// entry, and an entry's crash before its recovery.
+using EventKey = std::tuple<double, std::size_t, int>;
+double recovery_time(const FaultSpec& a) { return a.recover_after >= 0 ? a.at + a.recover_after : kNever; }
+bool holds_down(const FaultSpec& a, std::size_t ia, const EventKey& k) {
+  return EventKey{a.at, ia, 0} < k && k < EventKey{recovery_time(a), ia, 1};
+}
+
+std::string down_text(const FaultSpec& a) {
+  return "down from " + number_text(a.at) +
+         (a.recover_after >= 0 ? " to " + number_text(recovery_time(a)) : " for good");
+}
+
 // A node with the key path that leads to it and the line it is reported at.
 struct Field {
   YAML::Node node;
@@ -207,6 +343,11 @@ class Loader {
   NetworkSpec network(const Field& f) const;
   SyntheticWorkload workload(const Field& f) const;
   RealSpec real(const Field& f) const;
+  RecoverySpec recovery(const Field& f) const;
+  std::vector<FaultSpec> faults(const Field& f, const ClusterSpec& cluster, const RecoverySpec& recovery) const;
+  FaultSpec fault(const Field& f, const ClusterSpec& cluster) const;
+  bool boolean(const Field& f) const;
+  std::string entry_ref(const Field& entry) const;
   SizeDistribution size(const Field& f) const;
   std::string policy(const Field& f) const;
 
@@ -293,7 +434,7 @@ Scenario Loader::load(const YAML::Node& root) const {
   if (!root.IsMap()) {
     fail(top, "a scenario is a map of seed, cluster, workload and policy, got " + describe(root));
   }
-  const MapReader m(*this, top, {"seed", "cluster", "workload", "policy", "real"});
+  const MapReader m(*this, top, {"seed", "cluster", "workload", "policy", "real", "recovery", "faults"});
   Scenario s;
   s.source = source_;
   if (auto f = m.get("seed")) {
@@ -303,6 +444,8 @@ Scenario Loader::load(const YAML::Node& root) const {
   s.workload = workload(m.require("workload"));
   if (auto f = m.get("policy")) s.policy = policy(*f);
   if (auto f = m.get("real")) s.real = real(*f);
+  if (auto f = m.get("recovery")) s.recovery = recovery(*f);
+  if (auto f = m.get("faults")) s.faults = faults(*f, s.cluster, s.recovery);
   return s;
 }
 
@@ -317,6 +460,236 @@ RealSpec Loader::real(const Field& f) const {
     r.time_scale = number(*t, "a positive number of wall seconds per scenario second", [](double x) { return x > 0; });
   }
   return r;
+}
+
+RecoverySpec Loader::recovery(const Field& f) const {
+  const MapReader m(*this, f,
+                    {"heartbeat_interval", "suspect_after", "dead_after", "max_attempts", "retry_backoff",
+                     "task_timeout", "quarantine_after", "quarantine_window", "quarantine_for", "backlog_alert",
+                     "election_delay", "reconcile_grace"});
+  RecoverySpec r;
+  const auto positive = [](double x) { return x > 0; };
+  const auto non_negative = [](double x) { return x >= 0; };
+  const auto seconds = [&](std::string_view key, double& out, bool zero_ok, const char* note = "") {
+    const std::optional<Field> v = m.get(key);
+    if (!v) return;
+    const std::string requirement =
+        std::string(zero_ok ? "a number of seconds >= 0" : "a positive number of seconds") + note;
+    out = zero_ok ? number(*v, requirement.c_str(), non_negative) : number(*v, requirement.c_str(), positive);
+  };
+  seconds("heartbeat_interval", r.heartbeat_interval, false);
+  seconds("suspect_after", r.suspect_after, false);
+  seconds("dead_after", r.dead_after, false);
+  if (auto v = m.get("max_attempts")) {
+    r.max_attempts = integer<std::uint32_t>(*v, 1, UINT32_MAX, "a positive integer");
+  }
+  seconds("retry_backoff", r.retry_backoff, true);
+  seconds("task_timeout", r.task_timeout, true, " (0: none)");
+  if (auto v = m.get("quarantine_after")) {
+    r.quarantine_after = integer<std::uint32_t>(*v, 1, UINT32_MAX, "a positive integer");
+  }
+  seconds("quarantine_window", r.quarantine_window, false);
+  seconds("quarantine_for", r.quarantine_for, true);
+  if (auto v = m.get("backlog_alert")) {
+    r.backlog_alert = integer<std::uint64_t>(*v, 0, UINT64_MAX, "an integer >= 0 (0: never)");
+  }
+  seconds("election_delay", r.election_delay, true);
+  seconds("reconcile_grace", r.reconcile_grace, true);
+  if (!(r.dead_after > r.suspect_after)) {
+    if (auto d = m.get("dead_after")) {
+      fail(*d, "must be greater than suspect_after (" + number_text(r.suspect_after) + "), got " + describe(d->node));
+    }
+    const Field s = m.require("suspect_after");
+    fail(s, "must be less than dead_after (" + number_text(r.dead_after) + ", the default), got " + describe(s.node));
+  }
+  return r;
+}
+
+bool Loader::boolean(const Field& f) const {
+  if (f.node.IsScalar() && (f.node.Tag() == "?" || f.node.Tag() == "tag:yaml.org,2002:bool")) {
+    const std::string& t = f.node.Scalar();
+    if (t == "true" || t == "True" || t == "TRUE") return true;
+    if (t == "false" || t == "False" || t == "FALSE") return false;
+  }
+  fail(f, "must be true or false, got " + describe(f.node));
+}
+
+// "faults[1] (line 12)", or the override that wrote the entry.
+std::string Loader::entry_ref(const Field& entry) const {
+  if (const AppliedOverride* o = override_of(entry.path)) return entry.path + " (--set " + o->text + ")";
+  if (entry.mark.is_null()) return entry.path;
+  return entry.path + " (line " + std::to_string(entry.mark.line + 1) + ")";
+}
+
+std::vector<FaultSpec> Loader::faults(const Field& f, const ClusterSpec& cluster, const RecoverySpec& recovery) const {
+  if (!f.node.IsSequence()) {
+    fail(f, "must be a list of faults such as [{kind: crash, host: w-0, at: 10}], got " + describe(f.node));
+  }
+  if (f.node.size() > kMaxFaults) {
+    fail(f, "too many faults: " + std::to_string(f.node.size()) + ", at most " + std::to_string(kMaxFaults) +
+                " (kind random describes many failures in one entry)");
+  }
+  std::uint64_t total = 0;
+  for (const HostGroup& h : cluster.groups) total += static_cast<std::uint64_t>(h.count);
+
+  std::vector<FaultSpec> specs;
+  std::vector<Field> entries;
+  std::vector<CrashTarget> targets;  // per entry; used for crashes only
+  for (const YAML::Node& item : f.node) {
+    const std::size_t i = specs.size();
+    const Field e{item, f.path + "[" + std::to_string(i) + "]", item.Mark()};
+    const FaultSpec spec = fault(e, cluster);
+    const CrashTarget target = crash_target(spec, cluster, total);
+    // The timeline must be possible: a host that is down cannot crash again, and a
+    // leader_kill needs a leader.
+    for (std::size_t j = 0; j < i; ++j) {
+      const FaultSpec& other = specs[j];
+      if (spec.kind == FaultSpec::Kind::kCrash && other.kind == FaultSpec::Kind::kCrash &&
+          (holds_down(other, j, EventKey{spec.at, i, 0}) || holds_down(spec, i, EventKey{other.at, j, 0}))) {
+        const std::string common = common_hosts(target, targets[j], cluster, total);
+        if (!common.empty()) {
+          fail(e, e.path,
+               "crashes " + common + " (" + down_text(spec) + ") while " + entry_ref(entries[j]) + " has it " +
+                   down_text(other) + "; a host that is down cannot crash again");
+        }
+      }
+      if (spec.kind == FaultSpec::Kind::kLeaderKill && other.kind == FaultSpec::Kind::kLeaderKill &&
+          std::fabs(spec.at - other.at) <= recovery.election_delay) {
+        fail(e, e.path,
+             "leader_kill at " + number_text(spec.at) + " is within recovery.election_delay (" +
+                 number_text(recovery.election_delay) + ") of the leader_kill of " + entry_ref(entries[j]) + " at " +
+                 number_text(other.at) + ": no standby leads yet; space leader kills more than election_delay apart");
+      }
+    }
+    specs.push_back(spec);
+    entries.push_back(e);
+    targets.push_back(target);
+  }
+  return specs;
+}
+
+FaultSpec Loader::fault(const Field& f, const ClusterSpec& cluster) const {
+  using K = FaultSpec::Kind;
+  const MapReader m(*this, f,
+                    {"kind", "host", "group", "fraction", "at", "recover_after", "duration", "factor", "cut", "mtbf",
+                     "mttr", "until"},
+                    "{kind: crash, host: w-0, at: 10}");
+  struct KindInfo {
+    const char* name;
+    K kind;
+    bool target;  // needs host, group or fraction
+    std::vector<std::string_view> keys;
+  };
+  const KindInfo kinds[] = {
+      {"crash", K::kCrash, true, {"kind", "host", "group", "fraction", "at", "recover_after"}},
+      {"slowdown", K::kSlowdown, true, {"kind", "host", "group", "fraction", "at", "factor", "duration"}},
+      {"link", K::kLink, true, {"kind", "host", "group", "fraction", "at", "duration", "cut", "factor"}},
+      {"pause", K::kPause, true, {"kind", "host", "group", "fraction", "at", "duration"}},
+      {"leader_kill", K::kLeaderKill, false, {"kind", "at"}},
+      {"random", K::kRandom, false, {"kind", "host", "group", "fraction", "at", "mtbf", "mttr", "until"}},
+  };
+  std::string known;
+  for (const KindInfo& k : kinds) known += (known.empty() ? "" : ", ") + std::string(k.name);
+  const std::optional<Field> kind_field = m.get("kind");
+  if (!kind_field) fail(f, "missing required key 'kind' (one of " + known + ")");
+  const std::string name = text(*kind_field);
+  const KindInfo* kind = nullptr;
+  for (const KindInfo& k : kinds) {
+    if (name == k.name) kind = &k;
+  }
+  if (!kind) fail(*kind_field, "unknown fault kind '" + name + "' (known: " + known + ")");
+  std::string takes;
+  for (std::string_view k : kind->keys) takes += (takes.empty() ? "" : ", ") + std::string(k);
+  for (std::string_view k : {"host", "group", "fraction", "at", "recover_after", "duration", "factor", "cut", "mtbf",
+                             "mttr", "until"}) {
+    bool allowed = false;
+    for (std::string_view a : kind->keys) allowed = allowed || a == k;
+    if (auto v = m.get(k); v && !allowed) {
+      fail(*v, f.path, "key '" + std::string(k) + "' does not apply to kind " + name + " (its keys: " + takes + ")");
+    }
+  }
+
+  FaultSpec spec;
+  spec.kind = kind->kind;
+  // Its line, unless an override wrote the whole entry.
+  spec.line = f.mark.is_null() || override_of(f.path) ? 0 : f.mark.line + 1;
+
+  // The target: at most one of host, group and fraction.
+  const std::optional<Field> host = m.get("host");
+  const std::optional<Field> group = m.get("group");
+  const std::optional<Field> fraction = m.get("fraction");
+  if (int(bool(host)) + int(bool(group)) + int(bool(fraction)) > 1) {
+    const Field& second = host && group ? *group : *fraction;
+    fail(second, f.path, "give one target: host, group or fraction, not several");
+  }
+  if (kind->target && !host && !group && !fraction) {
+    fail(f, "kind " + name + " needs a target: host, group or fraction");
+  }
+  const bool group_form = !cluster.groups.empty();
+  if (host) {
+    spec.host = text(*host);
+    if (spec.host.empty()) fail(*host, "must be a host name, got \"\"");
+    // With a platform file the simulator checks the name once it has read the platform.
+    if (group_form && group_of_host(cluster.groups, spec.host) < 0) {
+      fail(*host, "unknown host '" + spec.host + "' (hosts are " + host_listing(cluster.groups) + ")");
+    }
+  }
+  if (group) {
+    spec.group = text(*group);
+    if (spec.group.empty()) fail(*group, "must be a group name, got \"\"");
+    bool found = !group_form;
+    for (const HostGroup& h : cluster.groups) found = found || (h.name.empty() ? "w" : h.name) == spec.group;
+    if (!found) fail(*group, "unknown group '" + spec.group + "' (groups are " + group_listing(cluster.groups) + ")");
+  }
+  if (fraction) {
+    spec.fraction = number(*fraction, "a fraction of the hosts, 0 < F <= 1", [](double x) { return x > 0 && x <= 1; });
+  }
+
+  const auto positive = [](double x) { return x > 0; };
+  constexpr const char* kPositive = "a positive number of seconds";
+  const auto above_one = [](double x) { return x > 1; };
+  const std::optional<Field> at = m.get("at");
+  if (at) {
+    spec.at = number(*at, "a number of seconds >= 0", [](double x) { return x >= 0; });
+  } else if (kind->kind != K::kRandom) {
+    m.require("at");
+  }
+  switch (kind->kind) {
+    case K::kCrash:
+      if (auto v = m.get("recover_after")) spec.recover_after = number(*v, kPositive, positive);
+      break;
+    case K::kSlowdown:
+      spec.factor = number(m.require("factor"), "a number > 1 (tasks take factor times longer)", above_one);
+      spec.duration = number(m.require("duration"), kPositive, positive);
+      break;
+    case K::kLink: {
+      spec.duration = number(m.require("duration"), kPositive, positive);
+      if (auto v = m.get("cut")) spec.cut = boolean(*v);
+      const std::optional<Field> factor = m.get("factor");
+      if (spec.cut && factor) fail(*factor, f.path, "give either cut: true or factor, not both");
+      if (!spec.cut && !factor) {
+        fail(f, "kind link needs cut: true (the link is down) or factor (> 1: latency x factor)");
+      }
+      if (factor) spec.factor = number(*factor, "a number > 1 (latency x factor)", above_one);
+      break;
+    }
+    case K::kPause:
+      spec.duration = number(m.require("duration"), kPositive, positive);
+      break;
+    case K::kLeaderKill:
+      break;
+    case K::kRandom:
+      spec.mtbf = number(m.require("mtbf"), "a positive number of seconds (mean time between failures)", positive);
+      spec.mttr = number(m.require("mttr"), "a positive number of seconds (mean time to repair)", positive);
+      if (auto v = m.get("until")) {
+        spec.until = number(*v, kPositive, positive);
+        if (!(spec.until > spec.at)) {
+          fail(*v, "must be greater than at (" + number_text(spec.at) + "), got " + describe(v->node));
+        }
+      }
+      break;
+  }
+  return spec;
 }
 
 ClusterSpec Loader::cluster(const Field& f) const {
@@ -652,6 +1025,55 @@ Expected<AppliedOverride> apply_override(YAML::Node root, const std::string& tex
   return AppliedOverride{text, path};
 }
 
+// Records where each document starts. yaml-cpp 0.7's LoadAll loops forever, allocating,
+// on a stray ',' (jbeder/yaml-cpp#1040: the parser emits a null document without consuming
+// the token), so the tree comes from Load and documents are counted here with a bounded
+// number of HandleNextDocument calls; two documents starting at the same place are that
+// stuck token.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The one document of `yaml`, or the syntax error. Throws Invalid.
+YAML::Node parse_document(const std::string& yaml, const std::string& source) {
+  DocumentStarts docs;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+    std::istringstream in(yaml);
+    YAML::Parser parser(in);
+    for (int i = 0; i < 3 && parser.HandleNextDocument(docs); ++i) {
+    }
+  } catch (const YAML::ParserException& e) {
+    throw Invalid{line_of(source, e.mark) + ": YAML syntax error: " + e.msg};
+  }
+  for (std::size_t i = 1; i < docs.starts.size(); ++i) {
+    const YAML::Mark& mark = docs.starts[i];
+    if (mark.pos == docs.starts[i - 1].pos) {
+      const bool known = mark.pos >= 0 && static_cast<std::size_t>(mark.pos) < yaml.size();
+      throw Invalid{line_of(source, mark) + ": YAML syntax error: unexpected " +
+                    (known ? "'" + std::string(1, yaml[static_cast<std::size_t>(mark.pos)]) + "'" : "token")};
+    }
+  }
+  if (docs.starts.size() > 1) {
+    throw Invalid{line_of(source, docs.starts[1]) + ": a scenario is one YAML document; this starts another"};
+  }
+  // A real (not default-constructed) node, so that the handles overrides walk share it.
+  if (docs.starts.empty() || !root.IsDefined() || root.IsNull()) return YAML::Node(YAML::NodeType::Null);
+  return root;
+}
+
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
@@ -661,18 +1083,7 @@ struct FileCloser {
 Expected<Scenario> load_scenario_text(const std::string& yaml, const std::string& source_name,
                                       const std::vector<std::string>& overrides) {
   try {
-    std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(yaml);
-    } catch (const YAML::ParserException& e) {
-      return Error{line_of(source_name, e.mark) + ": YAML syntax error: " + e.msg};
-    }
-    if (docs.size() > 1) {
-      return Error{line_of(source_name, docs[1].Mark()) + ": expected one YAML document, found " +
-                   std::to_string(docs.size())};
-    }
-    // A real (not default-constructed) node, so that override handles share it.
-    YAML::Node root = docs.empty() ? YAML::Node(YAML::NodeType::Null) : docs[0];
+    YAML::Node root = parse_document(yaml, source_name);
     std::vector<AppliedOverride> applied;
     for (const std::string& text : overrides) {
       try {

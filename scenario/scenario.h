@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/cluster.h"
+#include "core/faults.h"
 #include "core/workload.h"
 
 namespace fulcrum {
@@ -40,6 +41,22 @@ struct RealSpec {
   double time_scale = 1.0;     // wall seconds per scenario second (0.01: 100x faster)
 };
 
+// Failure detection and recovery settings (the core's, plus the sim's failover model).
+struct RecoverySpec {
+  double heartbeat_interval = 1.0;  // seconds between a worker's heartbeats
+  double suspect_after = 3.0;       // silence before a worker is suspected (no new tasks)
+  double dead_after = 6.0;          // silence before it is declared dead (its tasks move)
+  std::uint32_t max_attempts = 3;   // dispatches before a failing task fails for good
+  double retry_backoff = 1.0;       // seconds before a failed attempt is retried, doubling
+  double task_timeout = 0;          // seconds a running attempt may take (0: none)
+  std::uint32_t quarantine_after = 3;  // failures within quarantine_window quarantine a worker
+  double quarantine_window = 60;
+  double quarantine_for = 60;
+  std::uint64_t backlog_alert = 0;  // alert when this many tasks wait centrally (0: never)
+  double election_delay = 2.0;      // leader_kill: time until a standby leads
+  double reconcile_grace = 2.0;     // after a failover: time workers have to claim tasks
+};
+
 struct Scenario {
   std::string source = "<scenario>";  // the file it came from, for messages
   std::uint64_t seed = 1;
@@ -47,6 +64,8 @@ struct Scenario {
   SyntheticWorkload workload;
   std::string policy = "round_robin";
   RealSpec real;
+  RecoverySpec recovery;
+  std::vector<FaultSpec> faults;
 
   // The number of hosts of the group form (0 with a platform file: its hosts are known
   // only once the simulator has read it).

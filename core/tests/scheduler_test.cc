@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "policies/registry.h"
 
 namespace fulcrum {
@@ -233,6 +235,161 @@ TEST(Scheduler, ACancelledPendingTaskIsNeverDispatched) {
   s->on_task_finished(2, 0, 0, 0);
   EXPECT_TRUE(drain(*s).empty());
   EXPECT_EQ(s->tasks_unfinished(), 0u);
+}
+
+std::unique_ptr<Scheduler> make_with(SchedulerConfig config, const std::string& policy = "round_robin") {
+  auto p = make_policy(policy);
+  EXPECT_TRUE(p.ok());
+  return std::make_unique<Scheduler>(config, std::move(*p));
+}
+
+std::vector<Notice> notices(Scheduler& s) {
+  std::vector<Notice> out;
+  s.take_notices(out);
+  return out;
+}
+
+bool has(const std::vector<Notice>& ns, Notice::Kind kind, WorkerId w) {
+  return std::any_of(ns.begin(), ns.end(), [&](const Notice& n) { return n.kind == kind && n.worker == w; });
+}
+
+TEST(FailureDetector, SilenceMakesAWorkerSuspectedThenDeadAndItsTasksMove) {
+  SchedulerConfig c;
+  c.suspect_after = 2;
+  c.dead_after = 5;
+  c.detector_period = 1;
+  auto s = make_with(c);
+  s->on_worker_joined(0, worker("a"));
+  s->on_worker_joined(0, worker("b"));
+  s->on_job_submitted(0, independent(2));  // a: 0, b: 1
+  drain(*s);
+  for (Time t = 1; t <= 6; t += 1) {
+    s->on_heartbeat(t, 1);  // b keeps talking; a has gone silent
+    EXPECT_EQ(s->next_wakeup(), t);
+    s->on_tick(t);
+    if (t == 2) {
+      const auto ns = notices(*s);
+      EXPECT_TRUE(has(ns, Notice::Kind::kWorkerSuspected, 0));
+      EXPECT_FALSE(s->cluster().is_eligible(0));
+      EXPECT_TRUE(s->cluster().worker(0).alive);
+    }
+  }
+  const auto ns = notices(*s);
+  ASSERT_TRUE(has(ns, Notice::Kind::kWorkerDead, 0));
+  EXPECT_TRUE(std::find_if(ns.begin(), ns.end(), [](const Notice& n) { return n.alert; }) != ns.end());
+  EXPECT_FALSE(s->cluster().worker(0).alive);
+  const auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0].task, 0u);
+  EXPECT_EQ(cmds[0].worker, 1u);
+  // Its late report is not recorded; the second attempt's is, once.
+  s->on_task_finished(6.5, 0, 0, 0);
+  EXPECT_EQ(s->table().tasks[0].state, TaskState::kQueued);
+  s->on_task_finished(7, 1, 1, 0);
+  s->on_task_finished(8, 0, 1, 7);
+  EXPECT_EQ(s->table().tasks[0].state, TaskState::kFinished);
+  EXPECT_TRUE(has(notices(*s), Notice::Kind::kWorkRecovered, 0));
+}
+
+TEST(FailureDetector, ASuspectedWorkerHeardAgainGetsWorkAgain) {
+  SchedulerConfig c;
+  c.suspect_after = 2;
+  c.dead_after = 10;
+  auto s = make_with(c);
+  s->on_worker_joined(0, worker("a"));
+  s->on_tick(1);
+  s->on_tick(2);
+  EXPECT_FALSE(s->cluster().is_eligible(0));
+  s->on_job_submitted(2.5, independent(1));
+  EXPECT_TRUE(drain(*s).empty());
+  s->on_heartbeat(3, 0);
+  EXPECT_EQ(drain(*s).size(), 1u);
+  EXPECT_TRUE(has(notices(*s), Notice::Kind::kWorkerAlive, 0));
+}
+
+TEST(Retries, FailedAttemptsBackOffExponentially) {
+  SchedulerConfig c;
+  c.retry_backoff = 1;
+  c.max_attempts = 4;
+  auto s = make_with(c);
+  s->on_worker_joined(0, worker("a"));
+  s->on_job_submitted(0, independent(1));
+  drain(*s);
+  s->on_task_failed(10, 0, 0);
+  EXPECT_TRUE(drain(*s).empty());
+  EXPECT_EQ(s->next_wakeup(), 11);
+  s->on_tick(11);
+  EXPECT_EQ(drain(*s).size(), 1u);
+  s->on_task_failed(12, 0, 0);
+  EXPECT_EQ(s->next_wakeup(), 14);  // 2 s the second time
+  s->on_tick(13.9);
+  EXPECT_TRUE(drain(*s).empty());
+  s->on_tick(14);
+  EXPECT_EQ(drain(*s).size(), 1u);
+}
+
+TEST(Retries, ARunningAttemptOlderThanTheTimeoutIsCancelledAndRetried) {
+  SchedulerConfig c;
+  c.task_timeout = 5;
+  auto s = make_with(c);
+  s->on_worker_joined(0, worker("a"));
+  s->on_worker_joined(0, worker("b"));
+  s->on_job_submitted(0, independent(1));
+  drain(*s);
+  s->on_task_started(0.5, 0, 0);
+  for (Time t = 1; t <= 6; t += 1) {
+    s->on_heartbeat(t, 0);
+    s->on_tick(t);
+  }
+  const auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 2u);
+  EXPECT_EQ(cmds[0].kind, Command::Kind::kCancel);
+  EXPECT_EQ(cmds[0].worker, 0u);
+  EXPECT_EQ(cmds[1].kind, Command::Kind::kDispatch);
+  EXPECT_EQ(s->table().tasks[0].attempts, 2u);
+  EXPECT_TRUE(has(notices(*s), Notice::Kind::kTaskTimedOut, 0));
+  EXPECT_DOUBLE_EQ(s->wasted_work(), 5.5);
+}
+
+TEST(Quarantine, AWorkerThatFailsRepeatedlyIsBenchedForAWhile) {
+  SchedulerConfig c;
+  c.quarantine_after = 2;
+  c.quarantine_window = 10;
+  c.quarantine_for = 30;
+  c.max_attempts = 10;
+  auto s = make_with(c);
+  s->on_worker_joined(0, worker("flaky"));
+  s->on_worker_joined(0, worker("good"));
+  s->on_job_submitted(0, independent(1));
+  drain(*s);
+  s->on_task_failed(1, 0, 0);  // retried on good
+  drain(*s);
+  s->on_job_submitted(2, independent(1));
+  auto cmds = drain(*s);
+  ASSERT_EQ(cmds.size(), 1u);
+  ASSERT_EQ(cmds[0].worker, 0u);
+  s->on_task_failed(3, 1, 0);
+  EXPECT_TRUE(has(notices(*s), Notice::Kind::kWorkerQuarantined, 0));
+  EXPECT_FALSE(s->cluster().is_eligible(0));
+  s->on_tick(33);
+  EXPECT_TRUE(has(notices(*s), Notice::Kind::kWorkerReleased, 0));
+  EXPECT_TRUE(s->cluster().is_eligible(0));
+}
+
+TEST(Alerts, BacklogOverThresholdRaisesAndClears) {
+  SchedulerConfig c;
+  c.backlog_alert = 3;
+  c.queue_cap = 0;
+  auto s = make_with(c);
+  s->on_worker_joined(0, worker("a"));
+  s->on_job_submitted(0, independent(4));  // 1 runs, 3 wait
+  auto ns = notices(*s);
+  ASSERT_EQ(ns.size(), 1u);
+  EXPECT_EQ(ns[0].kind, Notice::Kind::kBacklogHigh);
+  EXPECT_TRUE(ns[0].alert);
+  drain(*s);
+  s->on_task_finished(1, 0, 0, 0);
+  EXPECT_EQ(notices(*s).at(0).kind, Notice::Kind::kBacklogCleared);
 }
 
 }  // namespace

@@ -300,7 +300,8 @@ workload: {rate: 5, tasks: 10}
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error(), path + ":3: cluster: unknown key 'hostz' (known: hosts, platform, network, queue_cap, "
                               "scheduler_host)");
-  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, real)"),
+  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, real, recovery, "
+                                                    "faults)"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "workload2: 1\n").find("x.yaml:4: unknown key 'workload2'"),
             std::string::npos);
@@ -383,7 +384,9 @@ TEST_F(ScenarioTest, WrongTypes) {
       {"", "x.yaml: the scenario is empty"},
       {"- 1\n- 2\n", "x.yaml:1: a scenario is a map of seed, cluster, workload and policy, got a list"},
       {"seed: 1\nseed: 2\n", "x.yaml:2: key 'seed' is given twice"},
-      {"a: 1\n---\nb: 2\n", "x.yaml:3: expected one YAML document, found 2"},
+      {"a: 1\n---\nb: 2\n", "x.yaml:2: a scenario is one YAML document; this starts another"},
+      {"seed: 1\n,\n", "x.yaml:2: YAML syntax error: "},
+      {",seed: 1\n", "x.yaml:1: YAML syntax error: unexpected ','"},
       {"cluster: {hosts: [{count: 1}], scheduler_host: w}\nworkload: {rate: 1, tasks: 1}\n",
        "x.yaml:1: cluster.scheduler_host: only with platform"},
   };
@@ -495,6 +498,11 @@ TEST_F(ScenarioTest, GarbageNeverCrashes) {
   const std::vector<std::string> inputs = {
       std::string(100000, '['),
       std::string(100000, '{'),
+      ",",  // yaml-cpp 0.7's LoadAll loops forever on this one (jbeder/yaml-cpp#1040)
+      "\n,\n",
+      "---\n,\n",
+      "[:",
+      "{:",
       "&a [*a]",
       "cluster: &a {hosts: *a}\nworkload: {rate: 1, tasks: 1}\n",
       "cluster: {hosts: &a [*a]}\nworkload: {rate: 1, tasks: 1}\n",
@@ -518,7 +526,7 @@ TEST_F(ScenarioTest, GarbageNeverCrashes) {
     }
   }
   const std::vector<std::string> overrides = {"=", "=1", "[0]=1", "a[=1", "a[x]=1", "a]=1", "a.=1",
-                                              "a[99999999999]=1", "seed=[", "cluster.hosts[0][0]=1",
+                                              "a[99999999999]=1", "seed=[", "seed=,", "seed={foo:", "cluster.hosts[0][0]=1",
                                               "cluster.hosts.0.0=1", "cluster.hosts.1.count=2"};
   for (const std::string& o : overrides) {
     auto s = load_scenario_text(kMinimal, "g.yaml", {o});
@@ -530,6 +538,445 @@ TEST_F(ScenarioTest, GarbageNeverCrashes) {
                                 {"cluster.hosts=[{count: 6000000}, {name: b, count: 6000000}]"});
   ASSERT_FALSE(big.ok());
   EXPECT_NE(big.error().find("too many hosts"), std::string::npos) << big.error();
+}
+
+
+// --- recovery: and faults: ---
+
+TEST_F(ScenarioTest, RecoveryKeys) {
+  auto s = load_scenario_text(std::string(kMinimal) + R"(recovery:
+  heartbeat_interval: 0.5
+  suspect_after: 2
+  dead_after: 4.5
+  max_attempts: 5
+  retry_backoff: 0
+  task_timeout: 30
+  quarantine_after: 2
+  quarantine_window: 120
+  quarantine_for: 0
+  backlog_alert: 1000
+  election_delay: 0.25
+  reconcile_grace: 1.5
+)",
+                              "mem.yaml");
+  ASSERT_TRUE(s.ok()) << s.error();
+  const RecoverySpec& r = s->recovery;
+  EXPECT_EQ(r.heartbeat_interval, 0.5);
+  EXPECT_EQ(r.suspect_after, 2);
+  EXPECT_EQ(r.dead_after, 4.5);
+  EXPECT_EQ(r.max_attempts, 5u);
+  EXPECT_EQ(r.retry_backoff, 0);
+  EXPECT_EQ(r.task_timeout, 30);
+  EXPECT_EQ(r.quarantine_after, 2u);
+  EXPECT_EQ(r.quarantine_window, 120);
+  EXPECT_EQ(r.quarantine_for, 0);
+  EXPECT_EQ(r.backlog_alert, 1000u);
+  EXPECT_EQ(r.election_delay, 0.25);
+  EXPECT_EQ(r.reconcile_grace, 1.5);
+  EXPECT_TRUE(s->faults.empty());
+
+  // Keys left out keep their defaults.
+  auto partial = load_scenario_text(std::string(kMinimal) + "recovery: {max_attempts: 1}\n", "mem.yaml");
+  ASSERT_TRUE(partial.ok()) << partial.error();
+  EXPECT_EQ(partial->recovery.max_attempts, 1u);
+  EXPECT_EQ(partial->recovery.dead_after, RecoverySpec{}.dead_after);
+  EXPECT_EQ(partial->recovery.election_delay, RecoverySpec{}.election_delay);
+}
+
+TEST_F(ScenarioTest, DefaultsHaveNoFaultsAndDefaultRecovery) {
+  for (const std::string& text : {std::string(default_scenario_yaml()), std::string(kMinimal)}) {
+    auto s = load_scenario_text(text, "<default>");
+    ASSERT_TRUE(s.ok()) << s.error();
+    EXPECT_TRUE(s->faults.empty());
+    const RecoverySpec d;
+    const RecoverySpec& r = s->recovery;
+    EXPECT_EQ(r.heartbeat_interval, d.heartbeat_interval);
+    EXPECT_EQ(r.suspect_after, d.suspect_after);
+    EXPECT_EQ(r.dead_after, d.dead_after);
+    EXPECT_EQ(r.max_attempts, d.max_attempts);
+    EXPECT_EQ(r.retry_backoff, d.retry_backoff);
+    EXPECT_EQ(r.task_timeout, d.task_timeout);
+    EXPECT_EQ(r.quarantine_after, d.quarantine_after);
+    EXPECT_EQ(r.quarantine_window, d.quarantine_window);
+    EXPECT_EQ(r.quarantine_for, d.quarantine_for);
+    EXPECT_EQ(r.backlog_alert, d.backlog_alert);
+    EXPECT_EQ(r.election_delay, d.election_delay);
+    EXPECT_EQ(r.reconcile_grace, d.reconcile_grace);
+  }
+  auto empty = load_scenario_text(std::string(kMinimal) + "faults: []\n", "mem.yaml");
+  ASSERT_TRUE(empty.ok()) << empty.error();
+  EXPECT_TRUE(empty->faults.empty());
+}
+
+// Lines 1-6; fault entries start on line 7.
+constexpr const char* kFaultCluster =
+    "cluster:\n"
+    "  hosts:\n"
+    "    - {name: fast, count: 8}\n"
+    "    - {name: slow, count: 8}\n"
+    "workload: {rate: 5, tasks: 10}\n"
+    "faults:\n";
+
+TEST_F(ScenarioTest, FaultsOfEveryKind) {
+  using K = FaultSpec::Kind;
+  const std::string path = write("f.yaml", R"(cluster:
+  hosts:
+    - {name: fast, count: 8, speed: 2e9, slots: 2}
+    - {count: 4}
+    - {name: db}
+workload: {rate: 5, tasks: 10}
+recovery: {election_delay: 5}
+faults:
+  - {kind: crash, host: fast-3, at: 10, recover_after: 20}
+  - {kind: crash, group: w, at: 40}
+  - {kind: slowdown, fraction: 0.25, at: 5, factor: 4, duration: 30}
+  - {kind: link, host: db, at: 12, duration: 3, cut: true}
+  - {kind: link, group: fast, at: 15.5, duration: 2, factor: 10}
+  - kind: pause
+    host: w-3
+    at: 20
+    duration: 5
+  - {kind: leader_kill, at: 60}
+  - {kind: leader_kill, at: 65.5}
+  - {kind: random, mtbf: 100, mttr: 10}
+  - {kind: random, group: fast, at: 5, mtbf: 50, mttr: 5, until: 500}
+  - {kind: crash, host: fast-3, at: 30}
+  - {kind: link, fraction: 1, at: 0, duration: 1, cut: false, factor: 1.5}
+)");
+  auto s = load_scenario_file(path);
+  ASSERT_TRUE(s.ok()) << s.error();
+  const std::vector<FaultSpec>& f = s->faults;
+  ASSERT_EQ(f.size(), 12u);
+  const FaultSpec d;
+
+  EXPECT_EQ(f[0].kind, K::kCrash);
+  EXPECT_EQ(f[0].host, "fast-3");
+  EXPECT_EQ(f[0].group, "");
+  EXPECT_EQ(f[0].fraction, 0);
+  EXPECT_EQ(f[0].at, 10);
+  EXPECT_EQ(f[0].recover_after, 20);
+  EXPECT_EQ(f[0].line, 9);
+
+  EXPECT_EQ(f[1].kind, K::kCrash);
+  EXPECT_EQ(f[1].group, "w");
+  EXPECT_EQ(f[1].host, "");
+  EXPECT_EQ(f[1].at, 40);
+  EXPECT_EQ(f[1].recover_after, d.recover_after);  // never recovers
+  EXPECT_EQ(f[1].line, 10);
+
+  EXPECT_EQ(f[2].kind, K::kSlowdown);
+  EXPECT_EQ(f[2].fraction, 0.25);
+  EXPECT_EQ(f[2].at, 5);
+  EXPECT_EQ(f[2].factor, 4);
+  EXPECT_EQ(f[2].duration, 30);
+  EXPECT_EQ(f[2].line, 11);
+
+  EXPECT_EQ(f[3].kind, K::kLink);
+  EXPECT_EQ(f[3].host, "db");
+  EXPECT_EQ(f[3].at, 12);
+  EXPECT_EQ(f[3].duration, 3);
+  EXPECT_TRUE(f[3].cut);
+  EXPECT_EQ(f[3].factor, 1);
+  EXPECT_EQ(f[3].line, 12);
+
+  EXPECT_EQ(f[4].kind, K::kLink);
+  EXPECT_EQ(f[4].group, "fast");
+  EXPECT_EQ(f[4].at, 15.5);
+  EXPECT_EQ(f[4].duration, 2);
+  EXPECT_FALSE(f[4].cut);
+  EXPECT_EQ(f[4].factor, 10);
+  EXPECT_EQ(f[4].line, 13);
+
+  EXPECT_EQ(f[5].kind, K::kPause);
+  EXPECT_EQ(f[5].host, "w-3");
+  EXPECT_EQ(f[5].at, 20);
+  EXPECT_EQ(f[5].duration, 5);
+  EXPECT_EQ(f[5].line, 14);  // a block map: the line of its first key
+
+  EXPECT_EQ(f[6].kind, K::kLeaderKill);
+  EXPECT_EQ(f[6].at, 60);
+  EXPECT_EQ(f[6].host, "");
+  EXPECT_EQ(f[6].group, "");
+  EXPECT_EQ(f[6].fraction, 0);
+  EXPECT_EQ(f[6].line, 18);
+  EXPECT_EQ(f[7].kind, K::kLeaderKill);
+  EXPECT_EQ(f[7].at, 65.5);
+  EXPECT_EQ(f[7].line, 19);
+
+  EXPECT_EQ(f[8].kind, K::kRandom);  // every host, from 0, for ever
+  EXPECT_EQ(f[8].host, "");
+  EXPECT_EQ(f[8].group, "");
+  EXPECT_EQ(f[8].fraction, 0);
+  EXPECT_EQ(f[8].at, 0);
+  EXPECT_EQ(f[8].mtbf, 100);
+  EXPECT_EQ(f[8].mttr, 10);
+  EXPECT_EQ(f[8].until, kNever);
+  EXPECT_EQ(f[8].line, 20);
+
+  EXPECT_EQ(f[9].kind, K::kRandom);
+  EXPECT_EQ(f[9].group, "fast");
+  EXPECT_EQ(f[9].at, 5);
+  EXPECT_EQ(f[9].mtbf, 50);
+  EXPECT_EQ(f[9].mttr, 5);
+  EXPECT_EQ(f[9].until, 500);
+  EXPECT_EQ(f[9].line, 21);
+
+  // fast-3 is back up at 30 (recovery before crash at the same instant: the earlier
+  // entry's events come first).
+  EXPECT_EQ(f[10].kind, K::kCrash);
+  EXPECT_EQ(f[10].at, 30);
+  EXPECT_EQ(f[11].kind, K::kLink);
+  EXPECT_EQ(f[11].fraction, 1);
+  EXPECT_FALSE(f[11].cut);
+  EXPECT_EQ(f[11].factor, 1.5);
+}
+
+TEST_F(ScenarioTest, FaultErrorsNameFileLineAndPath) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // Shape.
+      {"  - crash\n", "x.yaml:7: faults[0]: must be a map such as {kind: crash, host: w-0, at: 10}, got crash"},
+      {"  - {kind: crash, host: fast-0, at: 1, hots: 2}\n", "x.yaml:7: faults[0]: unknown key 'hots' (known: kind,"},
+      {"  - {host: fast-0, at: 1}\n",
+       "x.yaml:7: faults[0]: missing required key 'kind' (one of crash, slowdown, link, pause, leader_kill, random)"},
+      {"  - {kind: crash, host: fast-0, at: 1}\n  - {kind: explode, at: 1}\n",
+       "x.yaml:8: faults[1].kind: unknown fault kind 'explode' (known: crash, slowdown, link, pause, leader_kill, "
+       "random)"},
+      {"  - {kind: crash, host: fast-0, at: 1, factor: 2}\n",
+       "x.yaml:7: faults[0]: key 'factor' does not apply to kind crash (its keys: kind, host, group, fraction, at, "
+       "recover_after)"},
+      {"  - {kind: pause, host: fast-0, at: 1, duration: 1, cut: true}\n",
+       "x.yaml:7: faults[0]: key 'cut' does not apply to kind pause (its keys: kind, host, group, fraction, at, "
+       "duration)"},
+      // Targets.
+      {"  - {kind: leader_kill, host: fast-0, at: 1}\n",
+       "x.yaml:7: faults[0]: key 'host' does not apply to kind leader_kill (its keys: kind, at)"},
+      {"  - {kind: crash, at: 1}\n", "x.yaml:7: faults[0]: kind crash needs a target: host, group or fraction"},
+      {"  - {kind: slowdown, at: 1, factor: 2, duration: 1}\n",
+       "x.yaml:7: faults[0]: kind slowdown needs a target: host, group or fraction"},
+      {"  - {kind: crash, host: fast-0, group: slow, at: 1}\n",
+       "x.yaml:7: faults[0]: give one target: host, group or fraction, not several"},
+      {"  - {kind: random, group: slow, fraction: 0.5, mtbf: 1, mttr: 1}\n",
+       "x.yaml:7: faults[0]: give one target: host, group or fraction, not several"},
+      {"  - {kind: crash, host: w-99, at: 1}\n",
+       "x.yaml:7: faults[0].host: unknown host 'w-99' (hosts are fast-0..fast-7, slow-0..slow-7)"},
+      {"  - {kind: crash, host: fast-8, at: 1}\n", "x.yaml:7: faults[0].host: unknown host 'fast-8'"},
+      {"  - {kind: crash, host: fast-03, at: 1}\n", "x.yaml:7: faults[0].host: unknown host 'fast-03'"},
+      {"  - {kind: crash, host: fast, at: 1}\n", "x.yaml:7: faults[0].host: unknown host 'fast'"},
+      {"  - {kind: crash, group: medium, at: 1}\n",
+       "x.yaml:7: faults[0].group: unknown group 'medium' (groups are fast, slow)"},
+      {"  - {kind: crash, fraction: 0, at: 1}\n",
+       "x.yaml:7: faults[0].fraction: must be a fraction of the hosts, 0 < F <= 1, got 0"},
+      {"  - {kind: crash, fraction: 1.5, at: 1}\n",
+       "x.yaml:7: faults[0].fraction: must be a fraction of the hosts, 0 < F <= 1, got 1.5"},
+      // Times and parameters.
+      {"  - {kind: crash, host: fast-0}\n", "x.yaml:7: faults[0]: missing required key 'at'"},
+      {"  - {kind: leader_kill}\n", "x.yaml:7: faults[0]: missing required key 'at'"},
+      {"  - {kind: crash, host: fast-0, at: -1}\n", "x.yaml:7: faults[0].at: must be a number of seconds >= 0, got -1"},
+      {"  - {kind: random, mtbf: 1, mttr: 1, at: -5}\n",
+       "x.yaml:7: faults[0].at: must be a number of seconds >= 0, got -5"},
+      {"  - {kind: crash, host: fast-0, at: 1, recover_after: 0}\n",
+       "x.yaml:7: faults[0].recover_after: must be a positive number of seconds, got 0"},
+      {"  - {kind: slowdown, host: fast-0, at: 1, factor: 1, duration: 1}\n",
+       "x.yaml:7: faults[0].factor: must be a number > 1 (tasks take factor times longer), got 1"},
+      {"  - {kind: slowdown, host: fast-0, at: 1, factor: 2}\n", "x.yaml:7: faults[0]: missing required key 'duration'"},
+      {"  - {kind: slowdown, host: fast-0, at: 1, duration: 2}\n", "x.yaml:7: faults[0]: missing required key 'factor'"},
+      {"  - {kind: link, host: fast-0, at: 1, duration: 2}\n",
+       "x.yaml:7: faults[0]: kind link needs cut: true (the link is down) or factor (> 1: latency x factor)"},
+      {"  - {kind: link, host: fast-0, at: 1, duration: 2, cut: false}\n", "x.yaml:7: faults[0]: kind link needs cut"},
+      {"  - {kind: link, host: fast-0, at: 1, duration: 2, cut: true, factor: 3}\n",
+       "x.yaml:7: faults[0]: give either cut: true or factor, not both"},
+      {"  - {kind: link, host: fast-0, at: 1, duration: 2, cut: yes}\n",
+       "x.yaml:7: faults[0].cut: must be true or false, got yes"},
+      {"  - {kind: link, host: fast-0, at: 1, duration: 2, factor: 0.5}\n",
+       "x.yaml:7: faults[0].factor: must be a number > 1 (latency x factor), got 0.5"},
+      {"  - {kind: link, host: fast-0, at: 1, cut: true}\n", "x.yaml:7: faults[0]: missing required key 'duration'"},
+      {"  - {kind: pause, host: fast-0, at: 1, duration: 0}\n",
+       "x.yaml:7: faults[0].duration: must be a positive number of seconds, got 0"},
+      {"  - {kind: random, mtbf: 10}\n", "x.yaml:7: faults[0]: missing required key 'mttr'"},
+      {"  - {kind: random, mtbf: 0, mttr: 1}\n", "x.yaml:7: faults[0].mtbf: must be a positive number of seconds"},
+      {"  - {kind: random, at: 10, mtbf: 5, mttr: 1, until: 10}\n",
+       "x.yaml:7: faults[0].until: must be greater than at (10), got 10"},
+      // Impossible timelines: the later entry is refused, naming the earlier one's line.
+      {"  - {kind: crash, host: fast-1, at: 10}\n"
+       "  - {kind: slowdown, host: fast-1, at: 5, factor: 2, duration: 1}\n"
+       "  - {kind: crash, host: fast-1, at: 50}\n",
+       "x.yaml:9: faults[2]: crashes host 'fast-1' (down from 50 for good) while faults[0] (line 7) has it down "
+       "from 10 for good; a host that is down cannot crash again"},
+      {"  - {kind: crash, group: fast, at: 10, recover_after: 30}\n  - {kind: crash, host: fast-2, at: 20}\n",
+       "x.yaml:8: faults[1]: crashes host 'fast-2' (down from 20 for good) while faults[0] (line 7) has it down "
+       "from 10 to 40"},
+      {"  - {kind: crash, host: slow-0, at: 50}\n  - {kind: crash, host: slow-0, at: 10, recover_after: 45}\n",
+       "x.yaml:8: faults[1]: crashes host 'slow-0' (down from 10 to 55) while faults[0] (line 7) has it down from "
+       "50 for good"},
+      // At the same instant, the earlier entry's crash comes before the later one's recovery.
+      {"  - {kind: crash, host: slow-0, at: 50}\n  - {kind: crash, host: slow-0, at: 10, recover_after: 40}\n",
+       "x.yaml:8: faults[1]: crashes host 'slow-0'"},
+      {"  - {kind: crash, group: slow, at: 1}\n  - {kind: crash, group: slow, at: 2}\n",
+       "x.yaml:8: faults[1]: crashes the hosts of group 'slow'"},
+      {"  - {kind: crash, fraction: 0.5, at: 1}\n  - {kind: crash, fraction: 0.6, at: 2, recover_after: 1}\n",
+       "x.yaml:8: faults[1]: crashes at least one host"},
+      {"  - {kind: crash, host: slow-3, at: 1}\n  - {kind: crash, fraction: 1, at: 2}\n",
+       "x.yaml:8: faults[1]: crashes host 'slow-3'"},
+      {"  - {kind: leader_kill, at: 10}\n  - {kind: crash, host: fast-0, at: 10}\n  - {kind: leader_kill, at: 11}\n",
+       "x.yaml:9: faults[2]: leader_kill at 11 is within recovery.election_delay (2) of the leader_kill of "
+       "faults[0] (line 7) at 10"},
+      {"  - {kind: leader_kill, at: 12}\n  - {kind: leader_kill, at: 10}\n",
+       "x.yaml:8: faults[1]: leader_kill at 10 is within recovery.election_delay (2)"},
+  };
+  for (const auto& [faults, message] : cases) {
+    const std::string e = error_of(std::string(kFaultCluster) + faults);
+    EXPECT_NE(e.find(message), std::string::npos) << faults << "-> " << e;
+  }
+
+  // Recovery settings bear on the leader_kill spacing.
+  const std::string spaced = std::string(kFaultCluster) + "  - {kind: leader_kill, at: 10}\n  - {kind: leader_kill, at: 13}\n";
+  EXPECT_EQ(error_of(spaced), "");
+  const std::string e = error_of(spaced + "recovery: {election_delay: 5}\n");
+  EXPECT_NE(e.find("x.yaml:8: faults[1]: leader_kill at 13 is within recovery.election_delay (5)"), std::string::npos)
+      << e;
+
+  const std::vector<std::pair<std::string, std::string>> whole = {
+      {"cluster: {hosts: [{count: 2}]}\nworkload: {rate: 5, tasks: 10}\nfaults: {kind: crash, host: w-0, at: 1}\n",
+       "x.yaml:3: faults: must be a list of faults such as [{kind: crash, host: w-0, at: 10}], got a map"},
+      {"cluster: {hosts: [{count: 2}]}\nworkload: {rate: 5, tasks: 10}\nfaults:\n",
+       "x.yaml:3: faults: must be a list of faults"},
+  };
+  for (const auto& [text, message] : whole) {
+    const std::string w = error_of(text);
+    EXPECT_NE(w.find(message), std::string::npos) << text << "-> " << w;
+  }
+}
+
+TEST_F(ScenarioTest, FaultsThatArePossible) {
+  // Crashes of different hosts, or after a recovery; fractions that may miss each other;
+  // a recovery at the instant of the next crash when listed first.
+  const std::string ok = std::string(kFaultCluster) +
+                         "  - {kind: crash, host: fast-1, at: 10, recover_after: 40}\n"
+                         "  - {kind: crash, host: fast-1, at: 50}\n"
+                         "  - {kind: crash, host: fast-2, at: 10}\n"
+                         "  - {kind: crash, group: slow, at: 10, recover_after: 5}\n"
+                         "  - {kind: crash, host: slow-1, at: 15}\n"
+                         "  - {kind: crash, fraction: 0.5, at: 100}\n"
+                         "  - {kind: crash, fraction: 0.5, at: 100}\n"
+                         "  - {kind: pause, host: fast-1, at: 12, duration: 100}\n"
+                         "  - {kind: leader_kill, at: 0}\n"
+                         "  - {kind: leader_kill, at: 2.5}\n";
+  EXPECT_EQ(error_of(ok), "");
+}
+
+TEST_F(ScenarioTest, RecoveryErrorsNameFileLineAndPath) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"recovery:\n  dead_after: 2\n  suspect_after: 3\n",
+       "x.yaml:5: recovery.dead_after: must be greater than suspect_after (3), got 2"},
+      {"recovery: {suspect_after: 4, dead_after: 4}\n",
+       "x.yaml:4: recovery.dead_after: must be greater than suspect_after (4), got 4"},
+      {"recovery:\n  suspect_after: 10\n",
+       "x.yaml:5: recovery.suspect_after: must be less than dead_after (6, the default), got 10"},
+      {"recovery: {heartbeat_interval: 0}\n",
+       "x.yaml:4: recovery.heartbeat_interval: must be a positive number of seconds, got 0"},
+      {"recovery: {suspect_after: -1}\n", "x.yaml:4: recovery.suspect_after: must be a positive number of seconds"},
+      {"recovery: {max_attempts: 0}\n", "x.yaml:4: recovery.max_attempts: must be a positive integer, got 0"},
+      {"recovery: {max_attempts: 1.5}\n", "x.yaml:4: recovery.max_attempts: must be a positive integer, got 1.5"},
+      {"recovery: {max_attempts: 1e10}\n", "x.yaml:4: recovery.max_attempts: must be at most 4294967295"},
+      {"recovery: {retry_backoff: -1}\n", "x.yaml:4: recovery.retry_backoff: must be a number of seconds >= 0, got -1"},
+      {"recovery: {task_timeout: -1}\n", "x.yaml:4: recovery.task_timeout: must be a number of seconds >= 0 (0: none)"},
+      {"recovery: {quarantine_after: 0}\n", "x.yaml:4: recovery.quarantine_after: must be a positive integer, got 0"},
+      {"recovery: {quarantine_window: 0}\n",
+       "x.yaml:4: recovery.quarantine_window: must be a positive number of seconds, got 0"},
+      {"recovery: {quarantine_for: -2}\n", "x.yaml:4: recovery.quarantine_for: must be a number of seconds >= 0"},
+      {"recovery: {backlog_alert: -1}\n", "x.yaml:4: recovery.backlog_alert: must be an integer >= 0 (0: never), got -1"},
+      {"recovery: {election_delay: -1}\n", "x.yaml:4: recovery.election_delay: must be a number of seconds >= 0"},
+      {"recovery: {reconcile_grace: .nan}\n", "x.yaml:4: recovery.reconcile_grace: must be a number of seconds >= 0"},
+      {"recovery: {heartbeat: 1}\n", "x.yaml:4: recovery: unknown key 'heartbeat' (known: heartbeat_interval,"},
+      {"recovery: 5\n", "x.yaml:4: recovery: must be a map (keys: heartbeat_interval, suspect_after, dead_after,"},
+  };
+  for (const auto& [recovery, message] : cases) {
+    const std::string e = error_of(std::string(kMinimal) + recovery);
+    EXPECT_NE(e.find(message), std::string::npos) << recovery << "-> " << e;
+  }
+}
+
+// With a platform file host and group names are only known to the simulator.
+TEST_F(ScenarioTest, FaultsWithPlatformAcceptAnyName) {
+  write("p.xml", "<platform version=\"4.1\"/>\n");
+  const std::string path = write("x.yaml", R"(cluster: {platform: p.xml}
+workload: {rate: 1, tasks: 1}
+faults:
+  - {kind: crash, host: Tremblay, at: 1}
+  - {kind: pause, group: anything, at: 2, duration: 1}
+  - {kind: crash, host: Jupiter, at: 1}
+)");
+  auto s = load_scenario_file(path);
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_EQ(s->faults.size(), 3u);
+  EXPECT_EQ(s->faults[0].host, "Tremblay");
+  EXPECT_EQ(s->faults[1].group, "anything");
+  // Still refused: the same named host down twice, an empty name.
+  const std::string twice = error_of(
+      "cluster: {platform: p.xml}\nworkload: {rate: 1, tasks: 1}\nfaults:\n  - {kind: crash, host: Tremblay, at: 1}\n"
+      "  - {kind: crash, host: Tremblay, at: 2}\n");
+  EXPECT_NE(twice.find("x.yaml:5: faults[1]: crashes host 'Tremblay' (down from 2 for good) while faults[0] (line 4)"),
+            std::string::npos)
+      << twice;
+  const std::string empty = error_of("cluster: {platform: p.xml}\nworkload: {rate: 1, tasks: 1}\nfaults:\n"
+                                     "  - {kind: crash, host: '', at: 1}\n");
+  EXPECT_NE(empty.find("x.yaml:4: faults[0].host: must be a host name"), std::string::npos) << empty;
+}
+
+TEST_F(ScenarioTest, FaultOverrides) {
+  const std::string path = write("o.yaml", std::string(kFaultCluster) + "  - {kind: crash, host: fast-0, at: 10}\n");
+  {
+    auto s = load_scenario_file(path, {"faults[0].at=5", "faults.0.recover_after=2", "recovery.dead_after=9"});
+    ASSERT_TRUE(s.ok()) << s.error();
+    ASSERT_EQ(s->faults.size(), 1u);
+    EXPECT_EQ(s->faults[0].at, 5);
+    EXPECT_EQ(s->faults[0].recover_after, 2);
+    EXPECT_EQ(s->faults[0].line, 7);  // the entry itself is still the file's
+    EXPECT_EQ(s->recovery.dead_after, 9);
+  }
+  {
+    // An appended entry has no line.
+    auto s = load_scenario_file(path, {"faults[1]={kind: leader_kill, at: 100}"});
+    ASSERT_TRUE(s.ok()) << s.error();
+    ASSERT_EQ(s->faults.size(), 2u);
+    EXPECT_EQ(s->faults[1].kind, FaultSpec::Kind::kLeaderKill);
+    EXPECT_EQ(s->faults[1].line, 0);
+  }
+  {
+    // An empty scenario with faults only from overrides.
+    auto s = load_scenario_text("", "empty.yaml",
+                                {"cluster.hosts=[{count: 3}]", "workload={rate: 1, tasks: 1}",
+                                 "faults=[{kind: pause, host: w-2, at: 1, duration: 2}]"});
+    ASSERT_TRUE(s.ok()) << s.error();
+    ASSERT_EQ(s->faults.size(), 1u);
+    EXPECT_EQ(s->faults[0].host, "w-2");
+    EXPECT_EQ(s->faults[0].line, 0);
+  }
+  auto error = [&](const std::vector<std::string>& o) {
+    auto s = load_scenario_file(path, o);
+    return s.ok() ? std::string() : s.error();
+  };
+  EXPECT_EQ(error({"faults[0].at=-1"}),
+            path + " (--set faults[0].at=-1): faults[0].at: must be a number of seconds >= 0, got -1");
+  EXPECT_EQ(error({"faults[0].host=w-99"}),
+            path + " (--set faults[0].host=w-99): faults[0].host: unknown host 'w-99' (hosts are fast-0..fast-7, "
+                   "slow-0..slow-7)");
+  EXPECT_EQ(error({"faults[1]={kind: crash, host: fast-0, at: 20}"}),
+            path + " (--set faults[1]={kind: crash, host: fast-0, at: 20}): faults[1]: crashes host 'fast-0' (down "
+                   "from 20 for good) while faults[0] (line 7) has it down from 10 for good; a host that is down "
+                   "cannot crash again");
+  EXPECT_EQ(error({"recovery.suspect_after=7"}),
+            path + " (--set recovery.suspect_after=7): recovery.suspect_after: must be less than dead_after (6, the "
+                   "default), got 7");
+}
+
+TEST_F(ScenarioTest, TooManyFaults) {
+  std::string text = "cluster: {hosts: [{count: 2}]}\nworkload: {rate: 1, tasks: 1}\nfaults:\n";
+  for (int i = 0; i < 10001; ++i) text += "  - {kind: pause, host: w-0, at: " + std::to_string(i) + ", duration: 0.5}\n";
+  auto s = load_scenario_text(text, "big.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().find("big.yaml:3: faults: too many faults: 10001, at most 10000"), std::string::npos)
+      << s.error();
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// What a real-mode task is: the payload the scheduler keeps beside the core's task (the
+// What a task is to the drivers: the payload a scheduler keeps beside the core's task (the
 // core knows only flops and parents) and ships to workers, clients and the journal.
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace fulcrum::real {
+namespace fulcrum {
 
 enum class TaskKind : std::uint8_t {
   kCommand = 0,  // run `command` with /bin/sh -c
@@ -36,4 +36,4 @@ struct TaskOutcome {
 // the scheduler's memory, the journal or a frame.
 inline constexpr std::size_t kMaxOutputBytes = 64 * 1024;
 
-}  // namespace fulcrum::real
+}  // namespace fulcrum
