@@ -26,6 +26,11 @@ std::vector<std::pair<std::string, double>> summary_fields(const Summary& s) {
       {"slowdown_mean", s.slowdown_mean},
       {"utilisation_mean", s.utilisation_mean},
       {"utilisation_cv", s.utilisation_cv},
+      {"faults_injected", static_cast<double>(s.faults_injected)},
+      {"alerts", static_cast<double>(s.alerts)},
+      {"detection_latency_mean", s.detection_latency_mean},
+      {"recovery_time_mean", s.recovery_time_mean},
+      {"wasted_work", s.wasted_work},
   };
 }
 

@@ -51,6 +51,21 @@ struct Summary {
   double slowdown_mean = 0;         // response / (end - start)
   double utilisation_mean = 0;
   double utilisation_cv = 0;        // coefficient of variation of worker utilisation
+  // Faults (0 when the run had none).
+  std::uint64_t faults_injected = 0;
+  std::uint64_t alerts = 0;
+  double detection_latency_mean = 0;  // a crash or pause until its worker was declared dead
+  double recovery_time_mean = 0;      // a crash until all the work its worker held was done
+  double wasted_work = 0;             // slot-seconds of attempts that did not complete
+};
+
+// One line of events.csv: a fault injected or ended, or what the scheduler noticed.
+struct EventRecord {
+  double time = 0;
+  std::string kind;    // e.g. "crash", "recover", "worker_dead", "leader_elected"
+  std::string host;    // "" when not about a host
+  std::string detail;
+  bool alert = false;
 };
 
 // The summary's metric names and values in a fixed order (for JSON and tables).
@@ -59,6 +74,7 @@ std::vector<std::pair<std::string, double>> summary_fields(const Summary& s);
 struct RunRecords {
   std::vector<TaskRecord> tasks;
   std::vector<WorkerRecord> workers;
+  std::vector<EventRecord> events;
   Summary summary;
 };
 

@@ -28,7 +28,7 @@ std::string summary_json(const Scenario& scenario, const Summary& summary) {
   j["policy"] = scenario.policy;
   j["seed"] = scenario.seed;
   for (const auto& [name, value] : summary_fields(summary)) {
-    if (name.rfind("tasks_", 0) == 0) {
+    if (name.rfind("tasks_", 0) == 0 || name == "faults_injected" || name == "alerts") {
       j[name] = static_cast<std::uint64_t>(value);
     } else {
       j[name] = value;
@@ -58,6 +58,13 @@ Expected<bool> write_results(const std::string& dir, const Scenario& scenario, c
                    w.tasks, number(w.busy_time), number(w.utilisation));
   }
   if (auto r = write_file(base / "workers.csv", workers); !r) return r;
+
+  std::string events = "time,kind,host,detail,alert\n";
+  for (const EventRecord& e : records.events) {
+    fmt::format_to(std::back_inserter(events), "{},{},{},\"{}\",{}\n", number(e.time), e.kind, e.host, e.detail,
+                   e.alert ? 1 : 0);
+  }
+  if (auto r = write_file(base / "events.csv", events); !r) return r;
   return write_file(base / "summary.json", summary_json(scenario, records.summary));
 }
 

@@ -9,6 +9,11 @@
 //   scenarios/x.yaml:7: cluster.hosts[0].count: must be a positive integer, got -3
 // and a value that came from an override names the override instead of a line.
 //
+// A `faults:` list is also checked against the cluster: with host groups, host and group
+// names must exist (a platform file's names are left to the simulator), and impossible
+// timelines are refused (two crashes of one host whose down times overlap, leader_kills
+// within recovery.election_delay of each other), naming the earlier entry's line.
+//
 // Overrides are "key.path=value" strings (the CLI's --set) applied to the YAML tree before
 // validation, so they are checked exactly like the file. A path is dot-separated keys with
 // list indices either bracketed or dotted ("cluster.hosts[0].count" or
@@ -29,8 +34,9 @@
 
 namespace fulcrum {
 
-// Reads and validates the file at `path`. Relative platform paths inside it are resolved
-// against the file's directory.
+// Reads and validates the file at `path`. A relative `cluster.platform` written in the file
+// is resolved against the file's directory; one set by an override, against the working
+// directory (where the user typed it). The Scenario holds the resolved path.
 Expected<Scenario> load_scenario_file(const std::string& path,
                                       const std::vector<std::string>& overrides = {});
 

@@ -2,9 +2,15 @@
 
 #include <simgrid/s4u.hpp>
 #include <xbt/log.h>
+#include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
+#include <set>
 
+#include "core/durable.h"
+#include "core/faults.h"
 #include "core/scheduler.h"
 #include "core/workload.h"
 #include "policies/registry.h"
@@ -15,123 +21,562 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
-// Size of a dispatch or completion message on the wire.
+// The distinct slowdown factors of a scenario, in order of first appearance.
+std::vector<double> slowdown_factors(const Scenario& scenario) {
+  std::vector<double> factors;
+  for (const FaultSpec& f : scenario.faults) {
+    if (f.kind == FaultSpec::Kind::kSlowdown && std::find(factors.begin(), factors.end(), f.factor) == factors.end()) {
+      factors.push_back(f.factor);
+    }
+  }
+  return factors;
+}
+
+// Size of a control message (dispatch, completion, heartbeat) on the wire.
 constexpr std::uint64_t kControlMessageBytes = 1024;
 constexpr std::uint64_t kProgressEvery = 4096;
 
 struct DispatchMessage {
   TaskId task;
   double flops;
+  WorkerId worker;      // the incarnation it was sent to
+  std::uint64_t epoch;  // the leader that sent it
 };
 
-struct DoneMessage {
-  TaskId task;
+struct WorkerMessage {
+  enum class Kind : std::uint8_t { kHeartbeat, kStarted, kDone } kind;
+  std::uint32_t host;
   WorkerId worker;
-  double started;
+  TaskId task = 0;
+  double started = 0;
+};
+
+// What the simulator knows of a host beside the core: its SimGrid objects, its current
+// incarnation in the core, and what its executors are doing (the worker's own memory,
+// which survives a leader failover but not a crash).
+struct HostState {
+  sg4::Host* host = nullptr;
+  sg4::Link* link = nullptr;  // group form only
+  double base_latency = 0;
+  WorkerSpec spec;
+  WorkerId current = kNoWorker;
+  std::uint64_t registered_epoch = 0;  // the leader it is registered with (0: none)
+  std::vector<sg4::ActorPtr> actors;
+  std::set<TaskId> running;
+  std::map<TaskId, double> unreported;  // finished while no leader listened: task -> start
+  bool up = true;
+  bool paused = false;
 };
 
 class Simulation {
  public:
-  Simulation(const Scenario& scenario, std::unique_ptr<Policy> policy, Platform platform, ProgressFn progress)
+  Simulation(const Scenario& scenario, Platform platform, ProgressFn progress)
       : scenario_(scenario),
-        core_(SchedulerConfig{scenario.seed, scenario.cluster.queue_cap, /*epoch=*/1}, std::move(policy)),
         platform_(std::move(platform)),
         arrivals_(scenario.workload, scenario.seed),
-        progress_(std::move(progress)) {}
+        progress_(std::move(progress)),
+        with_faults_(!scenario.faults.empty()),
+        // Start reports let the core time attempts out and count the work a crash wastes.
+        report_starts_(scenario.recovery.task_timeout > 0 || !scenario.faults.empty()) {}
 
-  void start() {
-    scheduler_mailbox_ = sg4::Mailbox::by_name("scheduler");
-    for (std::size_t w = 0; w < platform_.hosts.size(); ++w) {
-      const WorkerId id = core_.on_worker_joined(0, platform_.specs[w]);
-      sg4::Mailbox* mailbox = sg4::Mailbox::by_name("worker-" + std::to_string(id));
-      worker_mailboxes_.push_back(mailbox);
-      for (int slot = 0; slot < platform_.specs[w].slots; ++slot) {
-        sg4::ActorPtr executor = sg4::Actor::create("executor", platform_.hosts[w], [this, id] { executor_loop(id); });
-        executor->daemonize();
-        // Dispatches flow to the host as soon as they are sent (like TCP), not when a slot
-        // asks for the next one; any executor of the host may then take them.
-        if (slot == 0) mailbox->set_receiver(executor);
+  Expected<bool> start() {
+    std::vector<std::string> names, groups;
+    for (std::size_t h = 0; h < platform_.hosts.size(); ++h) {
+      HostState state;
+      state.host = platform_.hosts[h];
+      state.link = h < platform_.links.size() ? platform_.links[h] : nullptr;
+      state.base_latency = state.link ? state.link->get_latency() : 0;
+      state.spec = platform_.specs[h];
+      names.push_back(state.spec.name);
+      groups.push_back(state.spec.group);
+      hosts_.push_back(std::move(state));
+    }
+    for (const FaultSpec& f : scenario_.faults) {
+      const bool known = (f.host.empty() || std::find(names.begin(), names.end(), f.host) != names.end()) &&
+                         (f.group.empty() || std::find(groups.begin(), groups.end(), f.group) != groups.end());
+      if (!known) {
+        return Error{scenario_.source + ":" + std::to_string(f.line) + ": faults: no host or group named '" +
+                     f.host + f.group + "' on this platform"};
+      }
+      if (f.kind == FaultSpec::Kind::kLink && platform_.links.empty()) {
+        return Error{scenario_.source + ":" + std::to_string(f.line) +
+                     ": faults: link faults need a cluster of host groups (a platform's routes are shared)"};
+      }
+      if (f.kind == FaultSpec::Kind::kSlowdown && platform_.links.empty()) {
+        return Error{scenario_.source + ":" + std::to_string(f.line) +
+                     ": faults: slowdown faults need a cluster of host groups (SimGrid fixes a platform "
+                     "file's host speeds when it loads it)"};
       }
     }
-    sg4::ActorPtr loop = sg4::Actor::create("scheduler", platform_.scheduler, [this] { scheduler_loop(); });
-    scheduler_mailbox_->set_receiver(loop);
+    timeline_ = std::make_unique<FaultTimeline>(scenario_.faults, names, groups, scenario_.seed);
+    new_leader(0);
+    for (std::uint32_t h = 0; h < hosts_.size(); ++h) {
+      spawn_worker_actors(h);
+      register_host(0, h);
+    }
     sg4::Actor::create("submitter", platform_.scheduler, [this] { submitter_loop(); });
+    if (with_faults_) sg4::Actor::create("faults", platform_.scheduler, [this] { fault_loop(); })->daemonize();
+    return true;
   }
 
-  RunRecords records() const { return collect_records(core_.table(), core_.cluster(), core_.tasks_retried()); }
+  RunRecords records() {
+    const TaskTable& table = core_->table();
+    RunRecords r;
+    r.tasks.reserve(table.tasks.size());
+    std::map<std::string, std::uint32_t> host_by_name;
+    for (std::uint32_t h = 0; h < hosts_.size(); ++h) host_by_name[hosts_[h].spec.name] = h;
+    for (const HostState& h : hosts_) {
+      r.workers.push_back({h.spec.name, h.spec.group, h.spec.speed, h.spec.slots, 0, 0, 0});
+    }
+    // Records are per host, whatever incarnations it went through; a completion restored
+    // from the journal names its host.
+    for (const Task& t : table.tasks) {
+      WorkerId host = kNoWorker;
+      if (t.worker != kNoWorker) {
+        host = host_of_[t.worker];
+      } else if (t.id < durable_.finished_on.size() && !durable_.finished_on[t.id].empty()) {
+        host = host_by_name.at(durable_.finished_on[t.id]);
+      }
+      if (t.state == TaskState::kFinished && host != kNoWorker) {
+        ++r.workers[host].tasks;
+        r.workers[host].busy_time += t.end - t.start;
+      }
+      r.tasks.push_back({t.id, t.job, t.submit, t.start, t.end, host, t.attempts, t.state});
+    }
+    r.events = std::move(events_);
+    r.summary = summarize(r.tasks, r.workers, retried_before_ + core_->tasks_retried());
+    r.summary.wasted_work = wasted_before_ + core_->wasted_work();
+    r.summary.faults_injected = faults_injected_;
+    std::uint64_t alerts = 0;
+    for (const EventRecord& e : r.events) alerts += e.alert ? 1 : 0;
+    r.summary.alerts = alerts;
+    r.summary.detection_latency_mean = detections_.empty() ? 0 : detection_sum_ / static_cast<double>(detections_.size());
+    r.summary.recovery_time_mean = recoveries_ == 0 ? 0 : recovery_sum_ / static_cast<double>(recoveries_);
+    return r;
+  }
 
  private:
+  static double now() { return sg4::Engine::get_clock(); }
+
+  SchedulerConfig config() const {
+    const RecoverySpec& r = scenario_.recovery;
+    SchedulerConfig c;
+    c.seed = scenario_.seed;
+    c.queue_cap = scenario_.cluster.queue_cap;
+    c.epoch = epoch_;
+    c.max_attempts = r.max_attempts;
+    // Heartbeats are modelled only when the scenario injects faults: without faults no
+    // worker can fall silent, and a fault-free run should not pay for the messages.
+    if (with_faults_) {
+      c.suspect_after = r.suspect_after;
+      c.dead_after = r.dead_after;
+      c.detector_period = r.heartbeat_interval;
+    }
+    c.retry_backoff = r.retry_backoff;
+    c.task_timeout = r.task_timeout;
+    c.quarantine_after = r.quarantine_after;
+    c.quarantine_window = r.quarantine_window;
+    c.quarantine_for = r.quarantine_for;
+    c.backlog_alert = r.backlog_alert;
+    return c;
+  }
+
+  // A leader takes office: a fresh core (the same code path as a restarted real
+  // scheduler: replay of the durable records, then a grace period for claims).
+  void new_leader(double t) {
+    ++epoch_;
+    if (core_) {
+      retried_before_ += core_->tasks_retried();
+      wasted_before_ += core_->wasted_work();
+    }
+    auto policy = make_policy(scenario_.policy);
+    core_ = std::make_unique<Scheduler>(config(), std::move(*policy));
+    durable_ = DurableState{};
+    for (const JournalRecord& record : journal_) replay_record(*core_, record, durable_);
+    std::vector<Notice> ignored;
+    core_->take_notices(ignored);
+    std::vector<Command> none;  // replay dispatches nothing: no worker has registered yet
+    core_->take_commands(none);
+    host_of_.clear();
+    if (!journal_.empty()) core_->begin_recovery(t, scenario_.recovery.reconcile_grace);
+    scheduler_mailbox_ = sg4::Mailbox::by_name("scheduler-" + std::to_string(epoch_));
+    scheduler_actor_ = sg4::Actor::create("scheduler", platform_.scheduler, [this] { scheduler_loop(); });
+    scheduler_mailbox_->set_receiver(scheduler_actor_);
+    leader_up_ = true;
+    if (epoch_ > 1) event(t, "leader_elected", "", "epoch " + std::to_string(epoch_) + ", replayed " +
+                                                        std::to_string(journal_.size()) + " records");
+    rearm_ticker();
+  }
+
+  void spawn_worker_actors(std::uint32_t h) {
+    HostState& state = hosts_[h];
+    sg4::Mailbox* inbox = sg4::Mailbox::by_name("worker-" + std::to_string(h));
+    state.actors.clear();
+    for (int slot = 0; slot < state.spec.slots; ++slot) {
+      sg4::ActorPtr executor = sg4::Actor::create("executor", state.host, [this, h, inbox] { executor_loop(h, inbox); });
+      executor->daemonize();
+      // Dispatches flow to the host as soon as they are sent (like TCP), not when a slot
+      // asks for the next one; any executor of the host may then take them.
+      if (slot == 0) inbox->set_receiver(executor);
+      state.actors.push_back(executor);
+    }
+    if (with_faults_) {
+      sg4::ActorPtr beat = sg4::Actor::create("heartbeat", state.host, [this, h] { heartbeat_loop(h); });
+      beat->daemonize();
+      state.actors.push_back(beat);
+    }
+  }
+
+  // The host (re)registers with the current leader, claiming what it still runs and what
+  // finished while nobody listened.
+  void register_host(double t, std::uint32_t h) {
+    HostState& state = hosts_[h];
+    if (state.current != kNoWorker && state.registered_epoch == epoch_) core_->on_worker_left(t, state.current);
+    std::vector<TaskId> claimed(state.running.begin(), state.running.end());
+    for (const auto& [task, started] : state.unreported) claimed.push_back(task);
+    state.current = core_->on_worker_joined(t, state.spec, claimed);
+    if (host_of_.size() <= state.current) host_of_.resize(state.current + 1, kNoWorker);
+    host_of_[state.current] = h;
+    state.registered_epoch = epoch_;
+    if (t > 0) event(t, "worker_registered", state.spec.name, fmt::format("claims {} tasks", claimed.size()));
+    const auto unreported = std::move(state.unreported);
+    state.unreported.clear();
+    for (const auto& [task, started] : unreported) finished(t, task, state.current, started);
+    apply();
+  }
+
   void submitter_loop() {
     Arrival arrival;
     while (arrivals_.next(arrival)) {
       sg4::this_actor::sleep_until(arrival.time);
-      JobSpec job;
-      job.tasks.push_back(TaskSpec{arrival.flops, {}});
-      core_.on_job_submitted(sg4::Engine::get_clock(), job);
-      apply_commands();
+      // A client retries until a leader accepts: arrivals wait out an election.
+      while (!leader_up_) sg4::this_actor::sleep_for(0.01);
+      const std::vector<TaskDesc> tasks{TaskDesc{TaskKind::kSleep, "", arrival.flops, 0, {}}};
+      journal_.push_back(JobAccepted{core_->table().jobs.size(), now(), tasks});
+      core_->on_job_submitted(now(), job_spec(tasks));
+      apply();
     }
     arrivals_done_ = true;
+    if (core_->tasks_unfinished() == 0) stop_scheduler();
   }
 
   void scheduler_loop() {
     const std::uint64_t total = scenario_.workload.tasks;
-    std::uint64_t finished = 0;
-    while (!(arrivals_done_ && core_.tasks_unfinished() == 0)) {
-      std::unique_ptr<DoneMessage> done(scheduler_mailbox_->get<DoneMessage>());
-      core_.on_task_finished(sg4::Engine::get_clock(), done->task, done->worker, done->started);
-      apply_commands();
-      if (progress_ && ++finished % kProgressEvery == 0) progress_(finished, total);
+    while (!(arrivals_done_ && core_->tasks_unfinished() == 0)) {
+      std::unique_ptr<WorkerMessage> m;
+      try {
+        m.reset(scheduler_mailbox_->get<WorkerMessage>());
+      } catch (const simgrid::NetworkFailureException&) {
+        continue;  // the sender's host crashed or its link was cut mid-message: lost
+      }
+      if (!m) break;  // the stop message
+      HostState& host = hosts_[m->host];
+      if (m->worker != host.current || host.registered_epoch != epoch_) continue;  // an old incarnation
+      const bool dead = !core_->cluster().worker(host.current).alive;
+      if (dead) {
+        // Declared dead but talking again (a cut link healed, a pause ended): like a real
+        // worker it registers anew and claims what it still runs.
+        if (m->kind == WorkerMessage::Kind::kHeartbeat) register_host(now(), m->host);
+        continue;
+      }
+      switch (m->kind) {
+        case WorkerMessage::Kind::kHeartbeat: core_->on_heartbeat(now(), host.current); break;
+        case WorkerMessage::Kind::kStarted: core_->on_task_started(now(), m->task, host.current); break;
+        case WorkerMessage::Kind::kDone: finished(now(), m->task, host.current, m->started); break;
+      }
+      apply();
+      if (progress_ && m->kind == WorkerMessage::Kind::kDone && ++progress_count_ % kProgressEvery == 0) {
+        progress_(progress_count_, total);
+      }
     }
     if (progress_) progress_(total, total);
     scheduler_mailbox_->set_receiver(nullptr);
+    if (ticker_) ticker_->kill();
+    ticker_ = nullptr;
   }
 
-  void executor_loop(WorkerId worker) {
-    sg4::Mailbox* inbox = worker_mailboxes_[worker];
+  void finished(double t, TaskId task, WorkerId w, double started) {
+    const Task& before = core_->table().tasks[task];
+    const bool current = before.worker == w && (before.state == TaskState::kQueued || before.state == TaskState::kRunning);
+    core_->on_task_finished(t, task, w, started);
+    if (current) {
+      journal_.push_back(TaskFinished{task, started, t, hosts_[host_of_[w]].spec.name, before.attempts, {}});
+    }
+  }
+
+  void stop_scheduler() {
+    // A null message ends the scheduler loop (it may be waiting for one).
+    scheduler_mailbox_->put_init(nullptr, 0)->detach();
+  }
+
+  void executor_loop(std::uint32_t h, sg4::Mailbox* inbox) {
+    HostState& host = hosts_[h];
     for (;;) {
-      std::unique_ptr<DispatchMessage> task(inbox->get<DispatchMessage>());
-      const double started = sg4::Engine::get_clock();
+      std::unique_ptr<DispatchMessage> task;
+      try {
+        task.reset(inbox->get<DispatchMessage>());
+      } catch (const simgrid::NetworkFailureException&) {
+        continue;  // a dispatch lost on a cut link: the scheduler moves the task when it
+                   // declares this worker dead
+      }
+      // Epoch fencing: a deposed leader's dispatch, or one for a past incarnation of this
+      // host (whose tasks the scheduler already moved), is refused.
+      if (task->epoch < epoch_ || task->worker != host.current) continue;
+      const double started = now();
+      host.running.insert(task->task);
+      if (report_starts_) send(h, WorkerMessage{WorkerMessage::Kind::kStarted, h, host.current, task->task, started});
       sg4::this_actor::execute(task->flops);
-      scheduler_mailbox_->put_init(new DoneMessage{task->task, worker, started}, kControlMessageBytes)->detach();
+      host.running.erase(task->task);
+      if (leader_up_ && host.registered_epoch == epoch_) {
+        send(h, WorkerMessage{WorkerMessage::Kind::kDone, h, host.current, task->task, started});
+      } else {
+        host.unreported[task->task] = started;
+      }
     }
   }
 
-  void apply_commands() {
-    core_.take_commands(commands_);
-    for (const Command& c : commands_) {
-      if (c.kind == Command::Kind::kDispatch) {
-        worker_mailboxes_[c.worker]->put_init(new DispatchMessage{c.task, c.flops}, kControlMessageBytes)->detach();
+  void heartbeat_loop(std::uint32_t h) {
+    HostState& host = hosts_[h];
+    for (;;) {
+      if (leader_up_) {
+        if (host.registered_epoch != epoch_) {
+          register_host(now(), h);  // what a Register message to the new leader does
+        } else {
+          send(h, WorkerMessage{WorkerMessage::Kind::kHeartbeat, h, host.current});
+        }
       }
-      // Cancel needs no action yet: the simulated workload never cancels a job.
+      sg4::this_actor::sleep_for(scenario_.recovery.heartbeat_interval);
     }
+  }
+
+  void send(std::uint32_t h, const WorkerMessage& m) {
+    (void)h;
+    scheduler_mailbox_->put_init(new WorkerMessage(m), kControlMessageBytes)->detach();
+  }
+
+  // Sends the core's commands and records its notices. The buffers are local: a send is a
+  // simcall, during which another actor may call apply() with its own batch.
+  void apply() {
+    std::vector<Command> commands;
+    std::vector<Notice> notices;
+    core_->take_commands(commands);
+    core_->take_notices(notices);
+    for (const Notice& n : notices) on_notice(n);
+    for (const Command& c : commands) {
+      if (c.kind == Command::Kind::kDispatch) {
+        const std::uint32_t h = host_of_[c.worker];
+        sg4::Mailbox::by_name("worker-" + std::to_string(h))
+            ->put_init(new DispatchMessage{c.task, c.flops, c.worker, c.epoch}, kControlMessageBytes)
+            ->detach();
+      }
+      // A Cancel (task timeout, claim of a task done elsewhere) needs no action: the
+      // simulated attempt runs to its end and its report is ignored, as for a worker
+      // that did not get the cancel in time.
+    }
+    rearm_ticker();
+  }
+
+  void on_notice(const Notice& n) {
+    const std::string host = n.worker == kNoWorker || n.worker >= host_of_.size() ? "" : hosts_[host_of_[n.worker]].spec.name;
+    std::string detail;
+    switch (n.kind) {
+      case Notice::Kind::kWorkerDead: detail = std::to_string(static_cast<int>(n.value)) + " tasks moved"; break;
+      case Notice::Kind::kTaskRetry: detail = fmt::format("task {} retried after {:g} s", n.task, n.value); break;
+      case Notice::Kind::kTaskFailed:
+        detail = "task " + std::to_string(n.task) + " failed for good";
+        journal_.push_back(TaskFailed{n.task, n.time, core_->table().tasks[n.task].attempts, {}});
+        break;
+      case Notice::Kind::kTaskTimedOut: detail = "task " + std::to_string(n.task); break;
+      case Notice::Kind::kBacklogHigh:
+      case Notice::Kind::kBacklogCleared: detail = std::to_string(static_cast<long>(n.value)) + " tasks waiting"; break;
+      default: break;
+    }
+    event(n.time, std::string(to_string(n.kind)), host, detail, n.alert);
+    if (host.empty()) return;
+    const std::uint32_t h = host_of_[n.worker];
+    if (n.kind == Notice::Kind::kWorkerDead && fault_started_.count(h)) {
+      detection_sum_ += n.time - fault_started_[h];
+      detections_.insert(h);
+      if (n.value > 0) recovery_pending_[n.worker] = fault_started_[h];
+    }
+    if (n.kind == Notice::Kind::kWorkRecovered && recovery_pending_.count(n.worker)) {
+      recovery_sum_ += n.time - recovery_pending_[n.worker];
+      ++recoveries_;
+      recovery_pending_.erase(n.worker);
+    }
+  }
+
+  void event(double t, std::string kind, std::string host, std::string detail, bool alert = false) {
+    events_.push_back(EventRecord{t, std::move(kind), std::move(host), std::move(detail), alert});
+  }
+
+  // The core asks to be woken at next_wakeup(); one daemon actor sleeps until then, and is
+  // replaced whenever the core wants to be woken earlier.
+  void rearm_ticker() {
+    const Time when = core_->next_wakeup();
+    if (when >= ticker_target_ && ticker_) return;
+    if (when == kNever) return;
+    if (ticker_) ticker_->kill();
+    ticker_target_ = when;
+    ticker_ = sg4::Actor::create("ticker", platform_.scheduler, [this, when] {
+      sg4::this_actor::sleep_until(when);
+      ticker_ = nullptr;
+      ticker_target_ = kNever;
+      if (!leader_up_) return;
+      core_->on_tick(now());
+      apply();
+      check_stuck();
+    });
+    ticker_->daemonize();
+  }
+
+  // Tasks can never finish when every host is down for good: end the run rather than wait
+  // forever; what is unfinished is then reported as lost.
+  void check_stuck() {
+    if (!with_faults_ || !timeline_->empty() || !arrivals_done_) return;
+    for (const HostState& h : hosts_) {
+      if (h.up) return;
+    }
+    stop_scheduler();
+  }
+
+  void fault_loop() {
+    FaultEvent e;
+    while (timeline_->next(e)) {
+      sg4::this_actor::sleep_until(e.time);
+      const double t = now();
+      ++faults_injected_;
+      if (e.kind == FaultEvent::Kind::kLeaderKill) {
+        kill_leader(t);
+        continue;
+      }
+      HostState& host = hosts_[e.host];
+      const std::string& name = host.spec.name;
+      event(t, to_string(e.kind), name, to_string(scenario_.faults[e.fault].kind) + " fault, line " +
+                                            std::to_string(scenario_.faults[e.fault].line));
+      switch (e.kind) {
+        case FaultEvent::Kind::kCrash:
+          if (!host.up) break;
+          // Dispatches sent to it until it is declared dead wait in its mailbox, unmatched;
+          // its next incarnation refuses them (they name this one). The simcalls come
+          // first: other actors run during them, and must still see the host as it was.
+          sg4::Mailbox::by_name("worker-" + std::to_string(e.host))->set_receiver(nullptr);
+          host.host->turn_off();  // kills its actors and their executions
+          host.up = false;
+          host.paused = false;
+          host.running.clear();
+          host.unreported.clear();
+          host.registered_epoch = 0;
+          host.actors.clear();
+          fault_started_[e.host] = t;
+          break;
+        case FaultEvent::Kind::kRecover:
+          if (host.up) break;
+          host.host->turn_on();
+          host.up = true;
+          spawn_worker_actors(e.host);
+          break;
+        case FaultEvent::Kind::kSlowStart: {
+          const auto& factors = slowdown_factors(scenario_);
+          host.host->set_pstate(1 + (std::find(factors.begin(), factors.end(), e.factor) - factors.begin()));
+          break;
+        }
+        case FaultEvent::Kind::kSlowEnd:
+          host.host->set_pstate(0);
+          break;
+        case FaultEvent::Kind::kLinkStart:
+          if (e.cut) {
+            host.link->turn_off();
+            fault_started_[e.host] = t;
+          } else {
+            host.link->set_latency(host.base_latency * e.factor);
+          }
+          break;
+        case FaultEvent::Kind::kLinkEnd:
+          if (e.cut) {
+            host.link->turn_on();
+          } else {
+            host.link->set_latency(host.base_latency);
+          }
+          break;
+        case FaultEvent::Kind::kPauseStart:
+          if (!host.up || host.paused) break;
+          host.paused = true;
+          for (auto& actor : host.actors) actor->suspend();
+          fault_started_[e.host] = t;
+          break;
+        case FaultEvent::Kind::kPauseEnd:
+          if (!host.paused) break;
+          host.paused = false;
+          for (auto& actor : host.actors) actor->resume();
+          break;
+        case FaultEvent::Kind::kLeaderKill:
+          break;
+      }
+    }
+    check_stuck();
+  }
+
+  void kill_leader(double t) {
+    if (!leader_up_) return;
+    event(t, "leader_kill", "", fmt::format("epoch {} stops; election takes {:g} s", epoch_,
+                                            scenario_.recovery.election_delay), true);
+    leader_up_ = false;
+    if (ticker_) ticker_->kill();
+    ticker_ = nullptr;
+    ticker_target_ = kNever;
+    scheduler_mailbox_->set_receiver(nullptr);
+    scheduler_actor_->kill();
+    sg4::this_actor::sleep_for(scenario_.recovery.election_delay);
+    new_leader(now());
   }
 
   const Scenario& scenario_;
-  Scheduler core_;
   Platform platform_;
   ArrivalStream arrivals_;
   ProgressFn progress_;
+  const bool with_faults_;
+  const bool report_starts_;
+  std::unique_ptr<Scheduler> core_;
+  std::uint64_t epoch_ = 0;
+  bool leader_up_ = false;
+  std::vector<JournalRecord> journal_;  // the durable records, as a real leader's journal
+  DurableState durable_;
+  std::vector<HostState> hosts_;
+  std::vector<std::uint32_t> host_of_;  // WorkerId of the current core -> host index
   sg4::Mailbox* scheduler_mailbox_ = nullptr;
-  std::vector<sg4::Mailbox*> worker_mailboxes_;
-  std::vector<Command> commands_;
+  sg4::ActorPtr scheduler_actor_;
+  sg4::ActorPtr ticker_;
+  Time ticker_target_ = kNever;
+  std::unique_ptr<FaultTimeline> timeline_;
+  std::vector<EventRecord> events_;
   bool arrivals_done_ = false;
+  std::uint64_t progress_count_ = 0;
+  std::uint64_t retried_before_ = 0;
+  double wasted_before_ = 0;
+  std::uint64_t faults_injected_ = 0;
+  std::map<std::uint32_t, double> fault_started_;  // host -> when its current fault began
+  std::set<std::uint32_t> detections_;
+  double detection_sum_ = 0;
+  std::map<WorkerId, double> recovery_pending_;
+  double recovery_sum_ = 0;
+  std::uint64_t recoveries_ = 0;
 };
 
 }  // namespace
 
 Expected<RunRecords> run_simulation_in_process(const Scenario& scenario, const ProgressFn& progress) {
-  auto policy = make_policy(scenario.policy);
-  if (!policy) return Error{scenario.source + ": policy: " + policy.error()};
+  if (auto policy = make_policy(scenario.policy); !policy) return Error{scenario.source + ": policy: " + policy.error()};
   xbt_log_control_set("root.thres:critical");
   int argc = 1;
   char name[] = "fulcrum";
   char* argv[] = {name, nullptr};
   sg4::Engine engine(&argc, argv);
-  auto platform = build_platform(scenario.cluster);
+  auto platform = build_platform(scenario.cluster, slowdown_factors(scenario));
   if (!platform) return Error{platform.error()};
   if (platform->hosts.empty()) return Error{scenario.source + ": cluster: no worker hosts"};
-  Simulation simulation(scenario, std::move(*policy), std::move(*platform), progress);
-  simulation.start();
+  Simulation simulation(scenario, std::move(*platform), progress);
+  if (auto started = simulation.start(); !started) return Error{started.error()};
   engine.run();
   return simulation.records();
 }

@@ -86,6 +86,14 @@ std::string encode(const Expected<RunRecords>& result) {
     w.put(wr.busy_time);
     w.put(wr.utilisation);
   }
+  w.put<std::uint64_t>(r.events.size());
+  for (const EventRecord& e : r.events) {
+    w.put(e.time);
+    w.put_string(e.kind);
+    w.put_string(e.host);
+    w.put_string(e.detail);
+    w.put(e.alert);
+  }
   w.put(r.summary);
   return w.bytes();
 }
@@ -107,6 +115,13 @@ Expected<RunRecords> decode(const std::string& bytes) {
     good = r.get_string(wr.name) && r.get_string(wr.group) && r.get(wr.speed) && r.get(wr.slots) &&
            r.get(wr.tasks) && r.get(wr.busy_time) && r.get(wr.utilisation);
     records.workers.push_back(std::move(wr));
+  }
+  std::uint64_t events = 0;
+  good = good && r.get(events);
+  for (std::uint64_t i = 0; good && i < events; ++i) {
+    EventRecord e;
+    good = r.get(e.time) && r.get_string(e.kind) && r.get_string(e.host) && r.get_string(e.detail) && r.get(e.alert);
+    records.events.push_back(std::move(e));
   }
   good = good && r.get(records.summary);
   if (!good) return Error{"simulation process sent a truncated result"};

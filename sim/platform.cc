@@ -13,7 +13,7 @@ constexpr const char* kSchedulerHostName = "fulcrum-scheduler";
 constexpr double kSchedulerSpeed = 1e9;
 }  // namespace
 
-Expected<Platform> build_platform(const ClusterSpec& cluster) {
+Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<double>& slowdowns) {
   Platform p;
   auto* engine = sg4::Engine::get_instance();
   if (!cluster.platform.empty()) {
@@ -49,16 +49,22 @@ Expected<Platform> build_platform(const ClusterSpec& cluster) {
   // A star: every host, the scheduler's included, has its own link to the centre, so a
   // message crosses two links (sender's and receiver's).
   auto* zone = sg4::create_star_zone("cluster");
+  sg4::Link* link = nullptr;
   auto add_host = [&](const std::string& name, double speed, int cores) {
-    sg4::Host* host = zone->create_host(name, speed)->set_core_count(cores)->seal();
-    sg4::Link* link = zone->create_link(name + "_link", cluster.network.bandwidth)->set_latency(cluster.network.latency)->seal();
+    std::vector<double> pstates{speed};
+    for (double factor : slowdowns) pstates.push_back(speed / factor);
+    sg4::Host* host = zone->create_host(name, pstates)->set_core_count(cores)->seal();
+    link = zone->create_link(name + "_link", cluster.network.bandwidth)->set_latency(cluster.network.latency)->seal();
     zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(link)}, true);
     return host;
   };
   p.scheduler = add_host(kSchedulerHostName, kSchedulerSpeed, 1);
   p.specs = worker_specs(cluster);
   p.hosts.reserve(p.specs.size());
-  for (const WorkerSpec& spec : p.specs) p.hosts.push_back(add_host(spec.name, spec.speed, spec.slots));
+  for (const WorkerSpec& spec : p.specs) {
+    p.hosts.push_back(add_host(spec.name, spec.speed, spec.slots));
+    p.links.push_back(link);
+  }
   zone->seal();
   return p;
 }

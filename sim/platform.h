@@ -12,7 +12,7 @@
 #include "core/expected.h"
 #include "scenario/scenario.h"
 
-namespace simgrid::s4u { class Host; }
+namespace simgrid::s4u { class Host; class Link; }
 
 namespace fulcrum::sim {
 
@@ -20,8 +20,12 @@ struct Platform {
   simgrid::s4u::Host* scheduler = nullptr;
   std::vector<simgrid::s4u::Host*> hosts;  // the workers, in WorkerId order
   std::vector<WorkerSpec> specs;           // same order
+  std::vector<simgrid::s4u::Link*> links;  // each host's own link (group form only), same order
 };
 
-Expected<Platform> build_platform(const ClusterSpec& cluster);
+// `slowdowns`: the factors slowdown faults will apply; each group-form host gets one extra
+// power state per factor (speed / factor), since SimGrid fixes a host's speeds when the
+// platform is sealed. Host pstate i + 1 is slowdowns[i].
+Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<double>& slowdowns = {});
 
 }  // namespace fulcrum::sim

@@ -15,8 +15,8 @@
 //     connections, each pipelined with at most --window Submits awaiting their Submitted
 //     reply (one pre-encoded frame is re-sent, so the client spends almost no CPU). The
 //     run ends when every task is terminal at the scheduler: the client waits on the last
-//     task, then fetches the records (RecordsRequest) and waits on any task still not
-//     terminal, until none is. tasks/s = N / (last task's end in the scheduler's records
+//     2 x workers x slots tasks, then fetches the records (RecordsRequest) and waits on any
+//     task still not terminal, until none is. tasks/s = N / (last task's end in the scheduler's records
 //     - the client's wall-clock time just before its first send); the client-observed
 //     figure (until the client knew) is printed beside it. Both clocks are the same
 //     system clock of this machine. A --warmup job runs first and is not counted.
@@ -26,7 +26,8 @@
 //     steady clock (a sender that falls behind sends what is due at once, so the mean
 //     rate holds), for --latency-seconds (or --latency-tasks). Reported, nearest-rank
 //     p50/p99 over those tasks:
-//       dispatch  = start - submit from the scheduler's records: submit is when the
+//       dispatch  = start - submit from the scheduler's records (but see the note it prints:
+//                   most records carry the dispatch time as their start): submit is when the
 //                   scheduler applied the job to its core, after the journal commit
 //                   (fdatasync) of the batch that carried it; start is when it applied
 //                   the worker's TaskStarted (which waits for the group commit of the
@@ -38,7 +39,16 @@
 //       rtt       = client send -> Submitted received (client steady clock): accept plus
 //                   the reply's trip back.
 //       response  = end - submit from the records: dispatch plus the no-op run and the
-//                   TaskDone trip and its journal commit.
+//                   TaskDone trip and its journal commit; an upper bound of dispatch.
+//       run       = end - start from the records.
+//       send->end = records end - client send time: what Dask's submit -> done measures,
+//                   less the notice back to the client.
+//     At 50 % load single-task jobs cost the scheduler several times what batched ones
+//     do (a frame, a journal record and a reply each), so this is a heavier load than
+//     half of (a)'s CPU.
+//
+// Also printed: the CPU seconds the scheduler, the workers and this client used in each
+// phase (from /proc), and a probe of the journal disk's fdatasync latency.
 //
 // Every child process is stopped on every exit path (SIGTERM, then SIGKILL after 5 s,
 // then reaped); children also get PR_SET_PDEATHSIG so that they die if this program is
@@ -143,10 +153,24 @@ void remove_tmpdir() {
   g_tmpdir[0] = '\0';
 }
 
+// What the temporary folder holds (files first, then folders, deepest first), spelled out
+// beforehand so that a signal handler can remove it with unlink/rmdir alone.
+constexpr int kTmpPaths = 9;
+char g_tmp_paths[kTmpPaths][320];
+void plan_tmp_paths(const std::string& dir) {
+  const char* names[kTmpPaths] = {"/journal/journal.log", "/journal/epoch", "/journal/epoch.tmp", "/port", "/port.tmp",
+                                  "/fdatasync-probe", "/journal", "", nullptr};
+  for (int i = 0; i < kTmpPaths; ++i) {
+    g_tmp_paths[i][0] = '\0';
+    if (names[i]) std::snprintf(g_tmp_paths[i], sizeof g_tmp_paths[i], "%s%s", dir.c_str(), names[i]);
+  }
+}
+
 extern "C" void on_fatal_signal(int sig) {
   stop_children(2000);
-  // remove_all is not async-signal-safe; the journal folder is left for the OS's /tmp
-  // cleaning rather than risking a deadlock here.
+  for (int i = 0; i < kTmpPaths; ++i) {
+    if (g_tmp_paths[i][0] != '\0' && ::unlink(g_tmp_paths[i]) != 0) ::rmdir(g_tmp_paths[i]);
+  }
   ::_exit(128 + sig);
 }
 
@@ -306,10 +330,22 @@ struct Range {
 };
 
 // Waits until every task in `ranges` is terminal; returns the records (all tasks) and the
-// wall time at which the client knew. `last` is the task expected to end last.
-RecordsReply wait_all_terminal(Conn& control, const std::vector<Range>& ranges, std::uint64_t last, double& known_at,
+// wall time at which the client knew. It first waits on the `tail` highest task ids (the
+// last ones queued at each worker, most likely to end last; pipelined, so at most `tail`
+// waiters at the scheduler), so that usually one records fetch confirms the rest.
+RecordsReply wait_all_terminal(Conn& control, const std::vector<Range>& ranges, std::uint64_t tail, double& known_at,
                                int& record_fetches) {
-  control.call<TaskStatus>(StatusRequest{last, true}, 600);
+  std::vector<std::uint64_t> ids;
+  for (const Range& r : ranges) {
+    for (std::uint64_t t = r.first + (r.count > tail ? r.count - tail : 0); t < r.first + r.count; ++t) ids.push_back(t);
+  }
+  std::sort(ids.begin(), ids.end());
+  if (ids.size() > tail) ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(tail));
+  for (std::uint64_t t : ids) control.send(StatusRequest{t, true});
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    Message m = control.receive(600);
+    if (!std::holds_alternative<TaskStatus>(m)) throw std::runtime_error("expected TaskStatus, got " + std::string(message_name(m)));
+  }
   known_at = wall();
   record_fetches = 0;
   for (;;) {
@@ -407,6 +443,27 @@ std::string loadavg() {
   std::string a, b, c;
   in >> a >> b >> c;
   return a + " " + b + " " + c;
+}
+
+// p50 / p99 of `n` appends of 100 bytes each followed by fdatasync, in a file under `dir`:
+// what one group commit of the journal costs on this disk right now (it varies a lot on a
+// shared virtual disk).
+std::pair<double, double> probe_fdatasync(const std::string& dir, int n = 200) {
+  const std::string path = dir + "/fdatasync-probe";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return {NAN, NAN};
+  const std::string bytes(100, 'x');
+  std::vector<double> t;
+  for (int i = 0; i < n; ++i) {
+    if (::write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) break;
+    const auto t0 = Steady::now();
+    if (::fdatasync(fd) != 0) break;
+    t.push_back(since(t0));
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  std::sort(t.begin(), t.end());
+  return {percentile(t, 50), percentile(t, 99)};
 }
 
 struct CpuSnapshot {
@@ -523,9 +580,8 @@ ThroughputResult run_throughput(std::uint16_t port, const Options& o, std::uint6
   if (failed.load()) throw std::runtime_error("throughput phase: " + failure);
   r.last_submitted = last_submitted;
 
-  std::uint64_t last = 0;
-  for (const Range& g : ranges) last = std::max(last, g.first + g.count - 1);
-  RecordsReply records = wait_all_terminal(*control, ranges, last, r.known_at, r.record_fetches);
+  const std::uint64_t tail = 2 * static_cast<std::uint64_t>(o.workers) * static_cast<std::uint64_t>(o.slots);
+  RecordsReply records = wait_all_terminal(*control, ranges, tail, r.known_at, r.record_fetches);
   const CpuSnapshot cpu1 = cpu_now(scheduler, workers);
   r.cpu = {cpu1.scheduler - cpu0.scheduler, cpu1.workers - cpu0.workers, cpu1.self - cpu0.self};
   for (const Range& g : ranges) {
@@ -552,7 +608,7 @@ struct LatencyResult {
   double seconds = 0;
 };
 
-LatencyResult run_latency(std::uint16_t port, double rate, std::uint64_t count, pid_t scheduler,
+LatencyResult run_latency(std::uint16_t port, double rate, std::uint64_t count, std::uint64_t tail, pid_t scheduler,
                           const std::vector<pid_t>& workers) {
   const std::string frame = submit_frame(1);
   auto conn = Conn::open(port);
@@ -601,14 +657,10 @@ LatencyResult run_latency(std::uint16_t port, double rate, std::uint64_t count, 
   r.achieved = count > 1 ? (count - 1) / r.seconds : 0;
 
   std::vector<Range> ranges;
-  std::uint64_t last = 0;
-  for (std::uint64_t t : task) {
-    ranges.push_back({t, 1});
-    last = std::max(last, t);
-  }
+  for (std::uint64_t t : task) ranges.push_back({t, 1});
   double known_at = 0;
   int fetches = 0;
-  RecordsReply records = wait_all_terminal(*control, ranges, last, known_at, fetches);
+  RecordsReply records = wait_all_terminal(*control, ranges, tail, known_at, fetches);
   const CpuSnapshot cpu1 = cpu_now(scheduler, workers);
   r.cpu = {cpu1.scheduler - cpu0.scheduler, cpu1.workers - cpu0.workers, cpu1.self - cpu0.self};
 
@@ -654,6 +706,7 @@ int run(const Options& o) {
   std::string pattern = o.journal_parent + "/fulcrum-bench-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp under " + o.journal_parent + ": " + std::strerror(errno));
   std::snprintf(g_tmpdir, sizeof g_tmpdir, "%s", pattern.c_str());
+  plan_tmp_paths(pattern);
   const std::string dir = pattern;
   const std::string port_file = dir + "/port";
 
@@ -702,6 +755,8 @@ int run(const Options& o) {
     run_throughput(port, w, o.warmup, scheduler, workers);
   }
 
+  const auto sync_before = probe_fdatasync(dir);
+
   // (a)
   const ThroughputResult a = run_throughput(port, o, o.tasks, scheduler, workers);
   const double span = a.last_end - a.first_send;
@@ -722,7 +777,8 @@ int run(const Options& o) {
     const double rate = o.rate > 0 ? o.rate : 0.5 * tput;
     const std::uint64_t count =
         o.latency_tasks > 0 ? o.latency_tasks : std::max<std::uint64_t>(100, static_cast<std::uint64_t>(rate * o.latency_seconds));
-    b = run_latency(port, rate, count, scheduler, workers);
+    b = run_latency(port, rate, count, 2 * static_cast<std::uint64_t>(o.workers) * static_cast<std::uint64_t>(o.slots),
+                    scheduler, workers);
     std::printf("\n(b) latency at %.0f tasks/s (%s), %llu single-task jobs over %.2f s, achieved %.0f tasks/s;\n"
                 "    pacer lateness p99 %.3f ms, max %.3f ms; not finished: %llu\n",
                 rate, o.rate > 0 ? "--rate" : "50 % of (a)", static_cast<unsigned long long>(b.tasks), b.seconds,
@@ -746,6 +802,12 @@ int run(const Options& o) {
                 b.dispatch.empty() ? 0.0 : 100.0 * b.start_is_dispatch / b.dispatch.size());
     print_cpu("(b)", b.cpu, b.tasks, b.seconds, o.workers);
   }
+
+  const auto sync_after = probe_fdatasync(dir);
+  std::printf("\nfdatasync probe in %s (100 B appends): p50 %.3f / p99 %.3f ms before (a), p50 %.3f / p99 %.3f ms "
+              "after; load average now %s\n",
+              o.journal_parent.c_str(), 1e3 * sync_before.first, 1e3 * sync_before.second, 1e3 * sync_after.first,
+              1e3 * sync_after.second, loadavg().c_str());
 
   std::printf("\nRESULT fulcrum_tasks_per_s=%.0f fulcrum_tasks=%llu", tput, static_cast<unsigned long long>(a.tasks));
   if (o.latency) {
