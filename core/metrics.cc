@@ -34,6 +34,41 @@ std::vector<std::pair<std::string, double>> summary_fields(const Summary& s) {
   };
 }
 
+void add_fault_metrics(const std::vector<EventRecord>& events, Summary& s) {
+  s.faults_injected = 0;
+  s.alerts = 0;
+  double detection_sum = 0, recovery_sum = 0;
+  std::uint64_t detections = 0, recoveries = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const EventRecord& e = events[i];
+    s.alerts += e.alert ? 1 : 0;
+    const bool starts = e.kind == "crash" || e.kind == "slowdown_start" || e.kind == "link_cut" ||
+                        e.kind == "link_degraded" || e.kind == "pause_start" || e.kind == "leader_kill";
+    s.faults_injected += starts ? 1 : 0;
+    if (e.kind != "crash" && e.kind != "link_cut" && e.kind != "pause_start") continue;
+    // Events are in time order: the detection and recovery of this fault come after it.
+    for (std::size_t j = i + 1; j < events.size(); ++j) {
+      const EventRecord& d = events[j];
+      if (d.host != e.host) continue;
+      if (d.kind == "recover" || d.kind == "link_restored" || d.kind == "pause_end") break;  // undetected
+      if (d.kind != "worker_dead") continue;
+      detection_sum += d.time - e.time;
+      ++detections;
+      for (std::size_t k = j + 1; k < events.size(); ++k) {
+        if (events[k].host == e.host && events[k].kind == "work_recovered") {
+          recovery_sum += events[k].time - e.time;
+          ++recoveries;
+          break;
+        }
+        if (events[k].host == e.host && events[k].kind == "worker_dead") break;  // another fault
+      }
+      break;
+    }
+  }
+  s.detection_latency_mean = detections ? detection_sum / static_cast<double>(detections) : 0;
+  s.recovery_time_mean = recoveries ? recovery_sum / static_cast<double>(recoveries) : 0;
+}
+
 RunRecords collect_records(const TaskTable& table, const ClusterState& cluster, std::uint64_t tasks_retried) {
   RunRecords r;
   r.tasks.reserve(table.tasks.size());

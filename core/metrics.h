@@ -78,6 +78,13 @@ struct RunRecords {
   Summary summary;
 };
 
+// Fills the summary's fault figures from a run's events (both drivers write the same event
+// kinds): faults_injected counts fault starts (crash, slowdown_start, link_cut,
+// link_degraded, pause_start, leader_kill); detection latency runs from a crash, cut or
+// pause of a host to the next worker_dead of that host, recovery time from the same start
+// to the work_recovered that follows that detection; alerts counts alert events.
+void add_fault_metrics(const std::vector<EventRecord>& events, Summary& summary);
+
 // Copies the records out of a finished run and computes the summary.
 RunRecords collect_records(const TaskTable& table, const ClusterState& cluster, std::uint64_t tasks_retried);
 

@@ -29,13 +29,26 @@ std::string cell(const std::vector<double>& values) {
 
 }  // namespace
 
-std::vector<std::string> comparison_metrics() {
+std::vector<std::string> comparison_metrics(bool with_faults) {
+  if (with_faults) {
+    return {"response_mean", "response_p99", "throughput", "tasks_retried", "tasks_failed", "tasks_lost",
+            "detection_latency_mean", "recovery_time_mean", "wasted_work"};
+  }
   return {"response_mean", "response_p50", "response_p95", "response_p99", "wait_mean",
           "slowdown_mean", "utilisation_cv", "throughput", "makespan", "tasks_lost"};
 }
 
+static bool any_faults(const std::vector<PolicyRuns>& rows) {
+  for (const PolicyRuns& row : rows) {
+    for (const Summary& s : row.runs) {
+      if (s.faults_injected > 0) return true;
+    }
+  }
+  return false;
+}
+
 std::string format_comparison(const std::vector<PolicyRuns>& rows) {
-  const std::vector<std::string> metrics = comparison_metrics();
+  const std::vector<std::string> metrics = comparison_metrics(any_faults(rows));
   std::vector<std::vector<std::string>> cells;
   std::vector<std::size_t> width(metrics.size() + 1, 6);
   width[0] = 6;
@@ -62,7 +75,7 @@ std::string format_comparison(const std::vector<PolicyRuns>& rows) {
 std::string comparison_csv(const std::vector<PolicyRuns>& rows) {
   std::string out = "policy,metric,mean,ci95,n\n";
   for (const PolicyRuns& row : rows) {
-    for (const std::string& m : comparison_metrics()) {
+    for (const std::string& m : comparison_metrics(any_faults(rows))) {
       const auto values = metric_values(row, m);
       out += fmt::format("{},{},{:.17g},{:.17g},{}\n", row.policy, m, mean(values), ci95_halfwidth(values), values.size());
     }

@@ -13,8 +13,8 @@ struct PolicyRuns {
   std::vector<Summary> runs;  // one per seed
 };
 
-// The metrics a comparison table shows, in order.
-std::vector<std::string> comparison_metrics();
+// The metrics a comparison table shows, in order; with faults, the recovery figures too.
+std::vector<std::string> comparison_metrics(bool with_faults);
 
 // A fixed-width text table for a terminal.
 std::string format_comparison(const std::vector<PolicyRuns>& rows);

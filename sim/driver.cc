@@ -21,6 +21,13 @@ namespace sg4 = simgrid::s4u;
 
 namespace {
 
+// The events.csv kind of a fault event: a link fault says whether it cuts or degrades.
+std::string event_kind(const FaultEvent& e) {
+  if (e.kind == FaultEvent::Kind::kLinkStart) return e.cut ? "link_cut" : "link_degraded";
+  if (e.kind == FaultEvent::Kind::kLinkEnd) return "link_restored";
+  return to_string(e.kind);
+}
+
 // The distinct slowdown factors of a scenario, in order of first appearance.
 std::vector<double> slowdown_factors(const Scenario& scenario) {
   std::vector<double> factors;
@@ -44,7 +51,7 @@ struct DispatchMessage {
 };
 
 struct WorkerMessage {
-  enum class Kind : std::uint8_t { kHeartbeat, kStarted, kDone } kind;
+  enum class Kind : std::uint8_t { kHeartbeat, kStarted, kDone, kStop } kind;
   std::uint32_t host;
   WorkerId worker;
   TaskId task = 0;
@@ -66,6 +73,13 @@ struct HostState {
   std::map<TaskId, double> unreported;  // finished while no leader listened: task -> start
   bool up = true;
   bool paused = false;
+  bool cut = false;  // its link is down: what it sends is lost, so it keeps results
+  // A pause freezes the host like SIGSTOP: running executions are suspended and no new
+  // task starts until the pause ends. (Suspending the actors themselves would leave an
+  // executor blocked in a receive unable to take messages after the resume.)
+  std::map<TaskId, sg4::ExecPtr> execs;
+  sg4::MutexPtr mutex = sg4::Mutex::create();
+  sg4::ConditionVariablePtr resumed = sg4::ConditionVariable::create();
 };
 
 class Simulation {
@@ -146,12 +160,7 @@ class Simulation {
     r.events = std::move(events_);
     r.summary = summarize(r.tasks, r.workers, retried_before_ + core_->tasks_retried());
     r.summary.wasted_work = wasted_before_ + core_->wasted_work();
-    r.summary.faults_injected = faults_injected_;
-    std::uint64_t alerts = 0;
-    for (const EventRecord& e : r.events) alerts += e.alert ? 1 : 0;
-    r.summary.alerts = alerts;
-    r.summary.detection_latency_mean = detections_.empty() ? 0 : detection_sum_ / static_cast<double>(detections_.size());
-    r.summary.recovery_time_mean = recoveries_ == 0 ? 0 : recovery_sum_ / static_cast<double>(recoveries_);
+    add_fault_metrics(r.events, r.summary);
     return r;
   }
 
@@ -269,7 +278,7 @@ class Simulation {
       } catch (const simgrid::NetworkFailureException&) {
         continue;  // the sender's host crashed or its link was cut mid-message: lost
       }
-      if (!m) break;  // the stop message
+      if (m->kind == WorkerMessage::Kind::kStop) break;
       HostState& host = hosts_[m->host];
       if (m->worker != host.current || host.registered_epoch != epoch_) continue;  // an old incarnation
       const bool dead = !core_->cluster().worker(host.current).alive;
@@ -283,6 +292,7 @@ class Simulation {
         case WorkerMessage::Kind::kHeartbeat: core_->on_heartbeat(now(), host.current); break;
         case WorkerMessage::Kind::kStarted: core_->on_task_started(now(), m->task, host.current); break;
         case WorkerMessage::Kind::kDone: finished(now(), m->task, host.current, m->started); break;
+        case WorkerMessage::Kind::kStop: break;
       }
       apply();
       if (progress_ && m->kind == WorkerMessage::Kind::kDone && ++progress_count_ % kProgressEvery == 0) {
@@ -305,8 +315,10 @@ class Simulation {
   }
 
   void stop_scheduler() {
-    // A null message ends the scheduler loop (it may be waiting for one).
-    scheduler_mailbox_->put_init(nullptr, 0)->detach();
+    if (stop_sent_) return;
+    stop_sent_ = true;
+    // Ends the scheduler loop, which may be waiting for a message.
+    scheduler_mailbox_->put_init(new WorkerMessage{WorkerMessage::Kind::kStop, 0, kNoWorker}, 0)->detach();
   }
 
   void executor_loop(std::uint32_t h, sg4::Mailbox* inbox) {
@@ -322,12 +334,22 @@ class Simulation {
       // Epoch fencing: a deposed leader's dispatch, or one for a past incarnation of this
       // host (whose tasks the scheduler already moved), is refused.
       if (task->epoch < epoch_ || task->worker != host.current) continue;
+      if (host.paused) {
+        std::unique_lock<sg4::Mutex> lock(*host.mutex);
+        while (host.paused) host.resumed->wait(lock);
+      }
       const double started = now();
       host.running.insert(task->task);
-      if (report_starts_) send(h, WorkerMessage{WorkerMessage::Kind::kStarted, h, host.current, task->task, started});
-      sg4::this_actor::execute(task->flops);
+      if (report_starts_ && !host.cut) {
+        send(h, WorkerMessage{WorkerMessage::Kind::kStarted, h, host.current, task->task, started});
+      }
+      sg4::ExecPtr exec = sg4::this_actor::exec_init(task->flops);
+      host.execs[task->task] = exec;
+      exec->start();
+      exec->wait();
+      host.execs.erase(task->task);
       host.running.erase(task->task);
-      if (leader_up_ && host.registered_epoch == epoch_) {
+      if (leader_up_ && host.registered_epoch == epoch_ && !host.cut) {
         send(h, WorkerMessage{WorkerMessage::Kind::kDone, h, host.current, task->task, started});
       } else {
         host.unreported[task->task] = started;
@@ -338,7 +360,7 @@ class Simulation {
   void heartbeat_loop(std::uint32_t h) {
     HostState& host = hosts_[h];
     for (;;) {
-      if (leader_up_) {
+      if (leader_up_ && !host.cut && !host.paused) {
         if (host.registered_epoch != epoch_) {
           register_host(now(), h);  // what a Register message to the new leader does
         } else {
@@ -374,6 +396,9 @@ class Simulation {
       // that did not get the cancel in time.
     }
     rearm_ticker();
+    // The last task may end outside the scheduler loop (a claim flushed at registration,
+    // a timeout on a tick): wake the loop so that it sees the run is over.
+    if (arrivals_done_ && core_->tasks_unfinished() == 0) stop_scheduler();
   }
 
   void on_notice(const Notice& n) {
@@ -392,18 +417,6 @@ class Simulation {
       default: break;
     }
     event(n.time, std::string(to_string(n.kind)), host, detail, n.alert);
-    if (host.empty()) return;
-    const std::uint32_t h = host_of_[n.worker];
-    if (n.kind == Notice::Kind::kWorkerDead && fault_started_.count(h)) {
-      detection_sum_ += n.time - fault_started_[h];
-      detections_.insert(h);
-      if (n.value > 0) recovery_pending_[n.worker] = fault_started_[h];
-    }
-    if (n.kind == Notice::Kind::kWorkRecovered && recovery_pending_.count(n.worker)) {
-      recovery_sum_ += n.time - recovery_pending_[n.worker];
-      ++recoveries_;
-      recovery_pending_.erase(n.worker);
-    }
   }
 
   void event(double t, std::string kind, std::string host, std::string detail, bool alert = false) {
@@ -445,14 +458,13 @@ class Simulation {
     while (timeline_->next(e)) {
       sg4::this_actor::sleep_until(e.time);
       const double t = now();
-      ++faults_injected_;
       if (e.kind == FaultEvent::Kind::kLeaderKill) {
         kill_leader(t);
         continue;
       }
       HostState& host = hosts_[e.host];
       const std::string& name = host.spec.name;
-      event(t, to_string(e.kind), name, to_string(scenario_.faults[e.fault].kind) + " fault, line " +
+      event(t, event_kind(e), name, to_string(scenario_.faults[e.fault].kind) + " fault, line " +
                                             std::to_string(scenario_.faults[e.fault].line));
       switch (e.kind) {
         case FaultEvent::Kind::kCrash:
@@ -465,10 +477,10 @@ class Simulation {
           host.up = false;
           host.paused = false;
           host.running.clear();
+          host.execs.clear();
           host.unreported.clear();
           host.registered_epoch = 0;
           host.actors.clear();
-          fault_started_[e.host] = t;
           break;
         case FaultEvent::Kind::kRecover:
           if (host.up) break;
@@ -487,7 +499,7 @@ class Simulation {
         case FaultEvent::Kind::kLinkStart:
           if (e.cut) {
             host.link->turn_off();
-            fault_started_[e.host] = t;
+            host.cut = true;
           } else {
             host.link->set_latency(host.base_latency * e.factor);
           }
@@ -495,6 +507,11 @@ class Simulation {
         case FaultEvent::Kind::kLinkEnd:
           if (e.cut) {
             host.link->turn_on();
+            host.cut = false;
+            // Like a TCP connection that broke: the worker reconnects and registers anew,
+            // claiming what it runs and reporting what finished meanwhile; messages lost
+            // in the cut are made good by that reconciliation.
+            if (host.up && leader_up_) register_host(now(), e.host);
           } else {
             host.link->set_latency(host.base_latency);
           }
@@ -502,13 +519,13 @@ class Simulation {
         case FaultEvent::Kind::kPauseStart:
           if (!host.up || host.paused) break;
           host.paused = true;
-          for (auto& actor : host.actors) actor->suspend();
-          fault_started_[e.host] = t;
+          for (auto& [task, exec] : host.execs) exec->suspend();
           break;
         case FaultEvent::Kind::kPauseEnd:
           if (!host.paused) break;
           host.paused = false;
-          for (auto& actor : host.actors) actor->resume();
+          for (auto& [task, exec] : host.execs) exec->resume();
+          host.resumed->notify_all();
           break;
         case FaultEvent::Kind::kLeaderKill:
           break;
@@ -551,16 +568,10 @@ class Simulation {
   std::unique_ptr<FaultTimeline> timeline_;
   std::vector<EventRecord> events_;
   bool arrivals_done_ = false;
+  bool stop_sent_ = false;
   std::uint64_t progress_count_ = 0;
   std::uint64_t retried_before_ = 0;
   double wasted_before_ = 0;
-  std::uint64_t faults_injected_ = 0;
-  std::map<std::uint32_t, double> fault_started_;  // host -> when its current fault began
-  std::set<std::uint32_t> detections_;
-  double detection_sum_ = 0;
-  std::map<WorkerId, double> recovery_pending_;
-  double recovery_sum_ = 0;
-  std::uint64_t recoveries_ = 0;
 };
 
 }  // namespace
