@@ -95,6 +95,15 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   s->add_option("--max-attempts", sched->max_attempts, "Dispatches before a failing task fails for good")->capture_default_str();
   s->add_option("--grace", sched->reconcile_grace, "Seconds workers have to reclaim tasks after a restart")->capture_default_str();
   s->add_option("--port-file", *port_file, "Write the port listened on to this file once ready");
+  s->add_option("--suspect-after", sched->suspect_after, "Heartbeat silence (s) before a worker is suspected (0: off)");
+  s->add_option("--dead-after", sched->dead_after, "Heartbeat silence (s) before it is declared dead (0: off)");
+  s->add_option("--detector-period", sched->detector_period, "Seconds between failure-detector checks")->capture_default_str();
+  s->add_option("--retry-backoff", sched->retry_backoff, "Seconds before a failed attempt is retried, doubling");
+  s->add_option("--task-timeout", sched->task_timeout, "Seconds a running attempt may take (0: none)");
+  s->add_option("--quarantine-after", sched->quarantine_after, "Failures within the window that bench a worker (0: never)");
+  s->add_option("--quarantine-window", sched->quarantine_window, "Seconds")->capture_default_str();
+  s->add_option("--quarantine-for", sched->quarantine_for, "Seconds a benched worker gets no tasks")->capture_default_str();
+  s->add_option("--backlog-alert", sched->backlog_alert, "Alert when this many tasks wait centrally (0: never)");
   s->add_flag("--verbose", sched->verbose, "Log connections and errors on stderr");
   runners.emplace_back(s, [sched, port_file] {
     asio::io_context io;
@@ -119,6 +128,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   w->add_option("--slots", worker->slots, "Tasks run at once")->capture_default_str()->check(CLI::Range(1u, 4096u));
   w->add_option("--speed", worker->speed, "flop/s per slot, for synthetic tasks")->capture_default_str();
   w->add_option("--name", worker->name, "Worker name (default: worker-PID)");
+  w->add_option("--heartbeat", worker->heartbeat_interval, "Seconds between heartbeats")->capture_default_str();
   w->add_flag("--verbose", worker->verbose, "Log on stderr");
   runners.emplace_back(w, [worker] {
     asio::io_context io;

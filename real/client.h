@@ -25,7 +25,9 @@ class Client {
  private:
   explicit Client(int fd) : fd_(fd) {}
   int fd_;
-  FrameReader reader_;
+  // Replies come from the scheduler, which the client trusts; a RecordsReply of a big run
+  // is larger than the limit on what the scheduler accepts.
+  FrameReader reader_{1u << 30};
 };
 
 }  // namespace fulcrum::real

@@ -21,7 +21,11 @@ void Connection::start(OnMessage on_message, OnClose on_close) {
 void Connection::send(const Message& m) {
   if (!open_) return;
   encode_frame(m, outbox_);
-  if (!writing_) write_more();
+  if (writing_) return;
+  // The write starts once this turn of the event loop is over, so that the frames one
+  // turn produces leave in one system call.
+  writing_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_more(); });
 }
 
 void Connection::close(const std::string& reason) {

@@ -5,13 +5,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <thread>
 
+#include "core/faults.h"
 #include "core/workload.h"
 #include "real/client.h"
 
@@ -22,10 +27,122 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The processes a run started; the destructor stops whatever is still running.
-class Processes {
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+void reap(pid_t pid, std::chrono::milliseconds grace) {
+  const auto deadline = Clock::now() + grace;
+  while (::waitpid(pid, nullptr, WNOHANG) == 0) {
+    if (Clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+// The scheduler and worker processes of one run. Every process it starts is stopped by
+// stop_all() or the destructor.
+class LocalCluster {
  public:
-  ~Processes() { stop_all(); }
+  LocalCluster(const Scenario& scenario, const LocalRunOptions& options, std::filesystem::path dir)
+      : scenario_(scenario), options_(options), dir_(std::move(dir)) {}
+  ~LocalCluster() { stop_all(); }
+
+  // Starts the scheduler on `port` (0: any free port) and waits until it listens.
+  Expected<bool> start_scheduler(int port) {
+    const std::string port_file = (dir_ / "port").string();
+    std::filesystem::remove(port_file);
+    const RecoverySpec& r = scenario_.recovery;
+    const double scale = scenario_.real.time_scale;
+    const bool detect = !scenario_.faults.empty();
+    std::vector<std::string> args{options_.binary, "scheduler", "--listen", "127.0.0.1:" + std::to_string(port),
+                                  "--journal", (dir_ / "journal").string(), "--policy", scenario_.policy,
+                                  "--queue-cap", std::to_string(scenario_.cluster.queue_cap),
+                                  "--seed", std::to_string(scenario_.seed), "--port-file", port_file,
+                                  "--max-attempts", std::to_string(r.max_attempts),
+                                  "--grace", number(r.reconcile_grace * scale),
+                                  "--retry-backoff", number(r.retry_backoff * scale),
+                                  "--task-timeout", number(r.task_timeout * scale),
+                                  "--quarantine-after", std::to_string(r.quarantine_after),
+                                  "--quarantine-window", number(r.quarantine_window * scale),
+                                  "--quarantine-for", number(r.quarantine_for * scale),
+                                  "--backlog-alert", std::to_string(r.backlog_alert)};
+    if (detect) {
+      for (const std::string& a : {std::string("--suspect-after"), number(r.suspect_after * scale),
+                                   std::string("--dead-after"), number(r.dead_after * scale),
+                                   std::string("--detector-period"), number(r.heartbeat_interval * scale)}) {
+        args.push_back(a);
+      }
+    }
+    if (options_.verbose) args.push_back("--verbose");
+    auto pid = spawn(args);
+    if (!pid) return Error{pid.error()};
+    scheduler_ = *pid;
+    std::string text;
+    for (const auto deadline = Clock::now() + std::chrono::seconds(10);;) {
+      if (std::ifstream in(port_file); in) in >> text;
+      if (!text.empty()) break;
+      if (::waitpid(scheduler_, nullptr, WNOHANG) != 0) return Error{"the scheduler daemon exited at start"};
+      if (Clock::now() > deadline) return Error{"the scheduler daemon did not start within 10 s"};
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    port_ = std::stoi(text);
+    endpoint_ = "127.0.0.1:" + text;
+    return true;
+  }
+
+  Expected<bool> start_worker(const WorkerSpec& h) {
+    const double scale = scenario_.real.time_scale;
+    std::vector<std::string> args{options_.binary, "worker", "--scheduler", endpoint_, "--name", h.name,
+                                  "--slots", std::to_string(h.slots), "--speed", number(h.speed / scale),
+                                  "--heartbeat", number(scenario_.recovery.heartbeat_interval * scale)};
+    if (options_.verbose) args.push_back("--verbose");
+    auto pid = spawn(args);
+    if (!pid) return Error{pid.error()};
+    std::lock_guard lock(mutex_);
+    workers_[h.name] = *pid;
+    return true;
+  }
+
+  void signal_worker(const std::string& name, int sig) {
+    std::lock_guard lock(mutex_);
+    auto it = workers_.find(name);
+    if (it == workers_.end()) return;
+    ::kill(it->second, sig);
+    if (sig == SIGKILL) {
+      ::waitpid(it->second, nullptr, 0);
+      workers_.erase(it);
+    }
+  }
+
+  void kill_scheduler() {
+    ::kill(scheduler_, SIGKILL);
+    ::waitpid(scheduler_, nullptr, 0);
+    scheduler_ = -1;
+  }
+
+  void stop_all() {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, pid] : workers_) {
+      ::kill(pid, SIGCONT);  // a paused worker must be able to die of SIGTERM
+      ::kill(pid, SIGTERM);
+    }
+    if (scheduler_ > 0) ::kill(scheduler_, SIGTERM);
+    for (auto& [name, pid] : workers_) reap(pid, std::chrono::seconds(5));
+    if (scheduler_ > 0) reap(scheduler_, std::chrono::seconds(5));
+    workers_.clear();
+    scheduler_ = -1;
+  }
+
+  const std::string& endpoint() const { return endpoint_; }
+  int port() const { return port_; }
+
+ private:
   Expected<pid_t> spawn(const std::vector<std::string>& args) {
     std::vector<char*> argv;
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -33,34 +150,73 @@ class Processes {
     pid_t pid = 0;
     const int rc = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
     if (rc != 0) return Error{"cannot start " + args[0] + ": " + std::strerror(rc)};
-    pids_.push_back(pid);
     return pid;
   }
-  bool alive(pid_t pid) const { return ::waitpid(pid, nullptr, WNOHANG) == 0; }
-  void stop_all() {
-    for (pid_t pid : pids_) ::kill(pid, SIGTERM);
-    const auto deadline = Clock::now() + std::chrono::seconds(5);
-    for (pid_t pid : pids_) {
-      while (::waitpid(pid, nullptr, WNOHANG) == 0) {
-        if (Clock::now() > deadline) {
-          ::kill(pid, SIGKILL);
-          ::waitpid(pid, nullptr, 0);
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    }
-    pids_.clear();
-  }
 
- private:
-  std::vector<pid_t> pids_;
+  const Scenario& scenario_;
+  const LocalRunOptions& options_;
+  std::filesystem::path dir_;
+  std::mutex mutex_;
+  pid_t scheduler_ = -1;
+  std::map<std::string, pid_t> workers_;
+  std::string endpoint_;
+  int port_ = 0;
 };
 
-std::string number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+// A client that survives a scheduler restart: a failed call reconnects and retries until
+// `patience` runs out.
+class PatientClient {
+ public:
+  PatientClient(std::string endpoint, double patience) : endpoint_(std::move(endpoint)), patience_(patience) {}
+  Expected<Message> call(const Message& m, double timeout = 30) {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(patience_);
+    std::string last;
+    while (Clock::now() < deadline) {
+      if (!client_) {
+        auto c = Client::connect(endpoint_, 1);
+        if (!c) {
+          last = c.error();
+          continue;
+        }
+        client_ = std::move(*c);
+      }
+      auto reply = client_->call(m, timeout);
+      if (reply) return reply;
+      last = reply.error();
+      client_.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return Error{"the scheduler did not answer within " + number(patience_) + " s: " + last};
+  }
+  void reset() { client_.reset(); }
+
+ private:
+  std::string endpoint_;
+  double patience_;
+  std::unique_ptr<Client> client_;
+};
+
+// Parses the daemon's JOURNAL/events.csv (time,kind,host,"detail",alert).
+std::vector<EventRecord> read_daemon_events(const std::filesystem::path& path) {
+  std::vector<EventRecord> events;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    EventRecord e;
+    const auto c1 = line.find(',');
+    const auto c2 = line.find(',', c1 + 1);
+    const auto c3 = line.find(",\"", c2);
+    const auto c4 = line.rfind("\",");
+    if (c1 == std::string::npos || c2 == std::string::npos || c3 == std::string::npos || c4 == std::string::npos) continue;
+    e.time = std::stod(line.substr(0, c1));
+    e.kind = line.substr(c1 + 1, c2 - c1 - 1);
+    e.host = line.substr(c2 + 1, c3 - c2 - 1);
+    e.detail = line.substr(c3 + 2, c4 - c3 - 2);
+    e.alert = line.substr(c4 + 2) == "1";
+    events.push_back(std::move(e));
+  }
+  return events;
 }
 
 }  // namespace
@@ -69,8 +225,13 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   if (!scenario.cluster.platform.empty()) {
     return Error{scenario.source + ": cluster.platform: real mode needs host groups (cluster.hosts), not a platform file"};
   }
+  for (const FaultSpec& f : scenario.faults) {
+    if (f.kind == FaultSpec::Kind::kSlowdown || f.kind == FaultSpec::Kind::kLink) {
+      return Error{scenario.source + ":" + std::to_string(f.line) + ": faults: " + to_string(f.kind) +
+                   " faults are not available in real mode yet (crash, pause, leader_kill and random are)"};
+    }
+  }
   const double scale = scenario.real.time_scale;
-  std::error_code ec;
   char pattern[] = "/tmp/fulcrum-real-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) return Error{std::string("cannot make a temporary folder: ") + std::strerror(errno)};
   const std::filesystem::path dir(pattern);
@@ -82,69 +243,132 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
     }
   } cleanup{dir};
 
-  Processes processes;
-  const std::string port_file = (dir / "port").string();
-  std::vector<std::string> args{options.binary,      "scheduler",
-                                "--listen",          "127.0.0.1:0",
-                                "--journal",         (dir / "journal").string(),
-                                "--policy",          scenario.policy,
-                                "--queue-cap",       std::to_string(scenario.cluster.queue_cap),
-                                "--seed",            std::to_string(scenario.seed),
-                                "--port-file",       port_file};
-  if (options.verbose) args.push_back("--verbose");
-  auto scheduler = processes.spawn(args);
-  if (!scheduler) return Error{scheduler.error()};
-  std::string port;
-  for (const auto deadline = Clock::now() + std::chrono::seconds(10); port.empty();) {
-    if (std::ifstream in(port_file); in) in >> port;
-    if (!port.empty()) break;
-    if (!processes.alive(*scheduler)) return Error{"the scheduler daemon exited at start"};
-    if (Clock::now() > deadline) return Error{"the scheduler daemon did not start within 10 s"};
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  const std::string endpoint = "127.0.0.1:" + port;
-
+  LocalCluster cluster(scenario, options, dir);
+  if (auto started = cluster.start_scheduler(0); !started) return Error{started.error()};
   const std::vector<WorkerSpec> hosts = worker_specs(scenario.cluster);
-  auto client = Client::connect(endpoint);
-  if (!client) return Error{client.error()};
+  const double patience = 30 + scenario.recovery.election_delay * scale * 2;
+  PatientClient client(cluster.endpoint(), patience);
   // Workers join one at a time, in the scenario's order, so that worker ids — and with
   // them every order-dependent policy (round robin, ties) — match the simulation's.
   for (std::size_t i = 0; i < hosts.size(); ++i) {
-    const WorkerSpec& h = hosts[i];
-    std::vector<std::string> wargs{options.binary, "worker", "--scheduler", endpoint, "--name", h.name,
-                                   "--slots", std::to_string(h.slots), "--speed", number(h.speed / scale)};
-    if (options.verbose) wargs.push_back("--verbose");
-    if (auto w = processes.spawn(wargs); !w) return Error{w.error()};
+    if (auto w = cluster.start_worker(hosts[i]); !w) return Error{w.error()};
     for (const auto deadline = Clock::now() + std::chrono::seconds(10);;) {
-      auto reply = (*client)->call(RecordsRequest{});
+      auto reply = client.call(RecordsRequest{});
       if (!reply) return Error{reply.error()};
       if (std::get<RecordsReply>(*reply).workers.size() > i) break;
-      if (Clock::now() > deadline) return Error{"worker " + h.name + " did not register within 10 s"};
+      if (Clock::now() > deadline) return Error{"worker " + hosts[i].name + " did not register within 10 s"};
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
+
+  const auto t0 = Clock::now();
+  auto wall = [&](double scenario_time) {
+    return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(scenario_time * scale));
+  };
+  auto scenario_now = [&] { return std::chrono::duration<double>(Clock::now() - t0).count() / scale; };
+
+  // Faults run beside the workload, on the same timeline as in simulation.
+  std::vector<EventRecord> injected;
+  std::mutex fault_mutex;
+  std::condition_variable fault_cv;
+  bool done = false;
+  std::string fault_error;
+  std::thread faults([&] {
+    std::vector<std::string> names, groups;
+    for (const WorkerSpec& h : hosts) {
+      names.push_back(h.name);
+      groups.push_back(h.group);
+    }
+    FaultTimeline timeline(scenario.faults, names, groups, scenario.seed);
+    FaultEvent e;
+    std::map<std::string, bool> down;
+    while (timeline.next(e)) {
+      {
+        std::unique_lock lock(fault_mutex);
+        if (fault_cv.wait_until(lock, wall(e.time), [&] { return done; })) return;
+      }
+      const double at = scenario_now();  // before the signal: its detection comes after
+      const std::string host = e.kind == FaultEvent::Kind::kLeaderKill ? "" : hosts[e.host].name;
+      std::string detail = to_string(scenario.faults[e.fault].kind) + " fault, line " + std::to_string(scenario.faults[e.fault].line);
+      switch (e.kind) {
+        case FaultEvent::Kind::kCrash:
+          if (down[host]) continue;
+          down[host] = true;
+          cluster.signal_worker(host, SIGKILL);
+          break;
+        case FaultEvent::Kind::kRecover:
+          if (!down[host]) continue;
+          down[host] = false;
+          if (auto w = cluster.start_worker(hosts[e.host]); !w) fault_error = w.error();
+          break;
+        case FaultEvent::Kind::kPauseStart: cluster.signal_worker(host, SIGSTOP); break;
+        case FaultEvent::Kind::kPauseEnd: cluster.signal_worker(host, SIGCONT); break;
+        case FaultEvent::Kind::kLeaderKill: {
+          cluster.kill_scheduler();
+          std::lock_guard lock(fault_mutex);
+          injected.push_back({at, "leader_kill", "", detail, true});
+          break;
+        }
+        default: break;
+      }
+      if (e.kind == FaultEvent::Kind::kLeaderKill) {
+        // A standby takes over after the election, on the same journal and address.
+        std::this_thread::sleep_for(std::chrono::duration<double>(scenario.recovery.election_delay * scale));
+        if (auto s = cluster.start_scheduler(cluster.port()); !s) fault_error = s.error();
+        continue;
+      }
+      std::lock_guard lock(fault_mutex);
+      injected.push_back({at, to_string(e.kind), host, detail, false});
+    }
+  });
+  struct JoinFaults {
+    std::thread& t;
+    std::mutex& m;
+    std::condition_variable& cv;
+    bool& done;
+    ~JoinFaults() {
+      {
+        std::lock_guard lock(m);
+        done = true;
+      }
+      cv.notify_all();
+      if (t.joinable()) t.join();
+    }
+  } join_faults{faults, fault_mutex, fault_cv, done};
 
   const TaskKind kind = scenario.real.task == "burn" ? TaskKind::kBurn : TaskKind::kSleep;
   ArrivalStream arrivals(scenario.workload, scenario.seed);
   Arrival arrival;
   std::vector<std::uint64_t> tasks;
-  const auto t0 = Clock::now();
   while (arrivals.next(arrival)) {
-    std::this_thread::sleep_until(t0 + std::chrono::duration_cast<Clock::duration>(
-                                           std::chrono::duration<double>(arrival.time * scale)));
-    auto reply = (*client)->call(Submit{{TaskDesc{kind, "", arrival.flops, 0, {}}}});
-    if (!reply) return Error{"submit: " + reply.error()};
+    std::this_thread::sleep_until(wall(arrival.time));
+    auto reply = client.call(Submit{{TaskDesc{kind, "", arrival.flops, 0, {}}}});
+    if (!reply) {
+      // The scheduler may have journaled the job and died before answering: ask it.
+      auto records = client.call(RecordsRequest{});
+      if (!records) return Error{"submit: " + reply.error()};
+      if (std::get<RecordsReply>(*records).tasks.size() <= tasks.size()) return Error{"submit: " + reply.error()};
+      tasks.push_back(tasks.size());
+      continue;
+    }
     tasks.push_back(std::get<Submitted>(*reply).first_task);
   }
   for (std::uint64_t t : tasks) {
-    auto reply = (*client)->call(StatusRequest{t, true}, -1);
+    auto reply = client.call(StatusRequest{t, true}, -1);
     if (!reply) return Error{"wait: " + reply.error()};
   }
-  auto reply = (*client)->call(RecordsRequest{});
+  auto reply = client.call(RecordsRequest{});
   if (!reply) return Error{reply.error()};
-  auto& records = std::get<RecordsReply>(*reply);
-  (void)(*client)->call(ShutdownRequest{}, 5);
-  processes.stop_all();
+  auto records = std::move(std::get<RecordsReply>(*reply));
+  (void)client.call(ShutdownRequest{}, 5);
+  {
+    std::lock_guard lock(fault_mutex);
+    done = true;
+  }
+  fault_cv.notify_all();
+  faults.join();
+  cluster.stop_all();
+  if (!fault_error.empty()) return Error{"fault injection: " + fault_error};
 
   // Back to scenario seconds, counted from the first submission.
   double origin = INFINITY;
@@ -156,34 +380,39 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   }();
   auto rescale = [&](double t) { return t < 0 ? t : (t - origin) / scale + first_arrival; };
   RunRecords out;
+  std::map<std::string, WorkerId> host_index;
+  for (const WorkerSpec& h : hosts) {
+    host_index[h.name] = static_cast<WorkerId>(out.workers.size());
+    out.workers.push_back({h.name, h.group, h.speed, h.slots, 0, 0, 0});
+  }
+  // Records per host, whatever incarnations (processes) it went through.
   out.tasks = std::move(records.tasks);
   for (TaskRecord& t : out.tasks) {
     t.submit = rescale(t.submit);
     t.start = rescale(t.start);
     t.end = rescale(t.end);
-  }
-  out.workers = std::move(records.workers);
-  // Name order of the scenario, whatever order the workers registered in.
-  std::vector<WorkerId> remap(out.workers.size());
-  std::vector<WorkerRecord> ordered;
-  for (const WorkerSpec& h : hosts) {
-    for (std::size_t i = 0; i < out.workers.size(); ++i) {
-      if (out.workers[i].name == h.name) {
-        remap[i] = static_cast<WorkerId>(ordered.size());
-        WorkerRecord w = out.workers[i];
-        w.group = h.group;
-        w.speed = h.speed;
-        w.busy_time /= scale;
-        ordered.push_back(std::move(w));
-      }
+    if (t.worker != kNoWorker) t.worker = host_index.at(records.workers[t.worker].name);
+    if (t.state == TaskState::kFinished && t.worker != kNoWorker) {
+      ++out.workers[t.worker].tasks;
+      out.workers[t.worker].busy_time += t.end - t.start;
     }
   }
-  if (ordered.size() != out.workers.size()) return Error{"a worker registered twice or under an unknown name"};
-  for (TaskRecord& t : out.tasks) {
-    if (t.worker != kNoWorker) t.worker = remap[t.worker];
+  // The daemon's events (wall clock, rescaled) and the injected ones (already scenario
+  // time: t0 is scenario time 0).
+  for (EventRecord e : read_daemon_events(dir / "journal" / "events.csv")) {
+    e.time = rescale(e.time);
+    out.events.push_back(std::move(e));
   }
-  out.workers = std::move(ordered);
-  out.summary = summarize(out.tasks, out.workers, records.tasks_retried);
+  out.events.insert(out.events.end(), injected.begin(), injected.end());
+  std::stable_sort(out.events.begin(), out.events.end(),
+                   [](const EventRecord& a, const EventRecord& b) { return a.time < b.time; });
+  // Retries from the records themselves: a restarted scheduler's counters start afresh,
+  // but attempts are journaled.
+  std::uint64_t retried = 0;
+  for (const TaskRecord& t : out.tasks) retried += t.attempts > 1 ? t.attempts - 1 : 0;
+  out.summary = summarize(out.tasks, out.workers, retried);
+  out.summary.wasted_work = records.wasted_work / scale;
+  add_fault_metrics(out.events, out.summary);
   return out;
 }
 

@@ -45,6 +45,30 @@ Expected<std::uint64_t> bump_epoch(const std::string& dir) {
 SchedulerDaemon::SchedulerDaemon(asio::io_context& io, SchedulerOptions options)
     : io_(io), options_(std::move(options)), acceptor_(io), wakeup_(io) {}
 
+SchedulerDaemon::~SchedulerDaemon() {
+  if (events_) std::fclose(events_);
+}
+
+void SchedulerDaemon::write_event(double time, const std::string& kind, const std::string& host,
+                                  const std::string& detail, bool alert) {
+  std::fprintf(events_, "%.17g,%s,%s,\"%s\",%d\n", time, kind.c_str(), host.c_str(), detail.c_str(), alert ? 1 : 0);
+  std::fflush(events_);
+}
+
+void SchedulerDaemon::record_notices() {
+  std::vector<Notice> notices;
+  core_->take_notices(notices);
+  for (const Notice& n : notices) {
+    const std::string host = n.worker < core_->cluster().size() ? core_->cluster().worker(n.worker).spec.name : "";
+    std::string detail;
+    if (n.kind == Notice::Kind::kWorkerDead) detail = std::to_string(static_cast<long>(n.value)) + " tasks moved";
+    if (n.kind == Notice::Kind::kTaskFailed || n.kind == Notice::Kind::kTaskRetry || n.kind == Notice::Kind::kTaskTimedOut) {
+      detail = "task " + std::to_string(n.task);
+    }
+    write_event(n.time, std::string(to_string(n.kind)), host, detail, n.alert);
+  }
+}
+
 double SchedulerDaemon::now() {
   // Wall-clock seconds, so that records stay comparable across restarts; never backwards,
   // because the core requires non-decreasing time.
@@ -67,8 +91,22 @@ Expected<bool> SchedulerDaemon::start() {
   auto epoch = bump_epoch(options_.journal_dir);
   if (!epoch) return Error{epoch.error()};
   epoch_ = *epoch;
-  core_ = std::make_unique<Scheduler>(
-      SchedulerConfig{options_.seed, options_.queue_cap, epoch_, options_.max_attempts}, std::move(*policy));
+  SchedulerConfig config{options_.seed, options_.queue_cap, epoch_, options_.max_attempts};
+  config.suspect_after = options_.suspect_after;
+  config.dead_after = options_.dead_after;
+  config.detector_period = options_.detector_period;
+  config.retry_backoff = options_.retry_backoff;
+  config.task_timeout = options_.task_timeout;
+  config.quarantine_after = options_.quarantine_after;
+  config.quarantine_window = options_.quarantine_window;
+  config.quarantine_for = options_.quarantine_for;
+  config.backlog_alert = options_.backlog_alert;
+  core_ = std::make_unique<Scheduler>(config, std::move(*policy));
+  const std::string events_path = options_.journal_dir + "/events.csv";
+  const bool fresh = !std::filesystem::exists(events_path);
+  events_ = std::fopen(events_path.c_str(), "a");
+  if (!events_) return Error{events_path + ": cannot open for appending"};
+  if (fresh) std::fputs("time,kind,host,detail,alert\n", events_);
   if (auto r = replay(); !r) return r;
 
   auto endpoint = parse_endpoint(options_.listen);
@@ -100,7 +138,11 @@ Expected<bool> SchedulerDaemon::replay() {
     log("journal: replayed " + std::to_string(stats->records) + " records, " +
         std::to_string(core_->tasks_unfinished()) + " tasks unfinished; epoch " + std::to_string(epoch_));
     core_->begin_recovery(now(), options_.reconcile_grace);
+    write_event(now(), "leader_elected", "", "epoch " + std::to_string(epoch_) + ", replayed " +
+                                                 std::to_string(stats->records) + " records", false);
   }
+  std::vector<Notice> replayed;
+  core_->take_notices(replayed);  // what replay re-derives was written down the first time
   core_->take_commands(commands_);  // replay emits nothing to send: nobody is connected yet
   return true;
 }
@@ -173,9 +215,23 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
           std::to_string(claimed.size()) + " tasks");
     });
   } else if (std::holds_alternative<Heartbeat>(message)) {
-    // Liveness is the connection itself for now; heartbeats keep idle links honest.
+    enqueue([this, peer] {
+      if (peer->worker == kNoWorker) return;
+      if (!core_->cluster().worker(peer->worker).alive) {
+        // Declared dead while its connection stayed open (it was paused, or silent): it
+        // must register anew and claim what it still runs.
+        peer->conn->close("declared dead; register again");
+        return;
+      }
+      core_->on_heartbeat(now(), peer->worker);
+    });
   } else if (auto* started = std::get_if<TaskStarted>(&message)) {
     const TaskId t = started->task;
+    // Remembered now, not when applied: a TaskDone in the same batch needs it.
+    if (t < next_task_) {
+      if (started_at_.size() <= t) started_at_.resize(next_task_, -1);
+      started_at_[t] = now();
+    }
     enqueue([this, peer, t] { core_->on_task_started(now(), t, peer->worker); });
   } else if (auto* done = std::get_if<TaskDone>(&message)) {
     const TaskId t = done->task;
@@ -188,7 +244,7 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
     if (!current) return;
     const double end = now();
     if (outcome.exit_code == 0) {
-      const double start = table.tasks[t].start >= 0 ? table.tasks[t].start : table.tasks[t].dispatched;
+      const double start = t < started_at_.size() && started_at_[t] >= 0 ? started_at_[t] : table.tasks[t].dispatched;
       const JournalRecord record = TaskFinished{t, start, end, peer->name, table.tasks[t].attempts, outcome};
       enqueue([this, peer, t, start, outcome = std::move(outcome)] {
         durable_.outcomes[t] = outcome;
@@ -266,9 +322,21 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
     enqueue([this, peer] {
       RecordsReply reply;
       RunRecords records = collect_records(core_->table(), core_->cluster(), core_->tasks_retried());
+      // A completion restored from the journal names its worker; credit the worker of that
+      // name that is connected now, if any.
+      for (TaskRecord& t : records.tasks) {
+        if (t.worker != kNoWorker || t.id >= durable_.finished_on.size() || durable_.finished_on[t.id].empty()) continue;
+        for (WorkerId w = core_->cluster().size(); w-- > 0;) {
+          if (core_->cluster().worker(w).spec.name == durable_.finished_on[t.id]) {
+            t.worker = w;
+            break;
+          }
+        }
+      }
       reply.tasks = std::move(records.tasks);
       reply.workers = std::move(records.workers);
       reply.tasks_retried = core_->tasks_retried();
+      reply.wasted_work = core_->wasted_work();
       peer->conn->send(reply);
     });
   } else if (std::holds_alternative<ShutdownRequest>(message)) {
@@ -308,6 +376,7 @@ void SchedulerDaemon::flush() {
   batch.swap(batch_);
   for (auto& apply : batch) apply();
   send_commands();
+  record_notices();
   answer_waiters();
   arm_wakeup();
 }

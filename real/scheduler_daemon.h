@@ -15,6 +15,7 @@
 
 #include <asio.hpp>
 
+#include <cstdio>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -36,6 +37,16 @@ struct SchedulerOptions {
   std::uint64_t seed = 1;
   std::uint32_t max_attempts = 3;
   double reconcile_grace = 2.0;        // seconds
+  // Failure detection on heartbeats (0: off; a closed connection always counts as dead).
+  double suspect_after = 0;
+  double dead_after = 0;
+  double detector_period = 1.0;
+  double retry_backoff = 0;
+  double task_timeout = 0;
+  std::uint32_t quarantine_after = 0;
+  double quarantine_window = 60;
+  double quarantine_for = 60;
+  std::uint64_t backlog_alert = 0;
   std::uint32_t max_frame = kDefaultMaxFrame;
   bool verbose = false;                // log connections and errors on stderr
 };
@@ -43,6 +54,7 @@ struct SchedulerOptions {
 class SchedulerDaemon {
  public:
   SchedulerDaemon(asio::io_context& io, SchedulerOptions options);
+  ~SchedulerDaemon();
   // Opens and replays the journal, bumps the epoch, binds and starts accepting.
   Expected<bool> start();
   std::uint16_t port() const { return port_; }
@@ -65,6 +77,10 @@ class SchedulerDaemon {
   double now();
   TaskStatus status_of(std::uint64_t task) const;
   void log(const std::string& line) const;
+  // Appends the core's notices to JOURNAL/events.csv (one line each, flushed), so that
+  // they outlive this process like the journal does.
+  void record_notices();
+  void write_event(double time, const std::string& kind, const std::string& host, const std::string& detail, bool alert);
   Expected<bool> replay();
 
   asio::io_context& io_;
@@ -80,6 +96,7 @@ class SchedulerDaemon {
 
   // Beside the core's task table, indexed by TaskId: what each task is and how it ended.
   DurableState durable_;
+  std::vector<double> started_at_;  // when each task's TaskStarted arrived (-1: not yet)
   std::uint64_t next_job_ = 0;   // ids assigned when journaled, before the core applies
   std::uint64_t next_task_ = 0;
 
@@ -89,6 +106,7 @@ class SchedulerDaemon {
   std::vector<std::function<void()>> batch_;
   bool flush_posted_ = false;
   std::vector<Command> commands_;
+  std::FILE* events_ = nullptr;
 };
 
 }  // namespace fulcrum::real

@@ -91,6 +91,7 @@ template <class IO> void fields(IO& io, RecordsReply& m) {
   io.field(m.tasks);
   io.field(m.workers);
   io.field(m.tasks_retried);
+  io.field(m.wasted_work);
 }
 template <class IO> void fields(IO&, Ack&) {}
 template <class IO> void fields(IO& io, ErrorReply& m) { io.field(m.message); }

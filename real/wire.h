@@ -67,6 +67,7 @@ struct RecordsReply {
   std::vector<TaskRecord> tasks;
   std::vector<WorkerRecord> workers;
   std::uint64_t tasks_retried = 0;
+  double wasted_work = 0;  // slot-seconds of attempts that did not complete
 };
 struct Ack {};
 struct ErrorReply { std::string message; };
