@@ -9,6 +9,7 @@ PACKAGES=(
   libsimgrid-dev libboost-graph-dev libeigen3-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libasio-dev
+  python3-distributed
 )
 
 missing=()
