@@ -66,6 +66,7 @@ struct HostState {
   sg4::Link* link = nullptr;  // group form only
   double base_latency = 0;
   WorkerSpec spec;
+  sg4::Mailbox* inbox = nullptr;  // where its dispatches go
   WorkerId current = kNoWorker;
   std::uint64_t registered_epoch = 0;  // the leader it is registered with (0: none)
   std::vector<sg4::ActorPtr> actors;
@@ -91,7 +92,11 @@ class Simulation {
         progress_(std::move(progress)),
         with_faults_(!scenario.faults.empty()),
         // Start reports let the core time attempts out and count the work a crash wastes.
-        report_starts_(scenario.recovery.task_timeout > 0 || !scenario.faults.empty()) {}
+        report_starts_(scenario.recovery.task_timeout > 0 || !scenario.faults.empty()),
+        // The durable records matter only to a failover; without one they would cost a
+        // record per task for nothing.
+        keep_journal_(std::any_of(scenario.faults.begin(), scenario.faults.end(),
+                                  [](const FaultSpec& f) { return f.kind == FaultSpec::Kind::kLeaderKill; })) {}
 
   Expected<bool> start() {
     std::vector<std::string> names, groups;
@@ -101,6 +106,7 @@ class Simulation {
       state.link = h < platform_.links.size() ? platform_.links[h] : nullptr;
       state.base_latency = state.link ? state.link->get_latency() : 0;
       state.spec = platform_.specs[h];
+      state.inbox = sg4::Mailbox::by_name("worker-" + std::to_string(h));
       names.push_back(state.spec.name);
       groups.push_back(state.spec.group);
       hosts_.push_back(std::move(state));
@@ -219,7 +225,7 @@ class Simulation {
 
   void spawn_worker_actors(std::uint32_t h) {
     HostState& state = hosts_[h];
-    sg4::Mailbox* inbox = sg4::Mailbox::by_name("worker-" + std::to_string(h));
+    sg4::Mailbox* inbox = state.inbox;
     state.actors.clear();
     for (int slot = 0; slot < state.spec.slots; ++slot) {
       sg4::ActorPtr executor = sg4::Actor::create("executor", state.host, [this, h, inbox] { executor_loop(h, inbox); });
@@ -260,9 +266,12 @@ class Simulation {
       sg4::this_actor::sleep_until(arrival.time);
       // A client retries until a leader accepts: arrivals wait out an election.
       while (!leader_up_) sg4::this_actor::sleep_for(0.01);
-      const std::vector<TaskDesc> tasks{TaskDesc{TaskKind::kSleep, "", arrival.flops, 0, {}}};
-      journal_.push_back(JobAccepted{core_->table().jobs.size(), now(), tasks});
-      core_->on_job_submitted(now(), job_spec(tasks));
+      JobSpec job;
+      job.tasks.push_back(TaskSpec{arrival.flops, {}});
+      if (keep_journal_) {
+        journal_.push_back(JobAccepted{core_->table().jobs.size(), now(), {TaskDesc{TaskKind::kSleep, "", arrival.flops, 0, {}}}});
+      }
+      core_->on_job_submitted(now(), job);
       apply();
     }
     arrivals_done_ = true;
@@ -309,7 +318,7 @@ class Simulation {
     const Task& before = core_->table().tasks[task];
     const bool current = before.worker == w && (before.state == TaskState::kQueued || before.state == TaskState::kRunning);
     core_->on_task_finished(t, task, w, started);
-    if (current) {
+    if (current && keep_journal_) {
       journal_.push_back(TaskFinished{task, started, t, hosts_[host_of_[w]].spec.name, before.attempts, {}});
     }
   }
@@ -386,9 +395,7 @@ class Simulation {
     for (const Notice& n : notices) on_notice(n);
     for (const Command& c : commands) {
       if (c.kind == Command::Kind::kDispatch) {
-        const std::uint32_t h = host_of_[c.worker];
-        sg4::Mailbox::by_name("worker-" + std::to_string(h))
-            ->put_init(new DispatchMessage{c.task, c.flops, c.worker, c.epoch}, kControlMessageBytes)
+        hosts_[host_of_[c.worker]].inbox->put_init(new DispatchMessage{c.task, c.flops, c.worker, c.epoch}, kControlMessageBytes)
             ->detach();
       }
       // A Cancel (task timeout, claim of a task done elsewhere) needs no action: the
@@ -409,7 +416,7 @@ class Simulation {
       case Notice::Kind::kTaskRetry: detail = fmt::format("task {} retried after {:g} s", n.task, n.value); break;
       case Notice::Kind::kTaskFailed:
         detail = "task " + std::to_string(n.task) + " failed for good";
-        journal_.push_back(TaskFailed{n.task, n.time, core_->table().tasks[n.task].attempts, {}});
+        if (keep_journal_) journal_.push_back(TaskFailed{n.task, n.time, core_->table().tasks[n.task].attempts, {}});
         break;
       case Notice::Kind::kTaskTimedOut: detail = "task " + std::to_string(n.task); break;
       case Notice::Kind::kBacklogHigh:
@@ -472,7 +479,7 @@ class Simulation {
           // Dispatches sent to it until it is declared dead wait in its mailbox, unmatched;
           // its next incarnation refuses them (they name this one). The simcalls come
           // first: other actors run during them, and must still see the host as it was.
-          sg4::Mailbox::by_name("worker-" + std::to_string(e.host))->set_receiver(nullptr);
+          host.inbox->set_receiver(nullptr);
           host.host->turn_off();  // kills its actors and their executions
           host.up = false;
           host.paused = false;
@@ -554,6 +561,7 @@ class Simulation {
   ProgressFn progress_;
   const bool with_faults_;
   const bool report_starts_;
+  const bool keep_journal_;
   std::unique_ptr<Scheduler> core_;
   std::uint64_t epoch_ = 0;
   bool leader_up_ = false;
