@@ -28,6 +28,12 @@ class Policy {
   // Called once per worker added, and whenever a worker's load (in_system), liveness or
   // eligibility changed.
   virtual void on_worker_changed(const ClusterState& /*cluster*/, WorkerId /*w*/) {}
+
+  // DAG-aware policies see each whole job when it is submitted and may plan it against
+  // the current cluster; they may overwrite `priorities` (one per task, higher first in
+  // the central queue). The job's tasks get ids first, first + 1, ...
+  virtual void on_job_submitted(const ClusterState& /*cluster*/, const JobSpec& /*job*/, TaskId /*first*/,
+                                Time /*now*/, std::vector<double>& /*priorities*/) {}
 };
 
 }  // namespace fulcrum

@@ -117,10 +117,58 @@ JobId Scheduler::on_job_submitted(Time now, const JobSpec& spec) {
     table_.tasks.push_back(std::move(task));
   }
   unfinished_ += spec.tasks.size();
+  std::vector<double> priority = priorities(spec);
+  policy_->on_job_submitted(cluster_, spec, first, now, priority);
+  for (std::size_t i = 0; i < spec.tasks.size(); ++i) table_.tasks[first + i].priority = priority[i];
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
     if (table_.tasks[first + i].unfinished_parents == 0) make_ready(now, first + i);
   }
   return job_id;
+}
+
+std::vector<double> Scheduler::priorities(const JobSpec& spec) {
+  std::vector<double> priority(spec.tasks.size());
+  for (std::size_t i = 0; i < spec.tasks.size(); ++i) priority[i] = spec.tasks[i].priority;
+  if (spec.tasks.size() < 2 || config_.priority == SchedulerConfig::Priority::kFifo) return priority;
+  if (config_.priority == SchedulerConfig::Priority::kRandom) {
+    for (double& p : priority) p = rng_.uniform01();
+    return priority;
+  }
+  // Upward rank with mean costs: a task's time plus the longest (data, task) chain below
+  // it. Parents precede children, so one backward pass over the indices suffices.
+  double speed_sum = 0;
+  std::size_t alive = 0;
+  for (const Worker& w : cluster_.workers()) {
+    if (!w.alive) continue;
+    speed_sum += w.spec.speed;
+    ++alive;
+  }
+  const double mean_speed = alive ? speed_sum / static_cast<double>(alive) : 1e9;
+  for (std::size_t i = spec.tasks.size(); i-- > 0;) {
+    const TaskSpec& t = spec.tasks[i];
+    double time = t.flops / mean_speed;
+    if (!t.cost.empty()) {
+      time = 0;
+      for (const auto& [host, seconds] : t.cost) time += seconds;
+      time /= static_cast<double>(t.cost.size());
+    }
+    priority[i] += time;
+  }
+  // Children's ranks are final before their parents read them: go from the last task.
+  std::vector<double> below(spec.tasks.size(), 0);
+  for (std::size_t i = spec.tasks.size(); i-- > 0;) {
+    const double rank = priority[i] + below[i];
+    const TaskSpec& t = spec.tasks[i];
+    for (std::size_t k = 0; k < t.parents.size(); ++k) {
+      const double comm = k < t.parent_comm.size() && t.parent_comm[k] >= 0
+                              ? t.parent_comm[k]
+                              : config_.network_latency +
+                                    (k < t.parent_bytes.size() ? t.parent_bytes[k] / config_.network_bandwidth : 0);
+      below[t.parents[k]] = std::max(below[t.parents[k]], comm + rank);
+    }
+    priority[i] = rank;
+  }
+  return priority;
 }
 
 void Scheduler::on_job_cancelled(Time now, JobId job_id) {
@@ -292,7 +340,7 @@ void Scheduler::release_backoffs(Time now) {
     backoff_.pop();
   }
   for (auto it = due.rbegin(); it != due.rend(); ++it) {
-    if (table_.tasks[*it].state == TaskState::kPending) pending_.push_front(*it);
+    if (table_.tasks[*it].state == TaskState::kPending) pending_.push_front(*it, table_.tasks[*it].priority);
   }
 }
 
@@ -388,7 +436,7 @@ void Scheduler::attach_running(Time now, TaskId t, WorkerId w) {
 
 void Scheduler::make_ready(Time now, TaskId t) {
   table_.tasks[t].state = TaskState::kPending;
-  pending_.push_back(t);
+  pending_.push_back(t, table_.tasks[t].priority);
   place_pending(now);
 }
 
@@ -450,7 +498,7 @@ void Scheduler::requeue(TaskId t) {
   ++retried_;
   // A task that lost its place goes to the head of the central queue: it was accepted
   // before everything that is waiting now.
-  pending_.push_front(t);
+  pending_.push_front(t, task.priority);
 }
 
 void Scheduler::worker_changed(WorkerId w) {

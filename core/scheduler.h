@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/cluster.h"
+#include "core/pending_queue.h"
 #include "core/policy.h"
 #include "core/random.h"
 #include "core/task.h"
@@ -79,6 +80,13 @@ struct SchedulerConfig {
   double quarantine_window = 60;
   double quarantine_for = 60;
   std::uint64_t backlog_alert = 0;     // 0: never
+  // The order of the central queue for DAG jobs: submission order, the critical path
+  // below each task first (upward rank, the classic list-scheduling priority), or random.
+  enum class Priority : std::uint8_t { kFifo, kCriticalPath, kRandom };
+  Priority priority = Priority::kFifo;
+  // The network as planners estimate it (upward ranks, HEFT): latency + bytes / bandwidth.
+  double network_latency = 0;
+  double network_bandwidth = 1.25e9;
 };
 
 class Scheduler {
@@ -152,6 +160,7 @@ class Scheduler {
   void release_backoffs(Time now);
   void check_backlog(Time now);
   void notice(Time now, Notice::Kind kind, WorkerId w, TaskId t = 0, double value = 0);
+  std::vector<double> priorities(const JobSpec& spec);
   void finish(Time now, TaskId t, TaskState final_state);
   void attach_running(Time now, TaskId t, WorkerId w);
   void worker_changed(WorkerId w);
@@ -161,7 +170,7 @@ class Scheduler {
   Rng rng_;
   TaskTable table_;
   ClusterState cluster_;
-  std::deque<TaskId> pending_;
+  PendingQueue pending_;
   std::vector<Command> commands_;
   std::uint64_t unfinished_ = 0;
   std::uint64_t retried_ = 0;

@@ -5,6 +5,8 @@
 // the TaskTable, assigned in submission order, so a table row is found in O(1).
 #pragma once
 
+#include <map>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,7 +31,13 @@ inline bool is_terminal(TaskState s) {
 
 struct TaskSpec {
   double flops = 0;
-  std::vector<std::uint32_t> parents;  // indices into the job's task list
+  std::vector<std::uint32_t> parents;  // indices into the job's task list, each < own index
+  // DAG jobs only (empty otherwise), aligned with `parents`: the data each parent sends,
+  // as bytes through the network or, when >= 0, as seconds between different hosts.
+  std::vector<double> parent_bytes;
+  std::vector<double> parent_comm;
+  std::map<std::string, double> cost;  // seconds on the named host; empty: flops / speed
+  double priority = 0;                 // higher goes first in the central queue
 };
 
 struct JobSpec {
@@ -41,6 +49,7 @@ struct Task {
   JobId job = 0;
   double flops = 0;
   TaskState state = TaskState::kBlocked;
+  double priority = 0;
   WorkerId worker = kNoWorker;   // current or last assignment
   std::uint32_t attempts = 0;    // dispatches so far
   std::uint32_t unfinished_parents = 0;

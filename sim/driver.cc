@@ -550,9 +550,13 @@ class Simulation {
     ticker_ = nullptr;
     ticker_target_ = kNever;
     scheduler_mailbox_->set_receiver(nullptr);
+    // The election runs in an actor of its own that is not a daemon: with the scheduler
+    // gone and arrivals over, it is what keeps the simulation going until a standby leads.
+    sg4::Actor::create("election", platform_.scheduler, [this] {
+      sg4::this_actor::sleep_for(scenario_.recovery.election_delay);
+      new_leader(now());
+    });
     scheduler_actor_->kill();
-    sg4::this_actor::sleep_for(scenario_.recovery.election_delay);
-    new_leader(now());
   }
 
   const Scenario& scenario_;

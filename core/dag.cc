@@ -1,0 +1,122 @@
+#include "core/dag.h"
+
+#include <algorithm>
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/topological_sort.hpp>
+#include <functional>
+#include <queue>
+#include <set>
+
+namespace fulcrum {
+namespace {
+
+using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS>;
+
+std::string task_name(const DagJob& job, std::uint32_t i) {
+  return job.tasks[i].name.empty() ? "#" + std::to_string(i) : job.tasks[i].name;
+}
+
+}  // namespace
+
+Expected<bool> check_dag(const DagJob& job) {
+  const std::string where = job.name.empty() ? "job" : job.name;
+  const auto n = static_cast<std::uint32_t>(job.tasks.size());
+  if (n == 0) return Error{where + ": a job needs at least one task"};
+  std::set<std::pair<std::uint32_t, std::uint32_t>> seen;
+  for (const DagEdge& e : job.edges) {
+    if (e.from >= n || e.to >= n) {
+      return Error{where + ": edge " + std::to_string(e.from) + " -> " + std::to_string(e.to) + " names no task (" +
+                   std::to_string(n) + " tasks)"};
+    }
+    if (e.from == e.to) return Error{where + ": task " + task_name(job, e.from) + " depends on itself"};
+    if (!seen.insert({e.from, e.to}).second) {
+      return Error{where + ": edge " + task_name(job, e.from) + " -> " + task_name(job, e.to) + " given twice"};
+    }
+    if (e.bytes < 0) return Error{where + ": edge " + task_name(job, e.from) + " -> " + task_name(job, e.to) + ": negative bytes"};
+  }
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const DagTask& t = job.tasks[i];
+    if (!(t.flops >= 0)) return Error{where + ": task " + task_name(job, i) + ": flops must be >= 0"};
+    for (const auto& [host, seconds] : t.cost) {
+      if (!(seconds >= 0)) return Error{where + ": task " + task_name(job, i) + ": cost on " + host + " must be >= 0"};
+    }
+  }
+  // Kahn's algorithm finds whether there is a cycle; walking the leftovers names one.
+  std::vector<std::uint32_t> indegree(n, 0);
+  std::vector<std::vector<std::uint32_t>> children(n), parents(n);
+  for (const DagEdge& e : job.edges) {
+    ++indegree[e.to];
+    children[e.from].push_back(e.to);
+    parents[e.to].push_back(e.from);
+  }
+  std::queue<std::uint32_t> ready;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (indegree[i] == 0) ready.push(i);
+  }
+  std::uint32_t done = 0;
+  while (!ready.empty()) {
+    const std::uint32_t t = ready.front();
+    ready.pop();
+    ++done;
+    for (std::uint32_t c : children[t]) {
+      if (--indegree[c] == 0) ready.push(c);
+    }
+  }
+  if (done == n) return true;
+  // Every leftover task has a leftover parent: follow parents until one repeats.
+  std::uint32_t t = 0;
+  while (indegree[t] == 0) ++t;
+  std::vector<std::uint32_t> path;
+  std::vector<int> at(n, -1);
+  while (at[t] < 0) {
+    at[t] = static_cast<int>(path.size());
+    path.push_back(t);
+    t = *std::find_if(parents[t].begin(), parents[t].end(), [&](std::uint32_t p) { return indegree[p] > 0; });
+  }
+  std::string cycle;
+  for (std::size_t k = path.size(); k-- > static_cast<std::size_t>(at[t]);) cycle += task_name(job, path[k]) + " -> ";
+  return Error{where + ": cycle: " + cycle + task_name(job, path.back())};
+}
+
+JobGraph::JobGraph(const DagJob& job) : parents_(job.tasks.size()), children_(job.tasks.size()) {
+  Graph g(job.tasks.size());
+  for (std::uint32_t e = 0; e < job.edges.size(); ++e) {
+    const DagEdge& edge = job.edges[e];
+    boost::add_edge(edge.from, edge.to, g);
+    parents_[edge.to].push_back(edge.from);
+    children_[edge.from].push_back(edge.to);
+    edge_index_[{edge.from, edge.to}] = e;
+  }
+  // Boost's topological_sort yields a reverse order; ties follow the vertex order.
+  std::vector<Graph::vertex_descriptor> reversed;
+  boost::topological_sort(g, std::back_inserter(reversed));
+  order_.assign(reversed.rbegin(), reversed.rend());
+}
+
+std::uint32_t JobGraph::edge(std::uint32_t parent, std::uint32_t child) const {
+  return edge_index_.at({parent, child});
+}
+
+double JobGraph::critical_path(const std::vector<double>& task_time, const std::vector<double>& edge_time) const {
+  std::vector<double> finish(size(), 0);
+  double longest = 0;
+  for (std::uint32_t t : order_) {
+    double ready = 0;
+    for (std::uint32_t p : parents_[t]) ready = std::max(ready, finish[p] + edge_time[edge(p, t)]);
+    finish[t] = ready + task_time[t];
+    longest = std::max(longest, finish[t]);
+  }
+  return longest;
+}
+
+std::vector<double> JobGraph::upward_rank(const std::vector<double>& task_time, const std::vector<double>& edge_time) const {
+  std::vector<double> rank(size(), 0);
+  for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+    double below = 0;
+    for (std::uint32_t c : children_[*it]) below = std::max(below, edge_time[edge(*it, c)] + rank[c]);
+    rank[*it] = task_time[*it] + below;
+  }
+  return rank;
+}
+
+}  // namespace fulcrum
