@@ -55,12 +55,22 @@ class ClusterState {
   std::span<const WorkerId> eligible() const { return eligible_; }
   bool is_eligible(WorkerId w) const { return eligible_pos_[w] != kAbsent; }
   int queue_cap() const { return queue_cap_; }
+  // The network as planners estimate it: a transfer between two workers takes
+  // latency + bytes / bandwidth.
+  void set_network(double latency, double bandwidth) {
+    latency_ = latency;
+    bandwidth_ = bandwidth;
+  }
+  double latency() const { return latency_; }
+  double bandwidth() const { return bandwidth_; }
 
  private:
   static constexpr std::uint32_t kAbsent = ~0u;
   bool should_be_eligible(const Worker& w) const;
 
   int queue_cap_;
+  double latency_ = 0;
+  double bandwidth_ = 1.25e9;
   std::vector<Worker> workers_;
   std::vector<WorkerId> eligible_;
   std::vector<std::uint32_t> eligible_pos_;

@@ -38,7 +38,9 @@ std::string_view to_string(Notice::Kind kind) {
 
 Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy)
     : config_(config), policy_(std::move(policy)), rng_(config.seed, /*stream=*/2),
-      cluster_(config.queue_cap) {}
+      cluster_(config.queue_cap) {
+  cluster_.set_network(config.network_latency, config.network_bandwidth);
+}
 
 WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std::vector<TaskId>& claimed) {
   last_now_ = now;

@@ -19,6 +19,7 @@ PolicyResult make_weighted_random(const PolicySpec& spec);
 PolicyResult make_least_connections(const PolicySpec& spec);
 PolicyResult make_jsq(const PolicySpec& spec);
 PolicyResult make_power_of_d(const PolicySpec& spec);
+PolicyResult make_heft(const PolicySpec& spec);
 
 // Refuses parameters other than `allowed`; returns the error text or "".
 std::string reject_unknown_params(const PolicySpec& spec, std::initializer_list<const char*> allowed);

@@ -20,6 +20,7 @@ constexpr Entry kPolicies[] = {
     {"least_connections", make_least_connections},
     {"jsq", make_jsq},
     {"power_of_d", make_power_of_d},
+    {"heft", make_heft},
 };
 
 }  // namespace
