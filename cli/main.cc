@@ -78,7 +78,7 @@ std::string self_path() {
 }
 
 int cmd_run(ScenarioArgs args, const std::string& policy, std::optional<std::uint64_t> seed, const std::string& out,
-            const std::string& mode, bool verbose) {
+            const std::string& mode, bool verbose, JobsFormat jobs_format) {
   if (!policy.empty()) args.overrides.push_back("policy=" + policy);
   if (seed) args.overrides.push_back("seed=" + std::to_string(*seed));
   auto scenario = load(args);
@@ -93,7 +93,7 @@ int cmd_run(ScenarioArgs args, const std::string& policy, std::optional<std::uin
     return kExitRunFailed;
   }
   if (!out.empty()) {
-    if (auto written = write_results(out, *scenario, *records); !written) {
+    if (auto written = write_results(out, *scenario, *records, jobs_format); !written) {
       std::cerr << "error: " << written.error() << "\n";
       return kExitRunFailed;
     }
@@ -155,10 +155,11 @@ int cmd_compare(const ScenarioArgs& args, std::vector<std::string> policies, int
     rows[runs[i].row].runs.push_back(results[i]->summary);
   }
   std::cout << fmt::format("{} — {} seed(s) from {}, mean ±95% CI\n", base->source, seeds, base->seed);
-  std::cout << format_comparison(rows);
+  const Columns columns = columns_for(rows, !base->trace.type.empty() && base->trace.type != "swf");
+  std::cout << format_comparison(rows, columns);
   if (!out.empty()) {
     std::filesystem::create_directories(out);
-    std::ofstream(std::filesystem::path(out) / "comparison.csv") << comparison_csv(rows);
+    std::ofstream(std::filesystem::path(out) / "comparison.csv") << comparison_csv(rows, columns);
   }
   return 0;
 }
@@ -197,7 +198,11 @@ int main(int argc, char** argv) {
   add_scenario_args(run, run_args);
   run->add_option("--policy", run_policy, "Policy spec, e.g. power_of_d:d=2 (overrides the scenario's)");
   run->add_option("--seed", run_seed, "Seed (overrides the scenario's)");
-  run->add_option("--out", run_out, "Folder for tasks.csv, workers.csv, summary.json");
+  run->add_option("--out", run_out, "Folder for tasks.csv, workers.csv, jobs.csv, events.csv, summary.json");
+  std::string run_format = "fulcrum";
+  run->add_option("--format", run_format, "jobs.csv flavour: fulcrum, or batsim (Batsim's out_jobs.csv columns)")
+      ->check(CLI::IsMember({"fulcrum", "batsim"}))
+      ->capture_default_str();
   std::string run_mode = "sim";
   bool run_verbose = false;
   run->add_option("--mode", run_mode, "sim: SimGrid; real: local scheduler and worker processes")
@@ -232,7 +237,10 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitBadInput;
   }
-  if (*run) return cmd_run(run_args, run_policy, run_seed, run_out, run_mode, run_verbose);
+  if (*run) {
+    return cmd_run(run_args, run_policy, run_seed, run_out, run_mode, run_verbose,
+                   run_format == "batsim" ? JobsFormat::kBatsim : JobsFormat::kFulcrum);
+  }
   for (const auto& [command, runner] : real_commands) {
     if (*command) return runner();
   }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/topological_sort.hpp>
 #include <functional>
 #include <queue>
 #include <set>
@@ -87,10 +86,23 @@ JobGraph::JobGraph(const DagJob& job) : parents_(job.tasks.size()), children_(jo
     children_[edge.from].push_back(edge.to);
     edge_index_[{edge.from, edge.to}] = e;
   }
-  // Boost's topological_sort yields a reverse order; ties follow the vertex order.
-  std::vector<Graph::vertex_descriptor> reversed;
-  boost::topological_sort(g, std::back_inserter(reversed));
-  order_.assign(reversed.rbegin(), reversed.rend());
+  // Kahn's algorithm over the Boost graph, smallest ready index first: a job listed in a
+  // valid order keeps it, so task ids follow the file.
+  std::vector<std::size_t> indegree(job.tasks.size());
+  std::priority_queue<std::uint32_t, std::vector<std::uint32_t>, std::greater<>> ready;
+  for (std::uint32_t v = 0; v < job.tasks.size(); ++v) {
+    indegree[v] = boost::in_degree(v, g);
+    if (indegree[v] == 0) ready.push(v);
+  }
+  while (!ready.empty()) {
+    const std::uint32_t v = ready.top();
+    ready.pop();
+    order_.push_back(v);
+    for (auto [e, end] = boost::out_edges(v, g); e != end; ++e) {
+      const auto child = static_cast<std::uint32_t>(boost::target(*e, g));
+      if (--indegree[child] == 0) ready.push(child);
+    }
+  }
 }
 
 std::uint32_t JobGraph::edge(std::uint32_t parent, std::uint32_t child) const {

@@ -31,7 +31,51 @@ std::vector<std::pair<std::string, double>> summary_fields(const Summary& s) {
       {"detection_latency_mean", s.detection_latency_mean},
       {"recovery_time_mean", s.recovery_time_mean},
       {"wasted_work", s.wasted_work},
+      {"jobs_makespan_mean", s.jobs_makespan_mean},
+      {"jobs_slowdown_mean", s.jobs_slowdown_mean},
   };
+}
+
+void summarize_jobs(const std::vector<TaskRecord>& tasks, std::vector<JobRecord>& jobs, Summary& summary) {
+  std::vector<std::vector<std::pair<Time, int>>> edges(jobs.size());  // (time, +1 start / -1 end)
+  for (JobRecord& j : jobs) {
+    j.start = -1;
+    j.end = -1;
+    j.success = true;
+  }
+  std::vector<std::uint32_t> ended(jobs.size(), 0);
+  for (const TaskRecord& t : tasks) {
+    if (t.job >= jobs.size()) continue;
+    JobRecord& j = jobs[t.job];
+    if (t.start >= 0 && (j.start < 0 || t.start < j.start)) j.start = t.start;
+    if (t.end >= 0) {
+      j.end = std::max(j.end, t.end);
+      ++ended[t.job];
+    }
+    j.success = j.success && t.state == TaskState::kFinished;
+    if (t.state == TaskState::kFinished && t.start >= 0) {
+      edges[t.job].push_back({t.start, 1});
+      edges[t.job].push_back({t.end, -1});
+    }
+  }
+  double makespan_sum = 0, slowdown_sum = 0;
+  std::uint64_t done = 0;
+  for (std::size_t k = 0; k < jobs.size(); ++k) {
+    JobRecord& j = jobs[k];
+    if (ended[k] < j.tasks) j.end = -1;
+    // The most tasks running at once: a sweep over starts and ends (ends first on ties).
+    std::sort(edges[k].begin(), edges[k].end());
+    int running = 0, most = 0;
+    for (const auto& [time, delta] : edges[k]) most = std::max(most, running += delta);
+    j.processors = static_cast<std::uint32_t>(most);
+    if (j.end < 0) continue;
+    const double makespan = j.end - j.submit;
+    makespan_sum += makespan;
+    slowdown_sum += j.critical_path > 0 ? makespan / j.critical_path : 1.0;
+    ++done;
+  }
+  summary.jobs_makespan_mean = done ? makespan_sum / static_cast<double>(done) : 0;
+  summary.jobs_slowdown_mean = done ? slowdown_sum / static_cast<double>(done) : 0;
 }
 
 void add_fault_metrics(const std::vector<EventRecord>& events, Summary& s) {

@@ -57,6 +57,22 @@ struct Summary {
   double detection_latency_mean = 0;  // a crash or pause until its worker was declared dead
   double recovery_time_mean = 0;      // a crash until all the work its worker held was done
   double wasted_work = 0;             // slot-seconds of attempts that did not complete
+  // Jobs (a job of independent tasks counts as one; synthetic workloads: one per task).
+  double jobs_makespan_mean = 0;      // end - submit
+  double jobs_slowdown_mean = 0;      // makespan / critical-path lower bound
+};
+
+// One line of jobs.csv: a job from its submission to its last task's end.
+struct JobRecord {
+  JobId id = 0;
+  std::string name;
+  Time submit = 0;
+  Time start = -1;           // first task start
+  Time end = -1;             // last task end (-1: not all tasks ended)
+  std::uint32_t tasks = 0;
+  std::uint32_t processors = 0;  // the most tasks of the job that ran at once (for Batsim)
+  double critical_path = 0;      // lower bound on its makespan: fastest host, free data
+  bool success = true;           // every task finished
 };
 
 // One line of events.csv: a fault injected or ended, or what the scheduler noticed.
@@ -72,11 +88,16 @@ struct EventRecord {
 std::vector<std::pair<std::string, double>> summary_fields(const Summary& s);
 
 struct RunRecords {
+  std::vector<JobRecord> jobs;
   std::vector<TaskRecord> tasks;
   std::vector<WorkerRecord> workers;
   std::vector<EventRecord> events;
   Summary summary;
 };
+
+// Fills each job's start, end and success from its tasks (tasks of job j are listed in
+// `tasks` with job == j), and the summary's job figures.
+void summarize_jobs(const std::vector<TaskRecord>& tasks, std::vector<JobRecord>& jobs, Summary& summary);
 
 // Fills the summary's fault figures from a run's events (both drivers write the same event
 // kinds): faults_injected counts fault starts (crash, slowdown_start, link_cut,

@@ -29,8 +29,12 @@ std::string cell(const std::vector<double>& values) {
 
 }  // namespace
 
-std::vector<std::string> comparison_metrics(bool with_faults) {
-  if (with_faults) {
+std::vector<std::string> comparison_metrics(Columns columns) {
+  if (columns == Columns::kJobs) {
+    return {"jobs_makespan_mean", "jobs_slowdown_mean", "makespan", "response_mean", "wait_mean",
+            "utilisation_mean", "utilisation_cv", "tasks_lost"};
+  }
+  if (columns == Columns::kFaults) {
     return {"response_mean", "response_p99", "throughput", "tasks_retried", "tasks_failed", "tasks_lost",
             "detection_latency_mean", "recovery_time_mean", "wasted_work"};
   }
@@ -38,17 +42,17 @@ std::vector<std::string> comparison_metrics(bool with_faults) {
           "slowdown_mean", "utilisation_cv", "throughput", "makespan", "tasks_lost"};
 }
 
-static bool any_faults(const std::vector<PolicyRuns>& rows) {
+Columns columns_for(const std::vector<PolicyRuns>& rows, bool dag_jobs) {
   for (const PolicyRuns& row : rows) {
     for (const Summary& s : row.runs) {
-      if (s.faults_injected > 0) return true;
+      if (s.faults_injected > 0) return Columns::kFaults;
     }
   }
-  return false;
+  return dag_jobs ? Columns::kJobs : Columns::kTasks;
 }
 
-std::string format_comparison(const std::vector<PolicyRuns>& rows) {
-  const std::vector<std::string> metrics = comparison_metrics(any_faults(rows));
+std::string format_comparison(const std::vector<PolicyRuns>& rows, Columns columns) {
+  const std::vector<std::string> metrics = comparison_metrics(columns);
   std::vector<std::vector<std::string>> cells;
   std::vector<std::size_t> width(metrics.size() + 1, 6);
   width[0] = 6;
@@ -72,10 +76,10 @@ std::string format_comparison(const std::vector<PolicyRuns>& rows) {
   return out;
 }
 
-std::string comparison_csv(const std::vector<PolicyRuns>& rows) {
+std::string comparison_csv(const std::vector<PolicyRuns>& rows, Columns columns) {
   std::string out = "policy,metric,mean,ci95,n\n";
   for (const PolicyRuns& row : rows) {
-    for (const std::string& m : comparison_metrics(any_faults(rows))) {
+    for (const std::string& m : comparison_metrics(columns)) {
       const auto values = metric_values(row, m);
       out += fmt::format("{},{},{:.17g},{:.17g},{}\n", row.policy, m, mean(values), ci95_halfwidth(values), values.size());
     }

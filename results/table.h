@@ -13,13 +13,17 @@ struct PolicyRuns {
   std::vector<Summary> runs;  // one per seed
 };
 
-// The metrics a comparison table shows, in order; with faults, the recovery figures too.
-std::vector<std::string> comparison_metrics(bool with_faults);
+// Which columns a comparison shows: per-task response times, job (DAG) makespans, or the
+// recovery figures of runs with faults.
+enum class Columns { kTasks, kJobs, kFaults };
+std::vector<std::string> comparison_metrics(Columns columns);
+// Faults when any run had some, else jobs for a workload of DAG jobs, else tasks.
+Columns columns_for(const std::vector<PolicyRuns>& rows, bool dag_jobs);
 
 // A fixed-width text table for a terminal.
-std::string format_comparison(const std::vector<PolicyRuns>& rows);
+std::string format_comparison(const std::vector<PolicyRuns>& rows, Columns columns);
 
 // The same as CSV: policy, metric, mean, ci95, n (one row per policy and metric).
-std::string comparison_csv(const std::vector<PolicyRuns>& rows);
+std::string comparison_csv(const std::vector<PolicyRuns>& rows, Columns columns);
 
 }  // namespace fulcrum

@@ -11,8 +11,13 @@
 
 namespace fulcrum {
 
+// jobs.csv's flavour: fulcrum's own columns, or Batsim's (so that evalys and other
+// Batsim tools read it).
+enum class JobsFormat { kFulcrum, kBatsim };
+
 // Creates `dir` if needed. Returns an Error naming the file that could not be written.
-Expected<bool> write_results(const std::string& dir, const Scenario& scenario, const RunRecords& records);
+Expected<bool> write_results(const std::string& dir, const Scenario& scenario, const RunRecords& records,
+                             JobsFormat jobs_format = JobsFormat::kFulcrum);
 
 // summary.json's text: the summary metrics plus the scenario's policy, seed and source.
 std::string summary_json(const Scenario& scenario, const Summary& summary);

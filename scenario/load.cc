@@ -340,8 +340,10 @@ class Loader {
   ClusterSpec cluster(const Field& f) const;
   std::vector<HostGroup> host_groups(const Field& f) const;
   std::string platform_path(const Field& f) const;
+  std::string existing_file(const Field& f, const std::string& what) const;
+  TraceWorkload trace(const Field& f, const MapReader& m, const std::string& type) const;
   NetworkSpec network(const Field& f) const;
-  SyntheticWorkload workload(const Field& f) const;
+  SyntheticWorkload workload(const Field& f, TraceWorkload& trace_out) const;
   RealSpec real(const Field& f) const;
   RecoverySpec recovery(const Field& f) const;
   std::vector<FaultSpec> faults(const Field& f, const ClusterSpec& cluster, const RecoverySpec& recovery) const;
@@ -434,15 +436,21 @@ Scenario Loader::load(const YAML::Node& root) const {
   if (!root.IsMap()) {
     fail(top, "a scenario is a map of seed, cluster, workload and policy, got " + describe(root));
   }
-  const MapReader m(*this, top, {"seed", "cluster", "workload", "policy", "real", "recovery", "faults"});
+  const MapReader m(*this, top, {"seed", "cluster", "workload", "policy", "priority", "real", "recovery", "faults"});
   Scenario s;
   s.source = source_;
   if (auto f = m.get("seed")) {
     s.seed = integer<std::uint64_t>(*f, 0, UINT64_MAX, "a non-negative integer");
   }
   s.cluster = cluster(m.require("cluster"));
-  s.workload = workload(m.require("workload"));
+  s.workload = workload(m.require("workload"), s.trace);
   if (auto f = m.get("policy")) s.policy = policy(*f);
+  if (auto f = m.get("priority")) {
+    s.priority = text(*f);
+    if (s.priority != "fifo" && s.priority != "critical_path" && s.priority != "random") {
+      fail(*f, "must be fifo, critical_path or random, got " + describe(f->node));
+    }
+  }
   if (auto f = m.get("real")) s.real = real(*f);
   if (auto f = m.get("recovery")) s.recovery = recovery(*f);
   if (auto f = m.get("faults")) s.faults = faults(*f, s.cluster, s.recovery);
@@ -793,10 +801,12 @@ std::vector<HostGroup> Loader::host_groups(const Field& f) const {
 // A relative path written in the file is relative to the file's directory, so scenarios
 // can be run from anywhere; one given on the command line is relative to the working
 // directory, as the user typed it there.
-std::string Loader::platform_path(const Field& f) const {
+std::string Loader::platform_path(const Field& f) const { return existing_file(f, "platform file"); }
+
+std::string Loader::existing_file(const Field& f, const std::string& what) const {
   namespace fs = std::filesystem;
   const std::string written = text(f);
-  if (written.empty()) fail(f, "must be the path of a SimGrid platform file, got \"\"");
+  if (written.empty()) fail(f, "must be the path of a " + what + ", got \"\"");
   fs::path path(written);
   const bool from_file = override_of(f.path) == nullptr;
   if (path.is_relative() && from_file) path = fs::path(source_).parent_path() / path;
@@ -810,7 +820,7 @@ std::string Loader::platform_path(const Field& f) const {
     fail(f, "no such file '" + path.string() + "'" +
                 (fs::path(written).is_relative() && from_file ? " (relative to the scenario's directory)" : ""));
   }
-  if (fs::is_directory(status)) fail(f, "'" + path.string() + "' is a directory, not a platform file");
+  if (fs::is_directory(status)) fail(f, "'" + path.string() + "' is a directory, not a " + what);
   return path.string();
 }
 
@@ -826,17 +836,69 @@ NetworkSpec Loader::network(const Field& f) const {
   return n;
 }
 
-SyntheticWorkload Loader::workload(const Field& f) const {
-  const MapReader m(*this, f, {"type", "rate", "size", "tasks"});
+SyntheticWorkload Loader::workload(const Field& f, TraceWorkload& trace_out) const {
+  const MapReader m(*this, f, {"type", "rate", "size", "tasks", "file", "files", "reference_speed", "count",
+                               "interval", "first_job", "max_jobs", "time_scale", "runtime_scale", "max_procs"});
   SyntheticWorkload w;
+  std::string type = "poisson";
   if (auto t = m.get("type")) {
-    const std::string type = text(*t);
-    if (type != "poisson") fail(*t, "unknown workload type '" + type + "' (known: poisson)");
+    type = text(*t);
+    if (type != "poisson" && type != "wfcommons" && type != "swf" && type != "dag") {
+      fail(*t, "unknown workload type '" + type + "' (known: poisson, wfcommons, swf, dag)");
+    }
+  }
+  if (type != "poisson") {
+    for (const char* key : {"rate", "size", "tasks"}) {
+      if (auto k = m.get(key)) fail(*k, std::string("only for type poisson (a ") + type + " workload comes from its file)");
+    }
+    trace_out = trace(f, m, type);
+    w.tasks = 0;
+    return w;
+  }
+  for (const char* key : {"file", "files", "reference_speed", "count", "interval", "first_job", "max_jobs",
+                          "time_scale", "runtime_scale", "max_procs"}) {
+    if (auto k = m.get(key)) fail(*k, "not for type poisson (it is for wfcommons, swf or dag workloads)");
   }
   w.rate = number(m.require("rate"), "a positive number of tasks per second", [](double x) { return x > 0; });
   if (auto s = m.get("size")) w.size = size(*s);
   w.tasks = integer<std::uint64_t>(m.require("tasks"), 1, UINT64_MAX, "a positive integer");
   return w;
+}
+
+TraceWorkload Loader::trace(const Field& f, const MapReader& m, const std::string& type) const {
+  TraceWorkload t;
+  t.type = type;
+  const auto file = m.get("file");
+  const auto files = m.get("files");
+  if (file && files) fail(*files, "give file or files, not both");
+  if (!file && !files) fail(f, "a " + type + " workload needs file (or files: [..])");
+  if (files && type == "swf") fail(*files, "an swf workload reads one trace: use file");
+  if (file) t.files.push_back(existing_file(*file, type + " file"));
+  if (files) {
+    if (!files->node.IsSequence() || files->node.size() == 0) fail(*files, "must be a non-empty list of paths");
+    for (std::size_t i = 0; i < files->node.size(); ++i) {
+      const Field item{files->node[i], files->path + "[" + std::to_string(i) + "]", files->node[i].Mark()};
+      t.files.push_back(existing_file(item, type + " file"));
+    }
+  }
+  if (auto v = m.get("reference_speed")) {
+    t.reference_speed = number(*v, "a positive number of flop/s", [](double x) { return x > 0; });
+  }
+  const bool swf = type == "swf";
+  for (const char* key : {"count", "interval"}) {
+    if (auto k = m.get(key); k && swf) fail(*k, "not for swf (a trace has its own arrivals)");
+  }
+  for (const char* key : {"first_job", "max_jobs", "time_scale", "runtime_scale", "max_procs"}) {
+    if (auto k = m.get(key); k && !swf) fail(*k, "only for swf workloads");
+  }
+  if (auto v = m.get("count")) t.count = integer<std::uint32_t>(*v, 1, 1000000, "an integer from 1 to 1000000");
+  if (auto v = m.get("interval")) t.interval = number(*v, "a number of seconds >= 0", [](double x) { return x >= 0; });
+  if (auto v = m.get("first_job")) t.first_job = integer<std::uint64_t>(*v, 0, UINT64_MAX, "an integer >= 0");
+  if (auto v = m.get("max_jobs")) t.max_jobs = integer<std::uint64_t>(*v, 0, UINT64_MAX, "an integer >= 0");
+  if (auto v = m.get("time_scale")) t.time_scale = number(*v, "a positive number", [](double x) { return x > 0; });
+  if (auto v = m.get("runtime_scale")) t.runtime_scale = number(*v, "a positive number", [](double x) { return x > 0; });
+  if (auto v = m.get("max_procs")) t.max_procs = integer<std::uint32_t>(*v, 0, 1000000, "an integer >= 0");
+  return t;
 }
 
 SizeDistribution Loader::size(const Field& f) const {

@@ -35,6 +35,22 @@ struct ClusterSpec {
   int queue_cap = -1;             // -1 unbounded local queues, 0 late binding, k: at most slots + k per worker
 };
 
+// A workload read from files: WfCommons workflows, an SWF trace, or fulcrum's JSON DAGs
+// (see workload/loaders.h). Empty `type`: the synthetic workload is used.
+struct TraceWorkload {
+  std::string type;                 // "wfcommons", "swf" or "dag"
+  std::vector<std::string> files;   // resolved paths
+  double reference_speed = 1e9;     // flop/s of the machine the runtimes were measured on
+  std::uint32_t count = 1;          // wfcommons, dag: instances submitted (cycling the files)
+  double interval = 0;              // wfcommons, dag: seconds between instances
+  // swf: a window of the trace and its scaling.
+  std::uint64_t first_job = 0;
+  std::uint64_t max_jobs = 0;       // 0: all
+  double time_scale = 1.0;          // submit times x time_scale
+  double runtime_scale = 1.0;
+  std::uint32_t max_procs = 0;      // 0: no cap on a job's processors
+};
+
 // How `run --mode real` emulates the scenario on local processes.
 struct RealSpec {
   std::string task = "sleep";  // synthetic tasks sleep, or "burn" a CPU, for flops / speed
@@ -62,6 +78,8 @@ struct Scenario {
   std::uint64_t seed = 1;
   ClusterSpec cluster;
   SyntheticWorkload workload;
+  TraceWorkload trace;                // non-empty type: replaces `workload`
+  std::string priority = "fifo";      // central-queue order: fifo, critical_path, random
   std::string policy = "round_robin";
   RealSpec real;
   RecoverySpec recovery;

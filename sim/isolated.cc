@@ -76,6 +76,18 @@ std::string encode(const Expected<RunRecords>& result) {
   }
   const RunRecords& r = result.value();
   w.put_vector(r.tasks);
+  w.put<std::uint64_t>(r.jobs.size());
+  for (const JobRecord& j : r.jobs) {
+    w.put(j.id);
+    w.put_string(j.name);
+    w.put(j.submit);
+    w.put(j.start);
+    w.put(j.end);
+    w.put(j.tasks);
+    w.put(j.processors);
+    w.put(j.critical_path);
+    w.put(j.success);
+  }
   w.put<std::uint64_t>(r.workers.size());
   for (const WorkerRecord& wr : r.workers) {
     w.put_string(wr.name);
@@ -109,7 +121,15 @@ Expected<RunRecords> decode(const std::string& bytes) {
   }
   RunRecords records;
   std::uint64_t workers = 0;
-  bool good = r.get_vector(records.tasks) && r.get(workers);
+  std::uint64_t jobs = 0;
+  bool good = r.get_vector(records.tasks) && r.get(jobs);
+  for (std::uint64_t i = 0; good && i < jobs; ++i) {
+    JobRecord j;
+    good = r.get(j.id) && r.get_string(j.name) && r.get(j.submit) && r.get(j.start) && r.get(j.end) && r.get(j.tasks) &&
+           r.get(j.processors) && r.get(j.critical_path) && r.get(j.success);
+    records.jobs.push_back(std::move(j));
+  }
+  good = good && r.get(workers);
   for (std::uint64_t i = 0; good && i < workers; ++i) {
     WorkerRecord wr;
     good = r.get_string(wr.name) && r.get_string(wr.group) && r.get(wr.speed) && r.get(wr.slots) &&

@@ -300,7 +300,7 @@ workload: {rate: 5, tasks: 10}
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error(), path + ":3: cluster: unknown key 'hostz' (known: hosts, platform, network, queue_cap, "
                               "scheduler_host)");
-  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, real, recovery, "
+  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, priority, real, recovery, "
                                                     "faults)"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "workload2: 1\n").find("x.yaml:4: unknown key 'workload2'"),
@@ -375,7 +375,7 @@ TEST_F(ScenarioTest, WrongTypes) {
       {"cluster: {hosts: [{count: 1}]}\nworkload: {rate: 1, tasks: 1}\npolicy: [jsq]\n",
        "x.yaml:3: policy: must be a string, got a list"},
       {"cluster: {hosts: [{count: 1}]}\nworkload: {rate: 1, tasks: 1, type: hawkes}\n",
-       "x.yaml:2: workload.type: unknown workload type 'hawkes' (known: poisson)"},
+       "x.yaml:2: workload.type: unknown workload type 'hawkes' (known: poisson, wfcommons, swf, dag)"},
       {"cluster: {hosts: [{count: 1}]}\nworkload:\n  rate:\n  tasks: 1\n",
        "x.yaml:3: workload.rate: must be a positive number of tasks per second, got no value"},
       {"cluster: {hosts: [{count: 1}]}\nworkload: {tasks: 1}\n", "x.yaml:2: workload: missing required key 'rate'"},

@@ -1,0 +1,74 @@
+#include "workload/jobs.h"
+
+#include <algorithm>
+
+#include "workload/loaders.h"
+
+namespace fulcrum {
+
+DagJob topologically_sorted(const DagJob& job) {
+  const JobGraph graph(job);
+  const std::vector<std::uint32_t>& order = graph.topological_order();
+  std::vector<std::uint32_t> position(order.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) position[order[i]] = i;
+  DagJob sorted;
+  sorted.name = job.name;
+  sorted.submit = job.submit;
+  for (std::uint32_t t : order) sorted.tasks.push_back(job.tasks[t]);
+  for (DagEdge e : job.edges) {
+    e.from = position[e.from];
+    e.to = position[e.to];
+    sorted.edges.push_back(e);
+  }
+  return sorted;
+}
+
+JobSpec dag_job_spec(const DagJob& job) {
+  JobSpec spec;
+  spec.tasks.resize(job.tasks.size());
+  for (std::size_t i = 0; i < job.tasks.size(); ++i) {
+    spec.tasks[i].flops = job.tasks[i].flops;
+    spec.tasks[i].cost = job.tasks[i].cost;
+  }
+  for (const DagEdge& e : job.edges) {
+    TaskSpec& child = spec.tasks[e.to];
+    child.parents.push_back(e.from);
+    child.parent_bytes.push_back(e.bytes);
+    child.parent_comm.push_back(e.comm);
+  }
+  return spec;
+}
+
+Expected<std::vector<DagJob>> load_jobs(const TraceWorkload& trace) {
+  std::vector<DagJob> jobs;
+  if (trace.type == "swf") {
+    SwfOptions options;
+    options.reference_speed = trace.reference_speed;
+    options.first_job = trace.first_job;
+    options.max_jobs = trace.max_jobs;
+    options.time_scale = trace.time_scale;
+    options.runtime_scale = trace.runtime_scale;
+    options.max_procs = trace.max_procs;
+    auto loaded = load_swf(trace.files.at(0), options);
+    if (!loaded) return Error{loaded.error()};
+    jobs = std::move(loaded->jobs);
+  } else {
+    std::vector<DagJob> distinct;
+    for (const std::string& file : trace.files) {
+      auto job = trace.type == "wfcommons" ? load_wfcommons(file, trace.reference_speed) : load_dag_json(file);
+      if (!job) return Error{job.error()};
+      if (auto ok = check_dag(*job); !ok) return Error{file + ": " + ok.error()};
+      distinct.push_back(topologically_sorted(*job));
+    }
+    for (std::uint32_t i = 0; i < trace.count; ++i) {
+      DagJob job = distinct[i % distinct.size()];
+      job.submit = trace.interval * i;
+      jobs.push_back(std::move(job));
+    }
+  }
+  if (jobs.empty()) return Error{trace.files.at(0) + ": the workload has no job to run"};
+  std::stable_sort(jobs.begin(), jobs.end(), [](const DagJob& a, const DagJob& b) { return a.submit < b.submit; });
+  return jobs;
+}
+
+}  // namespace fulcrum

@@ -1,0 +1,24 @@
+// The jobs of a scenario's file workload, ready to submit: loaded with the loaders,
+// repeated and spaced as the scenario says, each job's tasks in a topological order (so
+// that a task's parents come before it, as the core requires), by submit time.
+#pragma once
+
+#include <vector>
+
+#include "core/dag.h"
+#include "core/task.h"
+#include "core/expected.h"
+#include "scenario/scenario.h"
+
+namespace fulcrum {
+
+// REQUIRES: !trace.type.empty().
+Expected<std::vector<DagJob>> load_jobs(const TraceWorkload& trace);
+
+// The job with its tasks reordered topologically (edges renumbered). REQUIRES: check_dag.
+DagJob topologically_sorted(const DagJob& job);
+
+// The core's description of a topologically sorted job.
+JobSpec dag_job_spec(const DagJob& job);
+
+}  // namespace fulcrum
