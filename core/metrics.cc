@@ -33,6 +33,7 @@ std::vector<std::pair<std::string, double>> summary_fields(const Summary& s) {
       {"wasted_work", s.wasted_work},
       {"jobs_makespan_mean", s.jobs_makespan_mean},
       {"jobs_slowdown_mean", s.jobs_slowdown_mean},
+      {"data_moved", s.data_moved},
   };
 }
 

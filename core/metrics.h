@@ -60,6 +60,7 @@ struct Summary {
   // Jobs (a job of independent tasks counts as one; synthetic workloads: one per task).
   double jobs_makespan_mean = 0;      // end - submit
   double jobs_slowdown_mean = 0;      // makespan / critical-path lower bound
+  double data_moved = 0;              // bytes sent along DAG edges between different hosts
 };
 
 // One line of jobs.csv: a job from its submission to its last task's end.

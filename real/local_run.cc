@@ -19,6 +19,7 @@
 #include "core/faults.h"
 #include "core/workload.h"
 #include "real/client.h"
+#include "workload/jobs.h"
 
 extern char** environ;
 
@@ -337,22 +338,48 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   } join_faults{faults, fault_mutex, fault_cv, done};
 
   const TaskKind kind = scenario.real.task == "burn" ? TaskKind::kBurn : TaskKind::kSleep;
-  ArrivalStream arrivals(scenario.workload, scenario.seed);
-  Arrival arrival;
-  std::vector<std::uint64_t> tasks;
-  while (arrivals.next(arrival)) {
-    std::this_thread::sleep_until(wall(arrival.time));
-    auto reply = client.call(Submit{{TaskDesc{kind, "", arrival.flops, 0, {}}}});
+  double fastest = 0;
+  for (const WorkerSpec& h : hosts) fastest = std::max(fastest, h.speed);
+  // The workload as jobs: a file workload's DAGs, or one single-task job per arrival.
+  std::vector<DagJob> dag_jobs;
+  std::vector<JobRecord> job_records;
+  if (!scenario.trace.type.empty()) {
+    auto loaded = load_jobs(scenario.trace);
+    if (!loaded) return Error{loaded.error()};
+    dag_jobs = std::move(*loaded);
+  } else {
+    ArrivalStream arrivals(scenario.workload, scenario.seed);
+    Arrival arrival;
+    while (arrivals.next(arrival)) {
+      DagJob job;
+      job.submit = arrival.time;
+      job.tasks.push_back(DagTask{"", arrival.flops, {}});
+      dag_jobs.push_back(std::move(job));
+    }
+  }
+  std::uint64_t submitted = 0;  // tasks the scheduler has accepted
+  for (const DagJob& job : dag_jobs) {
+    std::this_thread::sleep_until(wall(job.submit));
+    std::vector<TaskDesc> descs(job.tasks.size());
+    for (std::size_t i = 0; i < job.tasks.size(); ++i) descs[i] = TaskDesc{kind, "", job.tasks[i].flops, 0, {}};
+    for (const DagEdge& e : job.edges) descs[e.to].parents.push_back(e.from);
+    auto reply = client.call(Submit{descs});
     if (!reply) {
       // The scheduler may have journaled the job and died before answering: ask it.
       auto records = client.call(RecordsRequest{});
-      if (!records) return Error{"submit: " + reply.error()};
-      if (std::get<RecordsReply>(*records).tasks.size() <= tasks.size()) return Error{"submit: " + reply.error()};
-      tasks.push_back(tasks.size());
-      continue;
+      if (!records || std::get<RecordsReply>(*records).tasks.size() <= submitted) {
+        return Error{"submit: " + reply.error()};
+      }
     }
-    tasks.push_back(std::get<Submitted>(*reply).first_task);
+    std::vector<double> task_time(job.tasks.size());
+    for (std::size_t i = 0; i < job.tasks.size(); ++i) task_time[i] = job.tasks[i].flops / fastest;
+    job_records.push_back(JobRecord{job_records.size(), job.name, 0, -1, -1, static_cast<std::uint32_t>(job.tasks.size()),
+                                    0, JobGraph(job).critical_path(task_time, std::vector<double>(job.edges.size(), 0)),
+                                    true});
+    submitted += job.tasks.size();
   }
+  std::vector<std::uint64_t> tasks(submitted);
+  for (std::uint64_t t = 0; t < submitted; ++t) tasks[t] = t;
   for (std::uint64_t t : tasks) {
     auto reply = client.call(StatusRequest{t, true}, -1);
     if (!reply) return Error{"wait: " + reply.error()};
@@ -411,6 +438,18 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   std::uint64_t retried = 0;
   for (const TaskRecord& t : out.tasks) retried += t.attempts > 1 ? t.attempts - 1 : 0;
   out.summary = summarize(out.tasks, out.workers, retried);
+  out.jobs = std::move(job_records);
+  {
+    // A job's submit time is its first task's (all its tasks are accepted together).
+    std::size_t first = 0;
+    for (std::size_t j = 0; j < out.jobs.size(); ++j) {
+      if (first < out.tasks.size()) out.jobs[j].submit = out.tasks[first].submit;
+      first += out.jobs[j].tasks;
+    }
+  }
+  summarize_jobs(out.tasks, out.jobs, out.summary);
+  // Real workers do not move the data; the bytes a placement would move are accounted.
+  out.summary.data_moved = bytes_moved(dag_jobs, out.tasks);
   out.summary.wasted_work = records.wasted_work / scale;
   add_fault_metrics(out.events, out.summary);
   return out;

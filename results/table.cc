@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 
 #include "core/stats.h"
 
@@ -24,7 +26,10 @@ std::size_t display_width(const std::string& s) { return s.size() - (s.find("±"
 std::string cell(const std::vector<double>& values) {
   const double m = mean(values);
   if (values.size() < 2) return fmt::format("{:.4g}", m);
-  return fmt::format("{:.4g} ±{:.2g}", m, ci95_halfwidth(values));
+  double half = ci95_halfwidth(values);
+  // Equal runs differ by rounding only: show them as exactly equal.
+  if (half <= 1e-9 * std::abs(m)) half = 0;
+  return fmt::format("{:.4g} ±{:.2g}", m, half);
 }
 
 }  // namespace

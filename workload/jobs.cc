@@ -23,6 +23,20 @@ DagJob topologically_sorted(const DagJob& job) {
   return sorted;
 }
 
+double bytes_moved(const std::vector<DagJob>& jobs, const std::vector<TaskRecord>& tasks) {
+  double bytes = 0;
+  std::size_t first = 0;
+  for (const DagJob& job : jobs) {
+    for (const DagEdge& e : job.edges) {
+      const std::size_t from = first + e.from, to = first + e.to;
+      if (to >= tasks.size() || tasks[from].worker == kNoWorker || tasks[to].worker == kNoWorker) continue;
+      if (tasks[from].worker != tasks[to].worker) bytes += e.bytes;
+    }
+    first += job.tasks.size();
+  }
+  return bytes;
+}
+
 JobSpec dag_job_spec(const DagJob& job) {
   JobSpec spec;
   spec.tasks.resize(job.tasks.size());
