@@ -155,7 +155,7 @@ int cmd_compare(const ScenarioArgs& args, std::vector<std::string> policies, int
     rows[runs[i].row].runs.push_back(results[i]->summary);
   }
   std::cout << fmt::format("{} — {} seed(s) from {}, mean ±95% CI\n", base->source, seeds, base->seed);
-  const Columns columns = columns_for(rows, !base->trace.type.empty() && base->trace.type != "swf");
+  const Columns columns = columns_for(rows, !base->trace.type.empty());
   std::cout << format_comparison(rows, columns);
   if (!out.empty()) {
     std::filesystem::create_directories(out);
