@@ -40,7 +40,13 @@ Expected<bool> check_dag(const DagJob& job) {
       if (!(seconds >= 0)) return Error{where + ": task " + task_name(job, i) + ": cost on " + host + " must be >= 0"};
     }
   }
-  // Kahn's algorithm finds whether there is a cycle; walking the leftovers names one.
+  if (auto cycle = find_cycle(job)) return Error{where + ": cycle: " + *cycle};
+  return true;
+}
+
+std::optional<std::string> find_cycle(const DagJob& job) {
+  // Kahn's algorithm: whatever it cannot order lies on or below a cycle.
+  const std::size_t n = job.tasks.size();
   std::vector<std::uint32_t> indegree(n, 0);
   std::vector<std::vector<std::uint32_t>> children(n), parents(n);
   for (const DagEdge& e : job.edges) {
@@ -52,29 +58,37 @@ Expected<bool> check_dag(const DagJob& job) {
   for (std::uint32_t i = 0; i < n; ++i) {
     if (indegree[i] == 0) ready.push(i);
   }
-  std::uint32_t done = 0;
+  std::size_t ordered = 0;
   while (!ready.empty()) {
     const std::uint32_t t = ready.front();
     ready.pop();
-    ++done;
+    ++ordered;
     for (std::uint32_t c : children[t]) {
       if (--indegree[c] == 0) ready.push(c);
     }
   }
-  if (done == n) return true;
-  // Every leftover task has a leftover parent: follow parents until one repeats.
+  if (ordered == n) return std::nullopt;
+  // Every unordered task has an unordered parent, so walking up from one must revisit a task;
+  // the walk from that task's first visit is a cycle (found child-to-parent, printed forward).
   std::uint32_t t = 0;
   while (indegree[t] == 0) ++t;
-  std::vector<std::uint32_t> path;
-  std::vector<int> at(n, -1);
-  while (at[t] < 0) {
-    at[t] = static_cast<int>(path.size());
-    path.push_back(t);
-    t = *std::find_if(parents[t].begin(), parents[t].end(), [&](std::uint32_t p) { return indegree[p] > 0; });
+  std::vector<std::uint32_t> walk;
+  std::vector<std::int64_t> seen_at(n, -1);
+  while (seen_at[t] < 0) {
+    seen_at[t] = static_cast<std::int64_t>(walk.size());
+    walk.push_back(t);
+    for (std::uint32_t p : parents[t]) {
+      if (indegree[p] > 0) {
+        t = p;
+        break;
+      }
+    }
   }
-  std::string cycle;
-  for (std::size_t k = path.size(); k-- > static_cast<std::size_t>(at[t]);) cycle += task_name(job, path[k]) + " -> ";
-  return Error{where + ": cycle: " + cycle + task_name(job, path.back())};
+  std::string cycle = task_name(job, t);
+  for (std::size_t k = walk.size(); k-- > static_cast<std::size_t>(seen_at[t]);) {
+    cycle += " -> " + task_name(job, walk[k]);
+  }
+  return cycle;
 }
 
 JobGraph::JobGraph(const DagJob& job) : parents_(job.tasks.size()), children_(job.tasks.size()) {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct DagJob {
 
 // Checks the structure; the Error names the job and the offending task(s) by name.
 Expected<bool> check_dag(const DagJob& job);
+
+// One cycle of the job, as "a -> b -> a", or nullopt if it has none.
+// REQUIRES: every edge names two tasks of the job.
+std::optional<std::string> find_cycle(const DagJob& job);
 
 // A checked DAG as a Boost.Graph, with the analyses planners need. REQUIRES: check_dag ok.
 class JobGraph {

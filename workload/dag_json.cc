@@ -194,52 +194,6 @@ const json& required(const json& object, std::string_view key, const std::string
   return *value;
 }
 
-std::optional<std::string> find_cycle(const DagJob& job) {
-  // Kahn's algorithm: whatever it cannot order lies on or below a cycle.
-  const std::size_t n = job.tasks.size();
-  std::vector<std::uint32_t> indegree(n, 0);
-  std::vector<std::vector<std::uint32_t>> children(n), parents(n);
-  for (const DagEdge& e : job.edges) {
-    ++indegree[e.to];
-    children[e.from].push_back(e.to);
-    parents[e.to].push_back(e.from);
-  }
-  std::queue<std::uint32_t> ready;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    if (indegree[i] == 0) ready.push(i);
-  }
-  std::size_t ordered = 0;
-  while (!ready.empty()) {
-    const std::uint32_t t = ready.front();
-    ready.pop();
-    ++ordered;
-    for (std::uint32_t c : children[t]) {
-      if (--indegree[c] == 0) ready.push(c);
-    }
-  }
-  if (ordered == n) return std::nullopt;
-  // Every unordered task has an unordered parent, so walking up from one must revisit a task;
-  // the walk from that task's first visit is a cycle (found child-to-parent, printed forward).
-  std::uint32_t t = 0;
-  while (indegree[t] == 0) ++t;
-  std::vector<std::uint32_t> walk;
-  std::vector<std::int64_t> seen_at(n, -1);
-  while (seen_at[t] < 0) {
-    seen_at[t] = static_cast<std::int64_t>(walk.size());
-    walk.push_back(t);
-    for (std::uint32_t p : parents[t]) {
-      if (indegree[p] > 0) {
-        t = p;
-        break;
-      }
-    }
-  }
-  std::string cycle = job.tasks[t].name;
-  for (std::size_t k = walk.size(); k-- > static_cast<std::size_t>(seen_at[t]);) {
-    cycle += " -> " + job.tasks[walk[k]].name;
-  }
-  return cycle;
-}
 
 }  // namespace workload_detail
 

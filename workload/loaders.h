@@ -161,7 +161,7 @@ const nlohmann::json& required(const nlohmann::json& object, std::string_view ke
 
 // One cycle of `job`'s edges as "a -> b -> a" (task names), or nullopt if it is acyclic.
 // REQUIRES: every edge names existing tasks.
-std::optional<std::string> find_cycle(const DagJob& job);
+
 
 }  // namespace workload_detail
 }  // namespace fulcrum
