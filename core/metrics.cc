@@ -38,13 +38,24 @@ std::vector<std::pair<std::string, double>> summary_fields(const Summary& s) {
 }
 
 void summarize_jobs(const std::vector<TaskRecord>& tasks, std::vector<JobRecord>& jobs, Summary& summary) {
-  std::vector<std::vector<std::pair<Time, int>>> edges(jobs.size());  // (time, +1 start / -1 end)
   for (JobRecord& j : jobs) {
     j.start = -1;
     j.end = -1;
     j.success = true;
+    j.processors = j.tasks > 0 ? 1 : 0;
   }
   std::vector<std::uint32_t> ended(jobs.size(), 0);
+  // (job, time, +1 start / -1 end) of the finished tasks of jobs with several tasks, for
+  // the most tasks a job ran at once; single-task jobs (most synthetic runs) need none.
+  struct Edge {
+    JobId job;
+    Time time;
+    int delta;
+    bool operator<(const Edge& o) const {
+      return job != o.job ? job < o.job : time != o.time ? time < o.time : delta < o.delta;
+    }
+  };
+  std::vector<Edge> edges;
   for (const TaskRecord& t : tasks) {
     if (t.job >= jobs.size()) continue;
     JobRecord& j = jobs[t.job];
@@ -54,21 +65,23 @@ void summarize_jobs(const std::vector<TaskRecord>& tasks, std::vector<JobRecord>
       ++ended[t.job];
     }
     j.success = j.success && t.state == TaskState::kFinished;
-    if (t.state == TaskState::kFinished && t.start >= 0) {
-      edges[t.job].push_back({t.start, 1});
-      edges[t.job].push_back({t.end, -1});
+    if (j.tasks > 1 && t.state == TaskState::kFinished && t.start >= 0) {
+      edges.push_back({t.job, t.start, 1});
+      edges.push_back({t.job, t.end, -1});
     }
+  }
+  std::sort(edges.begin(), edges.end());  // ends before starts at equal times
+  for (std::size_t i = 0; i < edges.size();) {
+    const JobId job = edges[i].job;
+    int running = 0, most = 0;
+    for (; i < edges.size() && edges[i].job == job; ++i) most = std::max(most, running += edges[i].delta);
+    jobs[job].processors = static_cast<std::uint32_t>(most);
   }
   double makespan_sum = 0, slowdown_sum = 0;
   std::uint64_t done = 0;
   for (std::size_t k = 0; k < jobs.size(); ++k) {
     JobRecord& j = jobs[k];
     if (ended[k] < j.tasks) j.end = -1;
-    // The most tasks running at once: a sweep over starts and ends (ends first on ties).
-    std::sort(edges[k].begin(), edges[k].end());
-    int running = 0, most = 0;
-    for (const auto& [time, delta] : edges[k]) most = std::max(most, running += delta);
-    j.processors = static_cast<std::uint32_t>(most);
     if (j.end < 0) continue;
     const double makespan = j.end - j.submit;
     makespan_sum += makespan;
