@@ -6,12 +6,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iostream>
 #include <thread>
 
@@ -133,20 +131,15 @@ int cmd_compare(const ScenarioArgs& args, std::vector<std::string> policies, int
   std::cerr << fmt::format("compare: {} on {} ({} runs: {} policies x {} seeds, {} at a time)\n", base->source,
                            base->total_hosts() > 0 ? fmt::format("{} hosts", base->total_hosts()) : "a platform",
                            runs.size(), policies.size(), seeds, jobs);
-  // Each run is its own forked simulation; `jobs` threads keep that many in flight.
-  std::vector<Expected<RunRecords>> results(runs.size(), Error{"not run"});
-  std::atomic<std::size_t> next{0}, finished{0};
+  // Each run is its own forked simulation, `jobs` in flight at once.
+  std::vector<Scenario> scenarios;
+  for (const Run& r : runs) scenarios.push_back(r.scenario);
   const bool tty = ::isatty(STDERR_FILENO);
-  auto work = [&] {
-    for (std::size_t i; (i = next++) < runs.size();) {
-      results[i] = sim::simulate(runs[i].scenario);
-      const std::size_t n = ++finished;
-      if (tty) std::fprintf(stderr, "\rcompare: %zu/%zu runs done%s", n, runs.size(), n == runs.size() ? "\n" : "");
-    }
-  };
-  std::vector<std::thread> threads;
-  for (unsigned j = 0; j < std::max(1u, jobs); ++j) threads.emplace_back(work);
-  for (auto& t : threads) t.join();
+  std::size_t finished = 0;
+  auto results = sim::simulate_many(scenarios, jobs, [&](std::size_t) {
+    ++finished;
+    if (tty) std::fprintf(stderr, "\rcompare: %zu/%zu runs done%s", finished, runs.size(), finished == runs.size() ? "\n" : "");
+  });
   for (std::size_t i = 0; i < runs.size(); ++i) {
     if (!results[i]) {
       std::cerr << fmt::format("error: {} seed {}: {}\n", runs[i].scenario.policy, runs[i].scenario.seed, results[i].error());

@@ -10,6 +10,7 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libasio-dev
   python3-distributed
+  pybind11-dev python3-dev python3-pybind11 python3-pandas python3-pytest python3-numpy
 )
 
 missing=()

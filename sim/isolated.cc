@@ -1,11 +1,13 @@
 #include "sim/isolated.h"
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <map>
 #include <string>
 #include <type_traits>
 
@@ -161,7 +163,16 @@ bool write_all(int fd, const std::string& bytes) {
 
 }  // namespace
 
-Expected<RunRecords> simulate(const Scenario& scenario, const ProgressFn& progress) {
+namespace {
+
+// A forked simulation: its pid, the read end of its pipe, and what it sent so far.
+struct Child {
+  pid_t pid = -1;
+  int fd = -1;
+  std::string bytes;
+};
+
+Expected<Child> start_child(const Scenario& scenario, const ProgressFn& progress) {
   int fds[2];
   if (::pipe(fds) != 0) return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
   const pid_t pid = ::fork();
@@ -184,23 +195,76 @@ Expected<RunRecords> simulate(const Scenario& scenario, const ProgressFn& progre
     ::_exit(written ? 0 : 1);
   }
   ::close(fds[1]);
-  std::string bytes;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    bytes.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
+  return Child{pid, fds[0], {}};
+}
+
+// Reaps a child whose pipe reached its end and decodes what it sent.
+Expected<RunRecords> finish_child(Child& child) {
+  ::close(child.fd);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFSIGNALED(status)) {
     return Error{"simulation process died of signal " + std::to_string(WTERMSIG(status)) + " (" +
                  strsignal(WTERMSIG(status)) + ")"};
   }
-  return decode(bytes);
+  return decode(child.bytes);
+}
+
+// Reads what is available; false at the end of the pipe.
+bool read_some(Child& child) {
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(child.fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    child.bytes.append(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
+}
+
+}  // namespace
+
+Expected<RunRecords> simulate(const Scenario& scenario, const ProgressFn& progress) {
+  auto child = start_child(scenario, progress);
+  if (!child) return Error{child.error()};
+  while (read_some(*child)) {
+  }
+  return finish_child(*child);
+}
+
+std::vector<Expected<RunRecords>> simulate_many(const std::vector<Scenario>& scenarios, unsigned jobs,
+                                                const std::function<void(std::size_t)>& done) {
+  std::vector<Expected<RunRecords>> results(scenarios.size(), Error{"not run"});
+  std::map<int, std::pair<std::size_t, Child>> running;  // fd -> (run index, child)
+  std::size_t next = 0;
+  jobs = std::max(1u, jobs);
+  while (next < scenarios.size() || !running.empty()) {
+    while (next < scenarios.size() && running.size() < jobs) {
+      auto child = start_child(scenarios[next], {});
+      if (!child) {
+        results[next] = Error{child.error()};
+        if (done) done(next);
+      } else {
+        running.emplace(child->fd, std::make_pair(next, std::move(*child)));
+      }
+      ++next;
+    }
+    if (running.empty()) continue;
+    std::vector<pollfd> fds;
+    for (const auto& [fd, entry] : running) fds.push_back({fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) break;
+    for (const pollfd& p : fds) {
+      if (p.revents == 0) continue;
+      auto it = running.find(p.fd);
+      if (read_some(it->second.second)) continue;
+      const std::size_t index = it->second.first;
+      results[index] = finish_child(it->second.second);
+      running.erase(it);
+      if (done) done(index);
+    }
+  }
+  return results;
 }
 
 }  // namespace fulcrum::sim

@@ -5,6 +5,9 @@
 // a child that crashes is reported as an Error, never as a crash of the caller.
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include "core/expected.h"
 #include "core/metrics.h"
 #include "scenario/scenario.h"
@@ -13,5 +16,12 @@
 namespace fulcrum::sim {
 
 Expected<RunRecords> simulate(const Scenario& scenario, const ProgressFn& progress = {});
+
+// Runs many simulations, at most `jobs` at once, each in its own forked child. The calling
+// thread forks every child and waits on their pipes itself: forking while other threads
+// run is unsafe (a child can inherit a lock held by another thread, and hang), so callers
+// must not run simulations from several threads. `done(i)` is called as run i ends.
+std::vector<Expected<RunRecords>> simulate_many(const std::vector<Scenario>& scenarios, unsigned jobs,
+                                                const std::function<void(std::size_t)>& done = {});
 
 }  // namespace fulcrum::sim

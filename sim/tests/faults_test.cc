@@ -667,15 +667,7 @@ RandomCase random_case(std::uint64_t seed) {
 
 // Runs simulations two at a time (each is its own forked child).
 std::vector<Expected<RunRecords>> simulate_all(const std::vector<Scenario>& scenarios) {
-  std::vector<Expected<RunRecords>> results(scenarios.size(), Error{"not run"});
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i; (i = next++) < scenarios.size();) results[i] = sim::simulate(scenarios[i]);
-  };
-  std::thread helper(work);
-  work();
-  helper.join();
-  return results;
+  return sim::simulate_many(scenarios, 2);
 }
 
 // The invariants of one run (ASSERTs end this check, not the whole property test).

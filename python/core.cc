@@ -1,0 +1,190 @@
+// fulcrum._core: the pybind11 binding of the scenario loader and the simulator.
+//
+// Thin on purpose: the Python package (python/fulcrum/) builds DataFrames and comparisons
+// on top. Records come back as dicts of column lists so pandas can take them directly.
+// simulate() releases the GIL (each run is a forked child), so Python threads run many
+// simulations at once.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/metrics.h"
+#include "core/stats.h"
+#include "core/task.h"
+#include "policies/registry.h"
+#include "scenario/load.h"
+#include "sim/isolated.h"
+
+namespace py = pybind11;
+using namespace fulcrum;
+
+namespace {
+
+py::dict summary_dict(const Summary& s) {
+  py::dict d;
+  for (const auto& [name, value] : summary_fields(s)) d[py::str(name)] = value;
+  return d;
+}
+
+py::dict records_dict(const RunRecords& r) {
+  py::dict out;
+  out["summary"] = summary_dict(r.summary);
+
+  {
+    std::vector<std::uint64_t> id, job;
+    std::vector<double> submit, start, end;
+    std::vector<std::string> worker, state;
+    std::vector<std::uint32_t> attempts;
+    for (const TaskRecord& t : r.tasks) {
+      id.push_back(t.id);
+      job.push_back(t.job);
+      submit.push_back(t.submit);
+      start.push_back(t.start);
+      end.push_back(t.end);
+      worker.push_back(t.worker < r.workers.size() ? r.workers[t.worker].name : std::string());
+      attempts.push_back(t.attempts);
+      state.emplace_back(to_string(t.state));
+    }
+    py::dict d;
+    d["id"] = id; d["job"] = job; d["submit"] = submit; d["start"] = start; d["end"] = end;
+    d["worker"] = worker; d["attempts"] = attempts; d["state"] = state;
+    out["tasks"] = d;
+  }
+  {
+    std::vector<std::string> name, group;
+    std::vector<double> speed, busy, util;
+    std::vector<int> slots;
+    std::vector<std::uint64_t> tasks;
+    for (const WorkerRecord& w : r.workers) {
+      name.push_back(w.name); group.push_back(w.group); speed.push_back(w.speed); slots.push_back(w.slots);
+      tasks.push_back(w.tasks); busy.push_back(w.busy_time); util.push_back(w.utilisation);
+    }
+    py::dict d;
+    d["name"] = name; d["group"] = group; d["speed"] = speed; d["slots"] = slots; d["tasks"] = tasks;
+    d["busy_time"] = busy; d["utilisation"] = util;
+    out["workers"] = d;
+  }
+  {
+    std::vector<std::uint64_t> id;
+    std::vector<std::string> name;
+    std::vector<double> submit, start, end, cp;
+    std::vector<std::uint32_t> tasks, procs;
+    std::vector<bool> success;
+    for (const JobRecord& j : r.jobs) {
+      id.push_back(j.id); name.push_back(j.name); submit.push_back(j.submit); start.push_back(j.start);
+      end.push_back(j.end); tasks.push_back(j.tasks); procs.push_back(j.processors); cp.push_back(j.critical_path);
+      success.push_back(j.success);
+    }
+    py::dict d;
+    d["id"] = id; d["name"] = name; d["submit"] = submit; d["start"] = start; d["end"] = end;
+    d["tasks"] = tasks; d["processors"] = procs; d["critical_path"] = cp; d["success"] = success;
+    out["jobs"] = d;
+  }
+  {
+    std::vector<double> time;
+    std::vector<std::string> kind, host, detail;
+    std::vector<bool> alert;
+    for (const EventRecord& e : r.events) {
+      time.push_back(e.time); kind.push_back(e.kind); host.push_back(e.host); detail.push_back(e.detail);
+      alert.push_back(e.alert);
+    }
+    py::dict d;
+    d["time"] = time; d["kind"] = kind; d["host"] = host; d["detail"] = detail; d["alert"] = alert;
+    out["events"] = d;
+  }
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fulcrum's C++ core: scenario loading and simulation";
+
+  static py::exception<std::exception> scenario_error(m, "ScenarioError", PyExc_ValueError);
+  static py::exception<std::exception> run_error(m, "RunError", PyExc_RuntimeError);
+  scenario_error.attr("__module__") = "fulcrum";
+  run_error.attr("__module__") = "fulcrum";
+
+  py::class_<Scenario>(m, "Scenario")
+      .def_readonly("source", &Scenario::source)
+      .def_readwrite("policy", &Scenario::policy)
+      .def_readwrite("seed", &Scenario::seed)
+      .def_property_readonly("total_hosts", &Scenario::total_hosts)
+      .def("__repr__", [](const Scenario& s) {
+        return "<fulcrum Scenario " + s.source + " policy=" + s.policy + " seed=" + std::to_string(s.seed) + ">";
+      });
+
+  m.def(
+      "load",
+      [](std::optional<std::string> path, std::optional<std::string> text, const std::vector<std::string>& overrides,
+         const std::string& source_name) {
+        if (path.has_value() == text.has_value()) throw py::value_error("load: give exactly one of path and text");
+        Expected<Scenario> s = path ? load_scenario_file(*path, overrides)
+                                    : load_scenario_text(*text, source_name, overrides);
+        if (!s) {
+          PyErr_SetString(scenario_error.ptr(), s.error().c_str());
+          throw py::error_already_set();
+        }
+        return std::move(s.value());
+      },
+      py::arg("path") = py::none(), py::arg("text") = py::none(), py::arg("overrides") = std::vector<std::string>{},
+      py::arg("source_name") = "<scenario>", "Loads and validates a scenario (file or YAML text).");
+
+  m.def("default_scenario", [] { return std::string(default_scenario_yaml()); },
+        "The built-in demo scenario as YAML text.");
+
+  m.def("policy_names", &policy_names, "The policy names make_policy accepts.");
+  m.def("classic_policies", &classic_policies, "The policies a comparison runs by default.");
+  m.def(
+      "check_policy",
+      [](const std::string& spec) {
+        if (auto made = make_policy(spec); !made) {
+          PyErr_SetString(scenario_error.ptr(), made.error().c_str());
+          throw py::error_already_set();
+        }
+      },
+      py::arg("spec"), "Raises ScenarioError if `spec` is not a valid policy spec.");
+
+  m.def("t_quantile_95", &t_quantile_95, py::arg("dof"), "Student t 0.975 quantile (as the CLI uses).");
+
+  m.def(
+      "simulate",
+      [](const Scenario& scenario) {
+        std::optional<Expected<RunRecords>> records;
+        {
+          py::gil_scoped_release release;
+          records.emplace(sim::simulate(scenario));
+        }
+        if (!*records) {
+          PyErr_SetString(run_error.ptr(), records->error().c_str());
+          throw py::error_already_set();
+        }
+        return records_dict(records->value());
+      },
+      py::arg("scenario"), "Runs one simulation (in a forked child) and returns its records as column dicts.");
+
+  m.def(
+      "simulate_many",
+      [](const std::vector<Scenario>& scenarios, unsigned jobs) {
+        // One thread forks every child: forking while other threads run could hang a child.
+        std::vector<Expected<RunRecords>> results;
+        {
+          py::gil_scoped_release release;
+          results = sim::simulate_many(scenarios, jobs);
+        }
+        py::list out;
+        for (const auto& r : results) {
+          if (!r) {
+            PyErr_SetString(run_error.ptr(), r.error().c_str());
+            throw py::error_already_set();
+          }
+          out.append(records_dict(r.value()));
+        }
+        return out;
+      },
+      py::arg("scenarios"), py::arg("jobs"),
+      "Runs the simulations, `jobs` at a time, each in a forked child; returns their records in order.");
+}

@@ -1,0 +1,235 @@
+"""fulcrum: load scenarios, run them in simulation and compare policies from Python.
+
+    import fulcrum
+    sc = fulcrum.load_scenario()                      # the built-in default scenario
+    r = fulcrum.run(sc, policy="jsq", seed=7, **{"workload.tasks": 500})
+    r.tasks, r.workers, r.jobs, r.events               # pandas DataFrames
+    r.summary                                          # dict of the summary metrics
+    fulcrum.compare(sc, ["round_robin", "jsq"], seeds=3)  # tidy DataFrame
+
+Scenarios are the YAML scenario files of the CLI (or a dict of the same shape); keys are
+overridden with the CLI's ``--set`` strings ("workload.tasks=500"), so errors carry the
+CLI's messages: a bad scenario raises ScenarioError (a ValueError), a failed run RunError
+(a RuntimeError). Each simulation runs in a forked child with the GIL released, so
+compare() runs several at once on threads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from . import _core
+from ._core import RunError, ScenarioError
+
+__all__ = [
+    "Scenario", "Result", "ScenarioError", "RunError",
+    "load_scenario", "default_scenario", "policy_names", "classic_policies", "run", "compare",
+]
+
+
+def default_scenario() -> str:
+    """The built-in demo scenario as commented YAML text."""
+    return _core.default_scenario()
+
+
+def policy_names() -> list[str]:
+    """The policy names fulcrum knows (specs may add parameters: "power_of_d:d=2")."""
+    return _core.policy_names()
+
+
+def classic_policies() -> list[str]:
+    """The policies compare() runs when given none."""
+    return _core.classic_policies()
+
+
+def _override(key: str, value: Any) -> str:
+    """A ``key.path=value`` override; non-strings are written as JSON (valid YAML)."""
+    key = key.replace("__", ".")
+    if isinstance(value, str):
+        return f"{key}={value}"
+    return f"{key}={json.dumps(value)}"
+
+
+def _overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[str]:
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        return [overrides]
+    if isinstance(overrides, Mapping):
+        return [_override(k, v) for k, v in overrides.items()]
+    return [str(o) for o in overrides]
+
+
+class Scenario:
+    """A validated scenario: where it came from plus the overrides applied to it.
+
+    Setting ``policy`` or ``seed`` revalidates, so a bad value raises ScenarioError at once.
+    """
+
+    def __init__(self, path: str | None, text: str | None, source_name: str, overrides: list[str]):
+        self._path = path
+        self._text = text
+        self._source_name = source_name
+        self._overrides = list(overrides)
+        self._core = _core.load(path=path, text=text, overrides=self._overrides, source_name=source_name)
+
+    def with_overrides(self, overrides: Mapping[str, Any] | Iterable[str] | None) -> "Scenario":
+        """A new scenario: this one with more overrides (later ones win)."""
+        return Scenario(self._path, self._text, self._source_name, self._overrides + _overrides(overrides))
+
+    def _set(self, key: str, value: Any) -> None:
+        fresh = self.with_overrides({key: value})
+        self._overrides, self._core = fresh._overrides, fresh._core
+
+    @property
+    def source(self) -> str:
+        return self._core.source
+
+    @property
+    def overrides(self) -> list[str]:
+        return list(self._overrides)
+
+    @property
+    def policy(self) -> str:
+        return self._core.policy
+
+    @policy.setter
+    def policy(self, value: str) -> None:
+        self._set("policy", value)
+
+    @property
+    def seed(self) -> int:
+        return self._core.seed
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        self._set("seed", int(value))
+
+    def __repr__(self) -> str:
+        return f"<fulcrum.Scenario {self.source} policy={self.policy} seed={self.seed}>"
+
+
+def load_scenario(path_or_dict: str | os.PathLike | Mapping[str, Any] | None = None,
+                  overrides: Mapping[str, Any] | Iterable[str] | None = None) -> Scenario:
+    """Loads a scenario from a YAML file, a dict of the same shape, or (None) the default.
+
+    ``overrides`` is a dict ``{"workload.tasks": 500}`` or a list of ``"key=value"`` strings.
+    Raises ScenarioError with the CLI's message when the scenario is not valid.
+    """
+    ov = _overrides(overrides)
+    if path_or_dict is None:
+        return Scenario(None, _core.default_scenario(), "<default scenario>", ov)
+    if isinstance(path_or_dict, Mapping):
+        # YAML is a superset of JSON: the dict's JSON text is a valid scenario document.
+        return Scenario(None, json.dumps(path_or_dict, indent=1), "<dict>", ov)
+    return Scenario(os.fspath(path_or_dict), None, "", ov)
+
+
+def _as_scenario(scenario: Scenario | str | os.PathLike | Mapping[str, Any] | None) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+class Result:
+    """One run's records: DataFrames ``tasks``, ``workers``, ``jobs``, ``events`` and the
+    ``summary`` dict (metric name -> value, in the CLI's order)."""
+
+    def __init__(self, scenario: Scenario, records: dict):
+        self.scenario = scenario
+        self._records = records
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            self._frames[name] = pd.DataFrame(self._records[name])
+        return self._frames[name]
+
+    @property
+    def summary(self) -> dict[str, float]:
+        return dict(self._records["summary"])
+
+    @property
+    def tasks(self) -> pd.DataFrame:
+        return self._frame("tasks")
+
+    @property
+    def workers(self) -> pd.DataFrame:
+        return self._frame("workers")
+
+    @property
+    def jobs(self) -> pd.DataFrame:
+        return self._frame("jobs")
+
+    @property
+    def events(self) -> pd.DataFrame:
+        return self._frame("events")
+
+    def __repr__(self) -> str:
+        s = self._records["summary"]
+        return (f"<fulcrum.Result {self.scenario.source} policy={self.scenario.policy} seed={self.scenario.seed}: "
+                f"{int(s['tasks_completed'])} tasks, response_mean={s['response_mean']:.4g}>")
+
+
+def run(scenario: Scenario | str | os.PathLike | Mapping[str, Any] | None = None,
+        policy: str | None = None, seed: int | None = None, **set: Any) -> Result:
+    """Runs a scenario once in simulation.
+
+    ``policy`` and ``seed`` override the scenario's; other keyword arguments are overrides,
+    with ``__`` standing for ``.`` (``workload__tasks=500``) or passed as
+    ``**{"workload.tasks": 500}``. Raises ScenarioError for a bad override or policy and
+    RunError when the simulation fails.
+    """
+    sc = _as_scenario(scenario)
+    extra = dict(set)
+    if policy is not None:
+        extra["policy"] = policy
+    if seed is not None:
+        extra["seed"] = int(seed)
+    if extra:
+        sc = sc.with_overrides(extra)
+    return Result(sc, _core.simulate(sc._core))
+
+
+def _ci95(xs: Sequence[float]) -> float:
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    m = sum(xs) / n
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
+    return _core.t_quantile_95(n - 1) * sd / math.sqrt(n)
+
+
+def compare(scenario: Scenario | str | os.PathLike | Mapping[str, Any] | None = None,
+            policies: Sequence[str] | None = None, seeds: int = 3,
+            max_workers: int | None = None) -> pd.DataFrame:
+    """Runs every policy on ``seeds`` seeds (the scenario's seed, seed+1, ...) and returns a
+    tidy DataFrame: one row per policy and summary metric with columns policy, metric,
+    mean, ci95 (Student-t 95 % half-width, as the CLI's compare) and n."""
+    base = _as_scenario(scenario)
+    if policies is None:
+        policies = classic_policies()
+    if isinstance(policies, str):
+        policies = [policies]
+    if seeds < 1:
+        raise ValueError(f"compare: seeds must be at least 1, got {seeds}")
+    runs = []  # (policy, scenario), validated before any run starts
+    for p in policies:
+        for s in range(seeds):
+            runs.append((p, base.with_overrides({"policy": p, "seed": base.seed + s})))
+    workers = max_workers or os.cpu_count() or 1
+    # The C++ side forks every run from one thread (forking beside other threads is unsafe).
+    results = _core.simulate_many([item[1]._core for item in runs], workers)
+    per_policy: dict[str, list[dict]] = {p: [] for p in policies}
+    for (p, _), rec in zip(runs, results):
+        per_policy[p].append(rec["summary"])
+    rows = []
+    for p in policies:
+        summaries = per_policy[p]
+        for metric in summaries[0]:
+            xs = [float(s[metric]) for s in summaries]
+            rows.append({"policy": p, "metric": metric, "mean": sum(xs) / len(xs), "ci95": _ci95(xs), "n": len(xs)})
+    return pd.DataFrame(rows, columns=["policy", "metric", "mean", "ci95", "n"])
