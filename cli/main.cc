@@ -20,6 +20,7 @@
 #include "results/write.h"
 #include "scenario/load.h"
 #include "sim/isolated.h"
+#include "workload/jobs.h"
 
 namespace fulcrum {
 namespace {
@@ -61,6 +62,20 @@ int cmd_validate(const ScenarioArgs& args) {
   if (!scenario) {
     std::cerr << "error: " << scenario.error() << "\n";
     return kExitBadInput;
+  }
+  if (!scenario->trace.type.empty()) {
+    // A file workload is read too, so that a bad trace or workflow fails here, not mid-run.
+    auto jobs = load_jobs(scenario->trace);
+    if (!jobs) {
+      std::cerr << "error: " << jobs.error() << "\n";
+      return kExitBadInput;
+    }
+    std::size_t tasks = 0;
+    for (const DagJob& j : *jobs) tasks += j.tasks.size();
+    std::cout << fmt::format("{}: ok ({} hosts, {} workload: {} jobs, {} tasks, policy {}, seed {})\n",
+                             scenario->source, scenario->total_hosts(), scenario->trace.type, jobs->size(), tasks,
+                             scenario->policy, scenario->seed);
+    return 0;
   }
   std::cout << fmt::format("{}: ok ({} hosts{}, {} tasks at {} /s, policy {}, seed {})\n", scenario->source,
                            scenario->total_hosts(), scenario->cluster.platform.empty() ? "" : " from platform",

@@ -56,6 +56,9 @@ expect_error 2 "expected key.path=value" -- run --set workload.rate
 printf 'cluster: {hosts: [{count: 2}\nworkload: [' >"$tmp/syntax.yaml"
 expect_error 2 "syntax.yaml:[0-9]+" -- validate "$tmp/syntax.yaml"
 expect_error 2 "" -- run --no-such-flag
+printf '{"tasks": [{"id": "a", "flops": 1}, {"id": "b", "flops": 1}], "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "a"}]}' >"$tmp/cycle.json"
+printf 'cluster: {hosts: [{count: 2}]}\nworkload: {type: dag, file: cycle.json}\n' >"$tmp/dag.yaml"
+expect_error 2 "cycle.json.*cycle: " -- validate "$tmp/dag.yaml"
 
 # Happy paths.
 if ! "$FULCRUM" run --set workload.tasks=200 --out "$tmp/out" >"$tmp/summary.txt" ||
