@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libasio-dev
   python3-distributed
   pybind11-dev python3-dev python3-pybind11 python3-pandas python3-pytest python3-numpy
+  python3-matplotlib
 )
 
 missing=()
