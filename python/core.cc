@@ -63,7 +63,7 @@ py::dict records_dict(const RunRecords& r) {
       tasks.push_back(w.tasks); busy.push_back(w.busy_time); util.push_back(w.utilisation);
     }
     py::dict d;
-    d["name"] = name; d["group"] = group; d["speed"] = speed; d["slots"] = slots; d["tasks"] = tasks;
+    d["worker"] = name; d["group"] = group; d["speed"] = speed; d["slots"] = slots; d["tasks"] = tasks;
     d["busy_time"] = busy; d["utilisation"] = util;
     out["workers"] = d;
   }
@@ -79,7 +79,7 @@ py::dict records_dict(const RunRecords& r) {
       success.push_back(j.success);
     }
     py::dict d;
-    d["id"] = id; d["name"] = name; d["submit"] = submit; d["start"] = start; d["end"] = end;
+    d["job"] = id; d["name"] = name; d["submit"] = submit; d["start"] = start; d["end"] = end;
     d["tasks"] = tasks; d["processors"] = procs; d["critical_path"] = cp; d["success"] = success;
     out["jobs"] = d;
   }

@@ -85,7 +85,7 @@ def utilisation(result, ax=None):
     """Bar per worker of its utilisation (busy / (slots x makespan)), with the mean dashed."""
     ax = _axes(ax)
     w = result.workers
-    name = "name" if "name" in w.columns else "worker"
+    name = "worker"
     ax.bar(w[name].astype(str), w["utilisation"], color="tab:blue")
     if len(w):
         ax.axhline(float(w["utilisation"].mean()), color="k", linestyle="--", linewidth=1, label="mean")
@@ -139,7 +139,7 @@ def gantt(result, ax=None, max_tasks: int = 2000):
     t = result.tasks.dropna(subset=["start", "end"])
     t = t[t["worker"].astype(str) != ""].sort_values("start").head(max_tasks)
     w = result.workers
-    name = "name" if "name" in w.columns else "worker"
+    name = "worker"
     names = list(w[name].astype(str)) if len(w) else []
     for extra in t["worker"].astype(str).unique():
         if extra not in names:

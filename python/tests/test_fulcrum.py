@@ -29,7 +29,7 @@ def test_run_small(default):
     assert list(r.tasks.columns) == ["id", "job", "submit", "start", "end", "worker", "attempts", "state"]
     assert (r.tasks["state"] == "finished").all()
     assert (r.tasks["worker"] != "").all()
-    assert set(r.tasks["worker"]) <= set(r.workers["name"])
+    assert set(r.tasks["worker"]) <= set(r.workers["worker"])
     assert r.tasks["submit"].dtype == "float64" and r.tasks["id"].dtype == "int64"
     assert r.summary["tasks_lost"] == 0
     assert r.summary["tasks_completed"] == 500
