@@ -28,7 +28,7 @@ from ._core import RunError, ScenarioError
 
 __all__ = [
     "Scenario", "Result", "ScenarioError", "RunError",
-    "load_scenario", "default_scenario", "policy_names", "classic_policies", "run", "compare",
+    "load_scenario", "default_scenario", "policy_names", "classic_policies", "run", "compare", "sweep",
 ]
 
 
@@ -233,3 +233,6 @@ def compare(scenario: Scenario | str | os.PathLike | Mapping[str, Any] | None = 
             xs = [float(s[metric]) for s in summaries]
             rows.append({"policy": p, "metric": metric, "mean": sum(xs) / len(xs), "ci95": _ci95(xs), "n": len(xs)})
     return pd.DataFrame(rows, columns=["policy", "metric", "mean", "ci95", "n"])
+
+
+from .sweeps import sweep  # noqa: E402  (sweep uses the helpers above)
