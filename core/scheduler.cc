@@ -212,11 +212,8 @@ void Scheduler::on_task_started(Time now, TaskId t, WorkerId w) {
 void Scheduler::on_task_finished(Time now, TaskId t, WorkerId w, Time started_at) {
   last_now_ = now;
   on_heartbeat(now, w);
-  if (t >= table_.tasks.size()) return;
+  if (!holds(t, w)) return;  // stale: reassigned, cancelled or already recorded
   Task& task = table_.tasks[t];
-  if (task.worker != w || (task.state != TaskState::kQueued && task.state != TaskState::kRunning)) {
-    return;  // stale: reassigned, cancelled or already recorded
-  }
   detach_from_worker(t, w);
   Worker& worker = cluster_.mutable_worker(w);
   task.start = started_at;
@@ -227,6 +224,12 @@ void Scheduler::on_task_finished(Time now, TaskId t, WorkerId w, Time started_at
   place_pending(now);
 }
 
+bool Scheduler::holds(TaskId t, WorkerId w) const {
+  if (t >= table_.tasks.size()) return false;
+  const Task& task = table_.tasks[t];
+  return task.worker == w && (task.state == TaskState::kQueued || task.state == TaskState::kRunning);
+}
+
 bool Scheduler::failure_is_final(TaskId t) const {
   return t < table_.tasks.size() && table_.tasks[t].attempts >= config_.max_attempts;
 }
@@ -234,9 +237,7 @@ bool Scheduler::failure_is_final(TaskId t) const {
 void Scheduler::on_task_failed(Time now, TaskId t, WorkerId w) {
   last_now_ = now;
   on_heartbeat(now, w);
-  if (t >= table_.tasks.size()) return;
-  Task& task = table_.tasks[t];
-  if (task.worker != w || (task.state != TaskState::kQueued && task.state != TaskState::kRunning)) return;
+  if (!holds(t, w)) return;
   attempt_failed(now, t, w);
   note_worker_failure(now, w);
   place_pending(now);

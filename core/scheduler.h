@@ -111,6 +111,9 @@ class Scheduler {
   // The attempt failed; the task is queued again, or fails for good when
   // failure_is_final(task). A report for a task no longer assigned to `w` is ignored.
   void on_task_failed(Time now, TaskId task, WorkerId w);
+  // Whether `task` is queued or running on `w` now: only then does w's report of it count
+  // (drivers journal a completion only if it will be recorded).
+  bool holds(TaskId task, WorkerId w) const;
   // Whether a failure of `task`'s current attempt would be final (drivers journal it first).
   bool failure_is_final(TaskId task) const;
   // Any message from a worker proves it alive; this is the one that carries nothing else.

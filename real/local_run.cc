@@ -378,9 +378,8 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
                                     true});
     submitted += job.tasks.size();
   }
-  std::vector<std::uint64_t> tasks(submitted);
-  for (std::uint64_t t = 0; t < submitted; ++t) tasks[t] = t;
-  for (std::uint64_t t : tasks) {
+  // Task ids are dense from 0 in submission order.
+  for (std::uint64_t t = 0; t < submitted; ++t) {
     auto reply = client.call(StatusRequest{t, true}, -1);
     if (!reply) return Error{"wait: " + reply.error()};
   }

@@ -239,9 +239,7 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
     if (outcome.output.size() > kMaxOutputBytes) outcome.output.erase(0, outcome.output.size() - kMaxOutputBytes);
     const auto& table = core_->table();
     // Journal only a report the core will accept as final; stale ones are dropped here.
-    const bool current = peer->worker != kNoWorker && t < table.tasks.size() && table.tasks[t].worker == peer->worker &&
-                         (table.tasks[t].state == TaskState::kQueued || table.tasks[t].state == TaskState::kRunning);
-    if (!current) return;
+    if (peer->worker == kNoWorker || !core_->holds(t, peer->worker)) return;
     const double end = now();
     if (outcome.exit_code == 0) {
       const double start = t < started_at_.size() && started_at_[t] >= 0 ? started_at_[t] : table.tasks[t].dispatched;

@@ -381,11 +381,11 @@ class Simulation {
   }
 
   void finished(double t, TaskId task, WorkerId w, double started) {
-    const Task& before = core_->table().tasks[task];
-    const bool current = before.worker == w && (before.state == TaskState::kQueued || before.state == TaskState::kRunning);
+    const bool recorded = core_->holds(task, w);
     core_->on_task_finished(t, task, w, started);
-    if (current && keep_journal_) {
-      journal_.push_back(TaskFinished{task, started, t, hosts_[host_of_[w]].spec.name, before.attempts, {}});
+    if (recorded && keep_journal_) {
+      journal_.push_back(TaskFinished{task, started, t, hosts_[host_of_[w]].spec.name,
+                                      core_->table().tasks[task].attempts, {}});
     }
   }
 
