@@ -16,6 +16,7 @@
 #include "core/task.h"
 #include "policies/registry.h"
 #include "scenario/load.h"
+#include "real/local_run.h"
 #include "sim/isolated.h"
 
 namespace py = pybind11;
@@ -70,17 +71,18 @@ py::dict records_dict(const RunRecords& r) {
   {
     std::vector<std::uint64_t> id;
     std::vector<std::string> name;
-    std::vector<double> submit, start, end, cp;
-    std::vector<std::uint32_t> tasks, procs;
+    std::vector<double> submit, start, end, makespan, cp;
+    std::vector<std::uint32_t> tasks;
     std::vector<bool> success;
     for (const JobRecord& j : r.jobs) {
       id.push_back(j.id); name.push_back(j.name); submit.push_back(j.submit); start.push_back(j.start);
-      end.push_back(j.end); tasks.push_back(j.tasks); procs.push_back(j.processors); cp.push_back(j.critical_path);
-      success.push_back(j.success);
+      end.push_back(j.end); makespan.push_back(j.end >= 0 ? j.end - j.submit : -1); tasks.push_back(j.tasks);
+      cp.push_back(j.critical_path); success.push_back(j.success);
     }
+    // The columns of jobs.csv (results/write.cc), in its order.
     py::dict d;
     d["job"] = id; d["name"] = name; d["submit"] = submit; d["start"] = start; d["end"] = end;
-    d["tasks"] = tasks; d["processors"] = procs; d["critical_path"] = cp; d["success"] = success;
+    d["makespan"] = makespan; d["tasks"] = tasks; d["critical_path"] = cp; d["success"] = success;
     out["jobs"] = d;
   }
   {
@@ -152,11 +154,19 @@ PYBIND11_MODULE(_core, m) {
 
   m.def(
       "simulate",
-      [](const Scenario& scenario) {
+      [](const Scenario& scenario, std::optional<py::function> progress) {
+        sim::ProgressFn report;
+        if (progress) {
+          // Called in this process, on this thread, while the GIL is released.
+          report = [&progress](std::uint64_t done, std::uint64_t total) {
+            py::gil_scoped_acquire acquire;
+            (*progress)(done, total);
+          };
+        }
         std::optional<Expected<RunRecords>> records;
         {
           py::gil_scoped_release release;
-          records.emplace(sim::simulate(scenario));
+          records.emplace(sim::simulate(scenario, report));
         }
         if (!*records) {
           PyErr_SetString(run_error.ptr(), records->error().c_str());
@@ -164,16 +174,25 @@ PYBIND11_MODULE(_core, m) {
         }
         return records_dict(records->value());
       },
-      py::arg("scenario"), "Runs one simulation (in a forked child) and returns its records as column dicts.");
+      py::arg("scenario"), py::arg("progress") = py::none(),
+      "Runs one simulation (in a forked child) and returns its records as column dicts; "
+      "progress(done_tasks, total_tasks) is called now and then.");
 
   m.def(
       "simulate_many",
-      [](const std::vector<Scenario>& scenarios, unsigned jobs) {
+      [](const std::vector<Scenario>& scenarios, unsigned jobs, std::optional<py::function> done) {
         // One thread forks every child: forking while other threads run could hang a child.
+        std::function<void(std::size_t)> on_done;
+        if (done) {
+          on_done = [&done](std::size_t index) {
+            py::gil_scoped_acquire acquire;
+            (*done)(index);
+          };
+        }
         std::vector<Expected<RunRecords>> results;
         {
           py::gil_scoped_release release;
-          results = sim::simulate_many(scenarios, jobs);
+          results = sim::simulate_many(scenarios, jobs, on_done);
         }
         py::list out;
         for (const auto& r : results) {
@@ -185,6 +204,25 @@ PYBIND11_MODULE(_core, m) {
         }
         return out;
       },
-      py::arg("scenarios"), py::arg("jobs"),
-      "Runs the simulations, `jobs` at a time, each in a forked child; returns their records in order.");
+      py::arg("scenarios"), py::arg("jobs"), py::arg("done") = py::none(),
+      "Runs the simulations, `jobs` at a time, each in a forked child; returns their records in order. "
+      "done(index) is called as each run ends.");
+
+  m.def(
+      "run_real",
+      [](const Scenario& scenario, const std::string& binary, bool verbose) {
+        std::optional<Expected<RunRecords>> records;
+        {
+          py::gil_scoped_release release;
+          records.emplace(real::run_local(scenario, real::LocalRunOptions{binary, verbose}));
+        }
+        if (!*records) {
+          PyErr_SetString(run_error.ptr(), records->error().c_str());
+          throw py::error_already_set();
+        }
+        return records_dict(records->value());
+      },
+      py::arg("scenario"), py::arg("binary"), py::arg("verbose") = false,
+      "Runs the scenario on real local processes (`binary` is the fulcrum executable that "
+      "starts the scheduler and worker daemons) and returns its records as column dicts.");
 }

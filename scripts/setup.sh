@@ -11,7 +11,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libasio-dev
   python3-distributed
   pybind11-dev python3-dev python3-pybind11 python3-pandas python3-pytest python3-numpy
-  python3-matplotlib
+  python3-matplotlib python3-tqdm
+  python3-nbclient python3-nbformat python3-ipykernel jupyter-nbconvert
 )
 
 missing=()

@@ -1,9 +1,11 @@
 #include "sim/isolated.h"
 
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -165,27 +167,57 @@ bool write_all(int fd, const std::string& bytes) {
 
 namespace {
 
-// A forked simulation: its pid, the read end of its pipe, and what it sent so far.
+constexpr int kProgressPollMs = 100;
+
+// Progress shared between a child and its parent: the child stores, the parent polls.
+// Lives in a MAP_SHARED page so the parent can report progress in its own process (the
+// Python module calls back into the interpreter there, never in the forked child).
+struct SharedProgress {
+  std::atomic<std::uint64_t> done{0};
+  std::atomic<std::uint64_t> total{0};
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+// A forked simulation: its pid, the read end of its pipe, what it sent so far, and (when
+// the caller wants progress) the shared progress page.
 struct Child {
   pid_t pid = -1;
   int fd = -1;
   std::string bytes;
+  SharedProgress* progress = nullptr;
 };
 
-Expected<Child> start_child(const Scenario& scenario, const ProgressFn& progress) {
+Expected<Child> start_child(const Scenario& scenario, bool with_progress) {
+  SharedProgress* shared = nullptr;
+  if (with_progress) {
+    void* page = ::mmap(nullptr, sizeof(SharedProgress), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return Error{std::string("cannot map a progress page: ") + std::strerror(errno)};
+    shared = new (page) SharedProgress;
+  }
   int fds[2];
-  if (::pipe(fds) != 0) return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
+  if (::pipe(fds) != 0) {
+    if (shared) ::munmap(shared, sizeof(SharedProgress));
+    return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
+  }
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fds[0]);
     ::close(fds[1]);
+    if (shared) ::munmap(shared, sizeof(SharedProgress));
     return Error{std::string("cannot fork the simulation: ") + std::strerror(errno)};
   }
   if (pid == 0) {
     ::close(fds[0]);
+    ProgressFn report;
+    if (shared) {
+      report = [shared](std::uint64_t done, std::uint64_t total) {
+        shared->total.store(total, std::memory_order_relaxed);
+        shared->done.store(done, std::memory_order_release);
+      };
+    }
     std::string bytes;
     try {
-      bytes = encode(run_simulation_in_process(scenario, progress));
+      bytes = encode(run_simulation_in_process(scenario, report));
     } catch (const std::exception& e) {
       bytes = encode(Error{std::string("simulation failed: ") + e.what()});
     }
@@ -195,12 +227,13 @@ Expected<Child> start_child(const Scenario& scenario, const ProgressFn& progress
     ::_exit(written ? 0 : 1);
   }
   ::close(fds[1]);
-  return Child{pid, fds[0], {}};
+  return Child{pid, fds[0], {}, shared};
 }
 
 // Reaps a child whose pipe reached its end and decodes what it sent.
 Expected<RunRecords> finish_child(Child& child) {
   ::close(child.fd);
+  if (child.progress) ::munmap(child.progress, sizeof(SharedProgress));
   int status = 0;
   while (::waitpid(child.pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -226,9 +259,22 @@ bool read_some(Child& child) {
 }  // namespace
 
 Expected<RunRecords> simulate(const Scenario& scenario, const ProgressFn& progress) {
-  auto child = start_child(scenario, progress);
+  auto child = start_child(scenario, static_cast<bool>(progress));
   if (!child) return Error{child.error()};
-  while (read_some(*child)) {
+  std::uint64_t reported = 0;
+  for (;;) {
+    pollfd p{child->fd, POLLIN, 0};
+    // Without a progress callback, block; with one, wake up to report what the child did.
+    const int ready = ::poll(&p, 1, progress ? kProgressPollMs : -1);
+    if (progress) {
+      const std::uint64_t done = child->progress->done.load(std::memory_order_acquire);
+      if (done != reported) {
+        reported = done;
+        progress(done, child->progress->total.load(std::memory_order_relaxed));
+      }
+    }
+    if (ready < 0 && errno != EINTR) break;
+    if (ready > 0 && !read_some(*child)) break;
   }
   return finish_child(*child);
 }
@@ -241,7 +287,7 @@ std::vector<Expected<RunRecords>> simulate_many(const std::vector<Scenario>& sce
   jobs = std::max(1u, jobs);
   while (next < scenarios.size() || !running.empty()) {
     while (next < scenarios.size() && running.size() < jobs) {
-      auto child = start_child(scenarios[next], {});
+      auto child = start_child(scenarios[next], false);
       if (!child) {
         results[next] = Error{child.error()};
         if (done) done(next);

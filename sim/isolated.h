@@ -15,6 +15,8 @@
 
 namespace fulcrum::sim {
 
+// Runs one simulation in a forked child. `progress(done, total)` is called in the calling
+// process (about every 100 ms while the count of finished tasks moves), never in the child.
 Expected<RunRecords> simulate(const Scenario& scenario, const ProgressFn& progress = {});
 
 // Runs many simulations, at most `jobs` at once, each in its own forked child. The calling

@@ -10,8 +10,9 @@
 Scenarios are the YAML scenario files of the CLI (or a dict of the same shape); keys are
 overridden with the CLI's ``--set`` strings ("workload.tasks=500"), so errors carry the
 CLI's messages: a bad scenario raises ScenarioError (a ValueError), a failed run RunError
-(a RuntimeError). Each simulation runs in a forked child with the GIL released, so
-compare() runs several at once on threads.
+(a RuntimeError). Each simulation runs in a forked child with the GIL released; compare()
+runs several at once. Long runs show a tqdm progress bar when interactive (a terminal or a
+Jupyter kernel); ``progress=True/False`` forces it on or off.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from . import _core
+from ._progress import progress_bar
 from ._core import RunError, ScenarioError
 
 __all__ = [
@@ -174,14 +176,29 @@ class Result:
                 f"{int(s['tasks_completed'])} tasks, response_mean={s['response_mean']:.4g}>")
 
 
+def _fulcrum_binary() -> str:
+    """The fulcrum executable that real mode starts daemons with: $FULCRUM_BINARY, else the
+    one built beside this package."""
+    binary = os.environ.get("FULCRUM_BINARY")
+    if not binary:
+        from ._build import FULCRUM_BINARY as binary
+    if not os.access(binary, os.X_OK):
+        raise RunError(f"real mode: the fulcrum executable {binary!r} is missing or not executable "
+                       f"(build it, or set FULCRUM_BINARY)")
+    return binary
+
+
 def run(scenario: Scenario | str | os.PathLike | Mapping[str, Any] | None = None,
-        policy: str | None = None, seed: int | None = None, **set: Any) -> Result:
-    """Runs a scenario once in simulation.
+        policy: str | None = None, seed: int | None = None, mode: str = "sim",
+        progress: bool | None = None, **set: Any) -> Result:
+    """Runs a scenario once, in simulation (``mode="sim"``) or on real local processes
+    (``mode="real"``: a scheduler daemon and one worker daemon per host on 127.0.0.1, as
+    ``fulcrum run --mode real``; the scenario's ``real.time_scale`` sets its wall time).
 
     ``policy`` and ``seed`` override the scenario's; other keyword arguments are overrides,
     with ``__`` standing for ``.`` (``workload__tasks=500``) or passed as
     ``**{"workload.tasks": 500}``. Raises ScenarioError for a bad override or policy and
-    RunError when the simulation fails.
+    RunError when the run fails.
     """
     sc = _as_scenario(scenario)
     extra = dict(set)
@@ -191,7 +208,12 @@ def run(scenario: Scenario | str | os.PathLike | Mapping[str, Any] | None = None
         extra["seed"] = int(seed)
     if extra:
         sc = sc.with_overrides(extra)
-    return Result(sc, _core.simulate(sc._core))
+    if mode == "real":
+        return Result(sc, _core.run_real(sc._core, _fulcrum_binary()))
+    if mode != "sim":
+        raise ValueError(f"run: mode must be 'sim' or 'real', got {mode!r}")
+    with progress_bar(progress, total=None, desc=sc.policy, unit="task") as bar:
+        return Result(sc, _core.simulate(sc._core, bar.update_to if bar else None))
 
 
 def _ci95(xs: Sequence[float]) -> float:
@@ -205,7 +227,7 @@ def _ci95(xs: Sequence[float]) -> float:
 
 def compare(scenario: Scenario | str | os.PathLike | Mapping[str, Any] | None = None,
             policies: Sequence[str] | None = None, seeds: int = 3,
-            max_workers: int | None = None) -> pd.DataFrame:
+            max_workers: int | None = None, progress: bool | None = None) -> pd.DataFrame:
     """Runs every policy on ``seeds`` seeds (the scenario's seed, seed+1, ...) and returns a
     tidy DataFrame: one row per policy and summary metric with columns policy, metric,
     mean, ci95 (Student-t 95 % half-width, as the CLI's compare) and n."""
@@ -222,7 +244,9 @@ def compare(scenario: Scenario | str | os.PathLike | Mapping[str, Any] | None = 
             runs.append((p, base.with_overrides({"policy": p, "seed": base.seed + s})))
     workers = max_workers or os.cpu_count() or 1
     # The C++ side forks every run from one thread (forking beside other threads is unsafe).
-    results = _core.simulate_many([item[1]._core for item in runs], workers)
+    with progress_bar(progress, total=len(runs), desc="compare", unit="run") as bar:
+        results = _core.simulate_many([item[1]._core for item in runs], workers,
+                                      (lambda _index: bar.update(1)) if bar else None)
     per_policy: dict[str, list[dict]] = {p: [] for p in policies}
     for (p, _), rec in zip(runs, results):
         per_policy[p].append(rec["summary"])

@@ -14,12 +14,13 @@ import itertools
 import multiprocessing
 import os
 import sys
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
 from . import _core
+from ._progress import progress_bar
 
 # (path, text, source_name, overrides): everything _core.load needs, all plain and picklable.
 RunSpec = tuple
@@ -47,8 +48,16 @@ def _is_dask_client(executor: Any) -> bool:
             and type(executor).__name__ == "Client")
 
 
+def _gather(futures: list, as_completed, bar) -> list:
+    """The futures' results in order, ticking the bar as each one completes."""
+    if bar is not None:
+        for _ in as_completed(futures):
+            bar.update(1)
+    return [f.result() for f in futures]
+
+
 def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]], policies: Sequence[str] | str,
-          seeds: int = 3, executor: Any = None) -> pd.DataFrame:
+          seeds: int = 3, executor: Any = None, progress: bool | None = None) -> pd.DataFrame:
     """Runs every combination of ``grid`` (override key -> list of values) x ``policies`` x
     ``seeds`` seeds (the scenario's seed, seed+1, ...).
 
@@ -57,6 +66,7 @@ def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]], policies: Sequence[s
     concurrent.futures.Executor or a dask.distributed Client; by default a process pool
     (forkserver start method) with one worker per CPU. Every combination is validated in
     this process first, so a bad key or value raises ScenarioError before any run starts.
+    A tqdm bar counts finished runs when interactive (``progress`` forces it on or off).
     """
     from . import _as_scenario, _override  # late: fulcrum/__init__ imports this module
 
@@ -90,19 +100,26 @@ def sweep(scenario: Any, grid: Mapping[str, Sequence[Any]], policies: Sequence[s
                 labels.append((*combo, p, seed))
                 items.append((path, base._text, base._source_name, tuple(ov)))
 
-    if executor is None:
-        ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(items)), mp_context=ctx,
-                                 initializer=_add_path, initargs=(_package_parent(),)) as pool:
-            summaries = list(pool.map(_run_one, items))
-    elif _is_dask_client(executor):
-        futures = executor.map(_run_one, items, pure=False)
-        summaries = executor.gather(futures)
-    elif isinstance(executor, Executor) or hasattr(executor, "map"):
-        summaries = list(executor.map(_run_one, items))
-    else:
-        raise TypeError(f"sweep: executor must be a concurrent.futures.Executor or a dask Client, "
-                        f"got {type(executor).__name__}")
+    with progress_bar(progress, total=len(items), desc="sweep", unit="run") as bar:
+        if executor is None:
+            ctx = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(max_workers=min(os.cpu_count() or 1, len(items)), mp_context=ctx,
+                                     initializer=_add_path, initargs=(_package_parent(),)) as pool:
+                summaries = _gather([pool.submit(_run_one, it) for it in items], as_completed, bar)
+        elif _is_dask_client(executor):
+            from distributed import as_completed as dask_as_completed
+            futures = executor.map(_run_one, items, pure=False)
+            if bar is not None:
+                for _ in dask_as_completed(futures):
+                    bar.update(1)
+            summaries = executor.gather(futures)
+        elif isinstance(executor, Executor):
+            summaries = _gather([executor.submit(_run_one, it) for it in items], as_completed, bar)
+        elif hasattr(executor, "map"):
+            summaries = list(executor.map(_run_one, items))
+        else:
+            raise TypeError(f"sweep: executor must be a concurrent.futures.Executor or a dask Client, "
+                            f"got {type(executor).__name__}")
 
     rows = []
     metrics: list[str] = []

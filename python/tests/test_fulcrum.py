@@ -1,7 +1,11 @@
 """Tests of the fulcrum Python package (run with PYTHONPATH=build/python, Debian's python3)."""
 
+import json
 import math
+import os
+import subprocess
 
+import numpy
 import pandas as pd
 import pandas.testing
 import pytest
@@ -112,3 +116,102 @@ def test_dict_scenario():
 def test_dict_scenario_error():
     with pytest.raises(fulcrum.ScenarioError, match="bogus"):
         fulcrum.load_scenario({"cluster": {"hosts": [{"count": 1}]}, "bogus": 1})
+
+
+# ------------------------------------------------------------ agreement with the CLI's files
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _fulcrum_binary():
+    return os.environ.get("FULCRUM_BINARY") or fulcrum._fulcrum_binary()
+
+
+@pytest.mark.parametrize("example,policy,seed", [
+    ("mm1_random.yaml", "jsq", 4),
+    ("faults.yaml", "power_of_d:d=2", 2),
+    ("montage_heft.yaml", "heft", 1),
+])
+def test_results_equal_cli_files(tmp_path, example, policy, seed):
+    """Python's DataFrames hold exactly what `fulcrum run --out` writes for the same
+    scenario, policy and seed: same columns, same values (the CSVs print 17 digits)."""
+    path = os.path.join(REPO, "examples", example)
+    out = tmp_path / "cli"
+    cli = subprocess.run([_fulcrum_binary(), "run", path, "--policy", policy, "--seed", str(seed),
+                          "--out", str(out)], capture_output=True, text=True, cwd=REPO)
+    assert cli.returncode == 0, cli.stderr
+    r = fulcrum.run(path, policy=policy, seed=seed)
+    for name in ["tasks", "workers", "jobs", "events"]:
+        expected = pd.read_csv(out / f"{name}.csv", keep_default_na=False, float_precision="round_trip")
+        got = getattr(r, name)
+        assert list(got.columns) == list(expected.columns), name
+        assert len(got) == len(expected), name
+        for col in got.columns:
+            if pd.api.types.is_bool_dtype(got[col]):  # the CSVs write 1 and 0
+                assert got[col].tolist() == [bool(int(x)) for x in expected[col]], f"{name}.{col}"
+            elif pd.api.types.is_numeric_dtype(got[col]):
+                numpy.testing.assert_array_equal(got[col].to_numpy(dtype=float),
+                                                 expected[col].to_numpy(dtype=float), err_msg=f"{name}.{col}")
+            else:
+                assert [str(x).lower() for x in got[col]] == [str(x).lower() for x in expected[col]], f"{name}.{col}"
+    summary = json.loads((out / "summary.json").read_text())
+    metrics = summary.get("metrics", summary)
+    for key, value in r.summary.items():
+        assert key in metrics, key
+        assert metrics[key] == pytest.approx(value, rel=1e-12, abs=1e-12) or (math.isnan(value)), key
+
+
+def test_dtypes():
+    r = fulcrum.run(os.path.join(REPO, "examples", "faults.yaml"), seed=3)
+    assert dict(r.tasks.dtypes.astype(str)) == {
+        "id": "int64", "job": "int64", "submit": "float64", "start": "float64", "end": "float64",
+        "worker": "object", "attempts": "int64", "state": "object"}
+    assert dict(r.workers.dtypes.astype(str)) == {
+        "worker": "object", "group": "object", "speed": "float64", "slots": "int64", "tasks": "int64",
+        "busy_time": "float64", "utilisation": "float64"}
+    assert dict(r.jobs.dtypes.astype(str)) == {
+        "job": "int64", "name": "object", "submit": "float64", "start": "float64", "end": "float64",
+        "makespan": "float64", "tasks": "int64", "critical_path": "float64", "success": "bool"}
+    assert dict(r.events.dtypes.astype(str)) == {
+        "time": "float64", "kind": "object", "host": "object", "detail": "object", "alert": "bool"}
+    assert len(r.events) > 0 and r.events["alert"].any()
+    assert all(isinstance(v, float) for v in r.summary.values())
+
+
+# ------------------------------------------------------------------------- progress, real mode
+
+def test_progress_is_reported_in_this_process():
+    sc = fulcrum.load_scenario(None, {"workload.tasks": 20000})
+    calls = []
+    fulcrum._core.simulate(sc._core, lambda done, total: calls.append((done, total)))
+    assert calls, "no progress reported"
+    assert calls[-1] == (20000, 20000)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_progress_bar_when_asked(capsys):
+    fulcrum.run(None, progress=True, **{"workload.tasks": 20000})
+    err = capsys.readouterr().err
+    assert "task" in err  # tqdm's bar, on stderr
+    fulcrum.compare(fulcrum.load_scenario(None, SMALL), ["jsq", "random"], seeds=2, progress=True)
+    assert "run" in capsys.readouterr().err
+    fulcrum.run(None, progress=False, **SMALL)
+    assert capsys.readouterr().err == ""
+
+
+def test_real_mode_runs_local_processes():
+    sc = fulcrum.load_scenario({
+        "seed": 2,
+        "cluster": {"hosts": [{"name": "w", "count": 2, "speed": 1e9, "slots": 1}]},
+        "workload": {"type": "poisson", "rate": 1.0, "size": {"dist": "exponential", "mean": 1e9}, "tasks": 40},
+        "policy": "jsq",
+        "real": {"task": "sleep", "time_scale": 0.02},
+    })
+    r = fulcrum.run(sc, mode="real")
+    sim = fulcrum.run(sc)
+    assert r.summary["tasks_completed"] == 40 and r.summary["tasks_lost"] == 0
+    assert list(r.tasks.columns) == list(sim.tasks.columns)
+    assert set(r.tasks["worker"]) <= {"w-0", "w-1"}
+    assert (r.tasks["state"] == "finished").all()
+    with pytest.raises(ValueError, match="mode"):
+        fulcrum.run(sc, mode="cloud")
