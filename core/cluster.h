@@ -35,6 +35,7 @@ struct Worker {
   std::deque<TaskId> queue;       // dispatched, not yet reported started, FIFO
   std::vector<TaskId> running;    // reported started
   std::uint32_t in_system = 0;    // queue.size() + running.size()
+  double outstanding_flops = 0;   // the sizes of its queued and running tasks
   // Statistics for results.
   std::uint64_t completed = 0;
   double busy_time = 0;  // slot-seconds spent on tasks that finished here
@@ -63,6 +64,9 @@ class ClusterState {
   }
   double latency() const { return latency_; }
   double bandwidth() const { return bandwidth_; }
+  // The time of the event being handled: policies read it, they never read a clock.
+  Time now() const { return now_; }
+  void set_now(Time now) { now_ = now; }
 
  private:
   static constexpr std::uint32_t kAbsent = ~0u;
@@ -71,6 +75,7 @@ class ClusterState {
   int queue_cap_;
   double latency_ = 0;
   double bandwidth_ = 1.25e9;
+  Time now_ = 0;
   std::vector<Worker> workers_;
   std::vector<WorkerId> eligible_;
   std::vector<std::uint32_t> eligible_pos_;

@@ -131,7 +131,7 @@ RunRecords collect_records(const TaskTable& table, const ClusterState& cluster, 
   RunRecords r;
   r.tasks.reserve(table.tasks.size());
   for (const Task& t : table.tasks) {
-    r.tasks.push_back({t.id, t.job, t.submit, t.start, t.end, t.worker, t.attempts, t.state});
+    r.tasks.push_back({t.id, t.job, t.flops, t.submit, t.dispatched, t.start, t.end, t.worker, t.attempts, t.state});
   }
   r.workers.reserve(cluster.size());
   for (const Worker& w : cluster.workers()) {

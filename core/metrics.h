@@ -16,7 +16,9 @@ namespace fulcrum {
 struct TaskRecord {
   TaskId id = 0;
   JobId job = 0;
+  double flops = 0;  // the task's size
   Time submit = 0;
+  Time dispatched = -1;  // last attempt's dispatch to a worker, -1: never dispatched
   Time start = -1;   // -1: never started
   Time end = -1;     // -1: never reached a terminal state
   WorkerId worker = kNoWorker;

@@ -29,6 +29,12 @@ class Policy {
   // eligibility changed.
   virtual void on_worker_changed(const ClusterState& /*cluster*/, WorkerId /*w*/) {}
 
+  // Called when worker w reports `task` finished, before the task leaves it: `task` still
+  // holds its dispatch and start times (start as the worker reported it), `now` is the end.
+  // Learning policies train on this; the cluster is as the worker's load was before.
+  virtual void on_task_finished(const ClusterState& /*cluster*/, WorkerId /*w*/, const Task& /*task*/,
+                                Time /*now*/) {}
+
   // DAG-aware policies see each whole job when it is submitted and may plan it against
   // the current cluster; they may overwrite `priorities` (one per task, higher first in
   // the central queue). The job's tasks get ids first, first + 1, ...

@@ -81,6 +81,7 @@ void Scheduler::declare_dead(Time now, WorkerId w) {
   worker.running.clear();
   worker.queue.clear();
   worker.in_system = 0;
+  worker.outstanding_flops = 0;
   quarantine_ends_.erase(w);
   worker_changed(w);
   notice(now, Notice::Kind::kWorkerDead, w, 0, static_cast<double>(lost.size()));
@@ -214,9 +215,11 @@ void Scheduler::on_task_finished(Time now, TaskId t, WorkerId w, Time started_at
   on_heartbeat(now, w);
   if (!holds(t, w)) return;  // stale: reassigned, cancelled or already recorded
   Task& task = table_.tasks[t];
+  task.start = started_at;
+  cluster_.set_now(now);
+  policy_->on_task_finished(cluster_, w, task, now);
   detach_from_worker(t, w);
   Worker& worker = cluster_.mutable_worker(w);
-  task.start = started_at;
   ++worker.completed;
   worker.busy_time += now - started_at;
   worker_changed(w);
@@ -435,6 +438,7 @@ void Scheduler::attach_running(Time now, TaskId t, WorkerId w) {
   ++task.attempts;
   worker.running.push_back(t);
   ++worker.in_system;
+  worker.outstanding_flops += task.flops;
 }
 
 void Scheduler::make_ready(Time now, TaskId t) {
@@ -459,6 +463,7 @@ void Scheduler::place_pending_tasks(Time now) {
       continue;
     }
     if (cluster_.eligible().empty()) return;
+    cluster_.set_now(now);
     const std::optional<WorkerId> w = policy_->pick(cluster_, table_.tasks[t], rng_);
     if (!w) return;
     assert(cluster_.is_eligible(*w) && "policy picked an ineligible worker");
@@ -476,6 +481,7 @@ void Scheduler::dispatch(Time now, TaskId t, WorkerId w) {
   ++task.attempts;
   worker.queue.push_back(t);
   ++worker.in_system;
+  worker.outstanding_flops += task.flops;
   worker_changed(w);
   commands_.push_back({Command::Kind::kDispatch, t, w, task.flops, config_.epoch});
 }
@@ -491,6 +497,8 @@ bool Scheduler::detach_from_worker(TaskId t, WorkerId w) {
     return false;
   }
   --worker.in_system;
+  // Recomputed when empty, so rounding never leaves a drained worker with work.
+  worker.outstanding_flops = worker.in_system == 0 ? 0 : worker.outstanding_flops - table_.tasks[t].flops;
   return true;
 }
 

@@ -36,13 +36,15 @@ py::dict records_dict(const RunRecords& r) {
 
   {
     std::vector<std::uint64_t> id, job;
-    std::vector<double> submit, start, end;
+    std::vector<double> flops, submit, dispatched, start, end;
     std::vector<std::string> worker, state;
     std::vector<std::uint32_t> attempts;
     for (const TaskRecord& t : r.tasks) {
       id.push_back(t.id);
       job.push_back(t.job);
+      flops.push_back(t.flops);
       submit.push_back(t.submit);
+      dispatched.push_back(t.dispatched);
       start.push_back(t.start);
       end.push_back(t.end);
       worker.push_back(t.worker < r.workers.size() ? r.workers[t.worker].name : std::string());
@@ -50,7 +52,9 @@ py::dict records_dict(const RunRecords& r) {
       state.emplace_back(to_string(t.state));
     }
     py::dict d;
-    d["id"] = id; d["job"] = job; d["submit"] = submit; d["start"] = start; d["end"] = end;
+    // The columns of tasks.csv (results/write.cc), in its order.
+    d["id"] = id; d["job"] = job; d["flops"] = flops; d["submit"] = submit; d["dispatched"] = dispatched;
+    d["start"] = start; d["end"] = end;
     d["worker"] = worker; d["attempts"] = attempts; d["state"] = state;
     out["tasks"] = d;
   }

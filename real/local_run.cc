@@ -415,6 +415,7 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   out.tasks = std::move(records.tasks);
   for (TaskRecord& t : out.tasks) {
     t.submit = rescale(t.submit);
+    t.dispatched = rescale(t.dispatched);
     t.start = rescale(t.start);
     t.end = rescale(t.end);
     if (t.worker != kNoWorker) t.worker = host_index.at(records.workers[t.worker].name);

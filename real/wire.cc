@@ -22,7 +22,9 @@ template <class IO> void fields(IO& io, TaskOutcome& o) {
 template <class IO> void fields(IO& io, TaskRecord& t) {
   io.field(t.id);
   io.field(t.job);
+  io.field(t.flops);
   io.field(t.submit);
+  io.field(t.dispatched);
   io.field(t.start);
   io.field(t.end);
   io.field(t.worker);

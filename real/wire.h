@@ -23,7 +23,7 @@
 
 namespace fulcrum::real {
 
-inline constexpr std::uint8_t kWireVersion = 1;
+inline constexpr std::uint8_t kWireVersion = 2;  // 2: TaskRecord carries flops and dispatched
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---

@@ -74,12 +74,12 @@ Expected<bool> write_results(const std::string& dir, const Scenario& scenario, c
   if (ec) return Error{dir + ": cannot create folder: " + ec.message()};
   const std::filesystem::path base(dir);
 
-  std::string tasks = "id,job,submit,start,end,worker,attempts,state\n";
+  std::string tasks = "id,job,flops,submit,dispatched,start,end,worker,attempts,state\n";
   tasks.reserve(records.tasks.size() * 96);
   for (const TaskRecord& t : records.tasks) {
     const std::string worker = t.worker == kNoWorker ? "" : records.workers[t.worker].name;
-    fmt::format_to(std::back_inserter(tasks), "{},{},{},{},{},{},{},{}\n", t.id, t.job, number(t.submit),
-                   number(t.start), number(t.end), worker, t.attempts, to_string(t.state));
+    fmt::format_to(std::back_inserter(tasks), "{},{},{},{},{},{},{},{},{},{}\n", t.id, t.job, number(t.flops),
+                   number(t.submit), number(t.dispatched), number(t.start), number(t.end), worker, t.attempts, to_string(t.state));
   }
   if (auto r = write_file(base / "tasks.csv", tasks); !r) return r;
 

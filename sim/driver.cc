@@ -166,7 +166,7 @@ class Simulation {
         ++r.workers[host].tasks;
         r.workers[host].busy_time += t.end - t.start;
       }
-      r.tasks.push_back({t.id, t.job, t.submit, t.start, t.end, host, t.attempts, t.state});
+      r.tasks.push_back({t.id, t.job, t.flops, t.submit, t.dispatched, t.start, t.end, host, t.attempts, t.state});
     }
     r.events = std::move(events_);
     r.jobs = std::move(jobs_);

@@ -8,7 +8,7 @@ namespace fulcrum {
 namespace {
 
 TaskRecord finished(TaskId id, Time submit, Time start, Time end, WorkerId w) {
-  return TaskRecord{id, 0, submit, start, end, w, 1, TaskState::kFinished};
+  return TaskRecord{id, 0, 1e9, submit, start, start, end, w, 1, TaskState::kFinished};
 }
 
 TEST(Metrics, SummaryOfHandMadeRecords) {
@@ -17,7 +17,7 @@ TEST(Metrics, SummaryOfHandMadeRecords) {
       finished(1, 1, 2, 4, 0),   // response 3, wait 1, slowdown 1.5
       finished(2, 2, 2, 3, 1),   // response 1, wait 0, slowdown 1
   };
-  tasks.push_back(TaskRecord{3, 0, 3, -1, -1, kNoWorker, 0, TaskState::kPending});  // never finished: lost
+  tasks.push_back(TaskRecord{3, 0, 1e9, 3, -1, -1, -1, kNoWorker, 0, TaskState::kPending});  // never finished: lost
   std::vector<WorkerRecord> workers{{"a", "g", 1e9, 1, 2, 4.0, 0}, {"b", "g", 1e9, 2, 1, 1.0, 0}};
   const Summary s = summarize(tasks, workers, /*tasks_retried=*/5);
   EXPECT_EQ(s.tasks_submitted, 4u);

@@ -44,7 +44,13 @@ def progress_bar(progress: bool | None, total: int | None, desc: str, unit: str)
         yield None
         return
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
+        if "ipykernel" in sys.modules:
+            try:  # the widget bar needs ipywidgets; without it tqdm.auto warns, so keep text
+                import ipywidgets  # noqa: F401
+                from tqdm.notebook import tqdm
+            except ImportError:
+                pass
     except ImportError:
         yield None
         return

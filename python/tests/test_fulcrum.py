@@ -30,7 +30,8 @@ def test_run_small(default):
     r = fulcrum.run(default, **SMALL)
     assert isinstance(r.tasks, pd.DataFrame)
     assert len(r.tasks) == 500
-    assert list(r.tasks.columns) == ["id", "job", "submit", "start", "end", "worker", "attempts", "state"]
+    assert list(r.tasks.columns) == ["id", "job", "flops", "submit", "dispatched", "start", "end", "worker",
+                                     "attempts", "state"]
     assert (r.tasks["state"] == "finished").all()
     assert (r.tasks["worker"] != "").all()
     assert set(r.tasks["worker"]) <= set(r.workers["worker"])
@@ -164,8 +165,8 @@ def test_results_equal_cli_files(tmp_path, example, policy, seed):
 def test_dtypes():
     r = fulcrum.run(os.path.join(REPO, "examples", "faults.yaml"), seed=3)
     assert dict(r.tasks.dtypes.astype(str)) == {
-        "id": "int64", "job": "int64", "submit": "float64", "start": "float64", "end": "float64",
-        "worker": "object", "attempts": "int64", "state": "object"}
+        "id": "int64", "job": "int64", "flops": "float64", "submit": "float64", "dispatched": "float64",
+        "start": "float64", "end": "float64", "worker": "object", "attempts": "int64", "state": "object"}
     assert dict(r.workers.dtypes.astype(str)) == {
         "worker": "object", "group": "object", "speed": "float64", "slots": "int64", "tasks": "int64",
         "busy_time": "float64", "utilisation": "float64"}

@@ -12,7 +12,7 @@ std::vector<Message> samples() {
   TaskDesc burn{TaskKind::kBurn, "", 3e9, 0, {0, 1}};
   TaskStatus status{9, 2, "finished", "w-1", 2, 1.5, 2.5, 3.5, {3, std::string("out\0put", 7)}};
   RecordsReply records;
-  records.tasks.push_back({1, 0, 0.5, 1.0, 2.0, 3, 1, TaskState::kFinished});
+  records.tasks.push_back({1, 0, 2e9, 0.5, 0.75, 1.0, 2.0, 3, 1, TaskState::kFinished});
   records.workers.push_back({"w-0", "w", 1e9, 2, 10, 5.5, 0.25});
   records.tasks_retried = 4;
   return {Register{"w-0", 4, 2e9, {7, 8}},
@@ -89,8 +89,8 @@ TEST(Wire, MalformedPayloadsAreErrorsWithReasons) {
     EXPECT_NE(m.error().find(needle), std::string::npos) << m.error();
   };
   expect_error("", "shorter than its header");
-  expect_error(std::string("\x02\x00", 2), "protocol version 2");
-  expect_error(std::string("\x01\xff", 2), "unknown message type 255");
+  expect_error(std::string("\x09\x00", 2), "protocol version 9");
+  expect_error(std::string("\x02\xff", 2), "unknown message type 255");
   for (std::size_t cut = 2; cut < payload.size(); ++cut) expect_error(payload.substr(0, cut), "Register");
   expect_error(payload + "x", "trailing bytes");
   std::string lying = payload;
