@@ -20,6 +20,7 @@ PolicyResult make_least_connections(const PolicySpec& spec);
 PolicyResult make_jsq(const PolicySpec& spec);
 PolicyResult make_power_of_d(const PolicySpec& spec);
 PolicyResult make_heft(const PolicySpec& spec);
+PolicyResult make_learned(const PolicySpec& spec);
 
 // Refuses parameters other than `allowed`; returns the error text or "".
 std::string reject_unknown_params(const PolicySpec& spec, std::initializer_list<const char*> allowed);

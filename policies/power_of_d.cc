@@ -3,16 +3,14 @@
 // first sampled. With d >= the number of eligible workers it considers them all, in random
 // order, which is JSQ with random tie-breaking. Parameter d: an integer >= 1, default 2.
 //
-// The sample is a partial Fisher-Yates shuffle of positions in cluster.eligible(), so it
-// comes in uniformly random order and the tie-break is fair. Stateless between picks.
+// The sample (policies/sampler.h) comes in uniformly random order, so the tie-break is fair.
+// Stateless between picks.
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <numeric>
-#include <utility>
-#include <vector>
 
 #include "policies/builtin.h"
+#include "policies/sampler.h"
 
 namespace fulcrum {
 namespace {
@@ -26,9 +24,9 @@ class PowerOfD final : public Policy {
   std::optional<WorkerId> pick(const ClusterState& cluster, const Task&, Rng& rng) override {
     const auto eligible = cluster.eligible();
     if (eligible.empty()) return std::nullopt;
-    sample(eligible.size(), std::min<std::size_t>(d_, eligible.size()), rng);
-    WorkerId best = eligible[sampled_.front()];
-    for (const std::uint32_t i : sampled_) {
+    const auto& sampled = sampler_.sample(eligible.size(), std::min<std::size_t>(d_, eligible.size()), rng);
+    WorkerId best = eligible[sampled.front()];
+    for (const std::uint32_t i : sampled) {
       const WorkerId w = eligible[i];
       if (cluster.worker(w).in_system < cluster.worker(best).in_system) best = w;
     }
@@ -36,49 +34,8 @@ class PowerOfD final : public Policy {
   }
 
  private:
-  // Fills sampled_ with k distinct positions of [0, m) in uniformly random order: the
-  // first k steps of a Fisher-Yates shuffle of the identity. When k is small next to m
-  // the permutation is kept sparse, as the few positions moved away from identity, for
-  // O(k^2) time; otherwise it is materialised for O(m) <= O(k^2). Scratch vectors are
-  // members so that steady-state picks do not allocate.
-  void sample(std::size_t m, std::size_t k, Rng& rng) {
-    sampled_.clear();
-    if (k * k >= m) {
-      dense_.resize(m);
-      std::iota(dense_.begin(), dense_.end(), 0u);
-      for (std::size_t i = 0; i < k; ++i) {
-        std::swap(dense_[i], dense_[i + rng.uniform_int(m - i)]);
-        sampled_.push_back(dense_[i]);
-      }
-      return;
-    }
-    moved_.clear();  // (position, value) where the permutation differs from identity
-    const auto at = [&](std::uint32_t pos) {
-      for (const auto& [p, v] : moved_) {
-        if (p == pos) return v;
-      }
-      return pos;
-    };
-    for (std::size_t i = 0; i < k; ++i) {
-      const auto j = static_cast<std::uint32_t>(i + rng.uniform_int(m - i));
-      const std::uint32_t vi = at(static_cast<std::uint32_t>(i));
-      sampled_.push_back(at(j));
-      // Position i is never read again, so only j needs to remember the swap.
-      bool found = false;
-      for (auto& [p, v] : moved_) {
-        if (p == j) {
-          v = vi;
-          found = true;
-        }
-      }
-      if (!found) moved_.emplace_back(j, vi);
-    }
-  }
-
   std::uint32_t d_;
-  std::vector<std::uint32_t> sampled_;
-  std::vector<std::uint32_t> dense_;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> moved_;
+  DistinctSampler sampler_;
 };
 
 }  // namespace

@@ -21,6 +21,7 @@ constexpr Entry kPolicies[] = {
     {"jsq", make_jsq},
     {"power_of_d", make_power_of_d},
     {"heft", make_heft},
+    {"learned", make_learned},
 };
 
 }  // namespace
