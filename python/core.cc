@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "core/stats.h"
 #include "core/task.h"
+#include "policies/learned.h"
 #include "policies/registry.h"
 #include "scenario/load.h"
 #include "real/local_run.h"
@@ -211,6 +212,52 @@ PYBIND11_MODULE(_core, m) {
       py::arg("scenarios"), py::arg("jobs"), py::arg("done") = py::none(),
       "Runs the simulations, `jobs` at a time, each in a forked child; returns their records in order. "
       "done(index) is called as each run ends.");
+
+  m.def(
+      "training_set",
+      [](const std::vector<double>& flops, const std::vector<double>& dispatched, const std::vector<double>& start,
+         const std::vector<double>& end, const std::vector<std::int64_t>& worker, const std::vector<std::string>& state,
+         const std::vector<std::string>& worker_group, const std::vector<int>& worker_slots, double rate_smoothing) {
+        const std::size_t n = flops.size();
+        if (dispatched.size() != n || start.size() != n || end.size() != n || worker.size() != n || state.size() != n) {
+          throw py::value_error("training_set: the task columns differ in length");
+        }
+        if (worker_group.size() != worker_slots.size()) throw py::value_error("training_set: the worker columns differ in length");
+        std::vector<TaskRecord> tasks(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          TaskRecord& t = tasks[i];
+          t.id = i;
+          t.flops = flops[i];
+          t.dispatched = dispatched[i];
+          t.start = start[i];
+          t.end = end[i];
+          t.worker = worker[i] < 0 || static_cast<std::size_t>(worker[i]) >= worker_group.size()
+                         ? kNoWorker : static_cast<WorkerId>(worker[i]);
+          t.state = state[i] == "finished" ? TaskState::kFinished : TaskState::kFailed;
+        }
+        std::vector<WorkerRecord> workers(worker_group.size());
+        for (std::size_t w = 0; w < workers.size(); ++w) {
+          workers[w].group = worker_group[w];
+          workers[w].slots = worker_slots[w];
+        }
+        TrainingSet set = training_set(tasks, workers, rate_smoothing);
+        std::vector<std::string> names(kLearnedFeatures.begin(), kLearnedFeatures.end());
+        return py::make_tuple(names, set.groups, set.features, set.target);
+      },
+      py::arg("flops"), py::arg("dispatched"), py::arg("start"), py::arg("end"), py::arg("worker"), py::arg("state"),
+      py::arg("worker_group"), py::arg("worker_slots"), py::arg("rate_smoothing") = 0.3,
+      "The learned predictor's training examples from a run's task and worker columns: "
+      "(feature names, groups, rows, targets), as policies/learned.h computes them.");
+
+  m.def(
+      "check_model",
+      [](const std::string& path) {
+        if (auto model = load_learned_model(path); !model) {
+          PyErr_SetString(scenario_error.ptr(), model.error().c_str());
+          throw py::error_already_set();
+        }
+      },
+      py::arg("path"), "Raises ScenarioError if the file is not a model the learned policy accepts.");
 
   m.def(
       "run_real",
