@@ -179,6 +179,10 @@ void LoadPredictor::on_completion(const ClusterState&, WorkerId w, const Task& t
       p_ = 0.5 * (p_ + p_.transpose());  // keep it symmetric against rounding
       const double largest = p_.diagonal().maxCoeff();
       if (largest > kPriorVariance) p_ *= kPriorVariance / largest;
+      // More work ahead never makes a task finish sooner: projecting the load weights onto
+      // >= 0 keeps a burst of odd samples (heavy-tailed sizes) from turning the policy
+      // into "pick the busiest worker".
+      for (int i = 1; i <= 2; ++i) theta_[i] = std::max(theta_[i], 0.0);
     }
   }
   pending_.erase(it);

@@ -101,3 +101,20 @@ def test_learned_policy_dispatches_real_workers():
     counts = r.tasks["worker"].value_counts()
     assert set(counts.index) == {"slow", "fast"}  # a group of one host is named as the group
     assert counts["fast"] > counts["slow"]
+
+
+def test_learned_experiment_quick(tmp_path):
+    p = subprocess.run(["/usr/bin/python3", os.path.join(REPO, "experiments", "learned.py"), "--quick",
+                        "--out", str(tmp_path)], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(fulcrum.__file__))})
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "learned.png").stat().st_size > 0
+    df = pd.read_csv(tmp_path / "learned.csv")
+    assert set(df["setting"]) == {"hetero", "drift", "swf"}
+    assert (df[df["metric"] == "tasks_lost"]["mean"] == 0).all()
+    p99 = df[df["metric"] == "response_p99"].set_index(["setting", "policy"])["mean"]
+    for setting in ["hetero", "drift"]:
+        best_classic = min(p99[(setting, p)] for p in ["jsq", "least_connections", "power_of_d:d=2",
+                                                       "weighted_round_robin"])
+        # The goal is >= 20 % lower p99 on the drift setting; the quick run must show it.
+        assert p99[(setting, "learned")] < 0.8 * best_classic, setting
