@@ -14,7 +14,7 @@ WorkerId ClusterState::add(const WorkerSpec& spec) {
 }
 
 bool ClusterState::should_be_eligible(const Worker& w) const {
-  if (!w.alive || w.suspected || w.quarantined) return false;
+  if (!w.alive || w.suspected || w.quarantined || w.draining) return false;
   if (queue_cap_ < 0) return true;
   return w.in_system < static_cast<std::uint32_t>(w.spec.slots + queue_cap_);
 }

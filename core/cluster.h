@@ -31,6 +31,7 @@ struct Worker {
   bool alive = true;
   bool suspected = false;         // silent for a while: no new tasks until heard from again
   bool quarantined = false;       // failed too often lately: no new tasks for a while
+  bool draining = false;          // being scaled in: no new tasks, its own ones finish
   Time last_heard = 0;            // last message of any kind from it
   std::deque<TaskId> queue;       // dispatched, not yet reported started, FIFO
   std::vector<TaskId> running;    // reported started

@@ -34,6 +34,8 @@ std::vector<std::pair<std::string, double>> summary_fields(const Summary& s) {
       {"jobs_makespan_mean", s.jobs_makespan_mean},
       {"jobs_slowdown_mean", s.jobs_slowdown_mean},
       {"data_moved", s.data_moved},
+      {"host_seconds", s.host_seconds},
+      {"energy_joules", s.energy_joules},
   };
 }
 

@@ -63,6 +63,10 @@ struct Summary {
   double jobs_makespan_mean = 0;      // end - submit
   double jobs_slowdown_mean = 0;      // makespan / critical-path lower bound
   double data_moved = 0;              // bytes sent along DAG edges between different hosts
+  // Capacity used: the sum over hosts of their powered-on time (booting included) until the
+  // run ended, and, in simulation with a power model, the energy the hosts consumed.
+  double host_seconds = 0;
+  double energy_joules = 0;
 };
 
 // One line of jobs.csv: a job from its submission to its last task's end.

@@ -32,6 +32,9 @@ std::string_view to_string(Notice::Kind kind) {
     case Notice::Kind::kWorkRecovered: return "work_recovered";
     case Notice::Kind::kBacklogHigh: return "backlog_high";
     case Notice::Kind::kBacklogCleared: return "backlog_cleared";
+    case Notice::Kind::kScaleOut: return "scale_out";
+    case Notice::Kind::kScaleIn: return "scale_in";
+    case Notice::Kind::kWorkerRetired: return "worker_retired";
   }
   return "?";
 }
@@ -40,13 +43,20 @@ Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> poli
     : config_(config), policy_(std::move(policy)), rng_(config.seed, /*stream=*/2),
       cluster_(config.queue_cap) {
   cluster_.set_network(config.network_latency, config.network_bandwidth);
+  if (config.autoscale.enabled) autoscaler_ = std::make_unique<Autoscaler>(config.autoscale);
 }
 
-WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std::vector<TaskId>& claimed) {
+WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std::vector<TaskId>& claimed,
+                                     bool booted) {
   last_now_ = now;
+  if (booted && booting_ > 0) --booting_;
   const WorkerId w = cluster_.add(spec);
   cluster_.mutable_worker(w).last_heard = now;
-  policy_->on_worker_changed(cluster_, w);
+  if (autoscaler_) {
+    worker_changed(w);  // also counts its share of the capacity
+  } else {
+    policy_->on_worker_changed(cluster_, w);
+  }
   if (next_check_ == kNever && (config_.dead_after > 0 || config_.suspect_after > 0 || config_.task_timeout > 0)) {
     next_check_ = now + config_.detector_period;
   }
@@ -61,6 +71,11 @@ WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std
   if (!claimed.empty()) worker_changed(w);
   place_pending(now);
   return w;
+}
+
+void Scheduler::on_scale_out_failed(Time now, std::uint32_t n) {
+  last_now_ = now;
+  booting_ -= std::min(booting_, n);
 }
 
 void Scheduler::on_worker_left(Time now, WorkerId w) {
@@ -289,10 +304,44 @@ void Scheduler::on_tick(Time now) {
   release_backoffs(now);
   if (now >= next_check_) check_detector(now);
   place_pending(now);
+  if (autoscaler_ && now >= autoscaler_->next_evaluation()) autoscale(now);
+}
+
+void Scheduler::autoscale(Time now) {
+  const AutoscaleDecision d = autoscaler_->evaluate(now, in_service_, booting_);
+  if (d.delta > 0) {
+    const auto n = static_cast<std::uint32_t>(d.delta);
+    booting_ += n;
+    Command c{Command::Kind::kScaleOut, 0, kNoWorker, 0, config_.epoch};
+    c.count = n;
+    commands_.push_back(c);
+    notices_.push_back(Notice{now, Notice::Kind::kScaleOut, kNoWorker, 0, d.metric, false, n});
+    return;
+  }
+  // Scale in: drain the workers that hold the least work (the newest on ties), so that
+  // they empty soonest.
+  for (std::int64_t k = 0; k < -d.delta; ++k) {
+    WorkerId pick = kNoWorker;
+    for (WorkerId w = 0; w < cluster_.size(); ++w) {
+      const Worker& worker = cluster_.worker(w);
+      if (!worker.alive || worker.draining) continue;
+      if (pick == kNoWorker || worker.in_system <= cluster_.worker(pick).in_system) pick = w;
+    }
+    if (pick == kNoWorker) break;
+    cluster_.mutable_worker(pick).draining = true;
+    commands_.push_back({Command::Kind::kScaleIn, 0, pick, 0, config_.epoch});
+    notice(now, Notice::Kind::kScaleIn, pick, 0, d.metric);
+    worker_changed(pick);  // ineligible now; retired at once if it holds nothing
+  }
+}
+
+void Scheduler::observe_load(Time now) {
+  autoscaler_->update(now, busy_total_, tasks_total_ + static_cast<double>(pending_.size()), slots_total_);
 }
 
 Time Scheduler::next_wakeup() const {
   Time t = next_check_;
+  if (autoscaler_) t = std::min(t, autoscaler_->next_evaluation());
   if (hold_until_ > last_now_) t = std::min(t, hold_until_);
   if (!backoff_.empty()) t = std::min(t, std::get<0>(backoff_.top()));
   return t;
@@ -450,6 +499,7 @@ void Scheduler::make_ready(Time now, TaskId t) {
 void Scheduler::place_pending(Time now) {
   place_pending_tasks(now);
   check_backlog(now);
+  if (autoscaler_) observe_load(now);
 }
 
 void Scheduler::place_pending_tasks(Time now) {
@@ -513,6 +563,31 @@ void Scheduler::requeue(TaskId t) {
 }
 
 void Scheduler::worker_changed(WorkerId w) {
+  if (autoscaler_) {
+    Worker& worker = cluster_.mutable_worker(w);
+    if (worker.draining && worker.alive && worker.in_system == 0) {
+      // Drained: it leaves the core's service for good (a dead worker is not retired; a
+      // report from it is stale, and its disconnection is no death).
+      worker.alive = false;
+      commands_.push_back({Command::Kind::kRetire, 0, w, 0, config_.epoch});
+      notice(last_now_, Notice::Kind::kWorkerRetired, w);
+    }
+    if (shares_.size() <= w) shares_.resize(w + 1);
+    LoadShare& share = shares_[w];
+    busy_total_ -= share.busy;
+    tasks_total_ -= share.tasks;
+    slots_total_ -= share.slots;
+    in_service_ -= share.serving ? 1 : 0;
+    share.serving = worker.alive && !worker.draining;
+    share.slots = share.serving ? worker.spec.slots : 0;
+    share.tasks = share.serving ? worker.in_system : 0;
+    share.busy = std::min(share.tasks, share.slots);
+    busy_total_ += share.busy;
+    tasks_total_ += share.tasks;
+    slots_total_ += share.slots;
+    in_service_ += share.serving ? 1 : 0;
+    observe_load(last_now_);
+  }
   cluster_.refresh(w);
   policy_->on_worker_changed(cluster_, w);
 }

@@ -20,6 +20,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/autoscaler.h"
 #include "core/cluster.h"
 #include "core/pending_queue.h"
 #include "core/policy.h"
@@ -29,12 +30,16 @@
 namespace fulcrum {
 
 struct Command {
-  enum class Kind : std::uint8_t { kDispatch, kCancel };
+  // kScaleOut: start `count` more workers (they join with on_worker_joined(..., booted)).
+  // kScaleIn: `worker` drains (no new tasks; what it holds finishes); nothing to do yet.
+  // kRetire: `worker` drained and left the core's service: stop it (power off, SIGTERM).
+  enum class Kind : std::uint8_t { kDispatch, kCancel, kScaleOut, kScaleIn, kRetire };
   Kind kind;
   TaskId task;
   WorkerId worker;
   double flops;
   std::uint64_t epoch;
+  std::uint32_t count = 0;  // kScaleOut
 };
 
 // What the core reports besides commands: failure detection, retries, alerts. Drivers
@@ -52,6 +57,9 @@ struct Notice {
     kWorkRecovered,      // every task a dead worker held has finished or failed for good
     kBacklogHigh,        // backlog_alert or more tasks wait centrally (alert)
     kBacklogCleared,
+    kScaleOut,           // the autoscaler starts `count` workers (value: the metric)
+    kScaleIn,            // the autoscaler drains `worker` (value: the metric)
+    kWorkerRetired,      // a draining worker is empty: it is stopped
   };
   Time time = 0;
   Kind kind = Kind::kWorkerDead;
@@ -59,6 +67,7 @@ struct Notice {
   TaskId task = 0;
   double value = 0;  // kind-specific: tasks moved, backoff, backlog length, ...
   bool alert = false;
+  std::uint32_t count = 0;  // kScaleOut: workers started
 };
 std::string_view to_string(Notice::Kind kind);
 
@@ -87,6 +96,8 @@ struct SchedulerConfig {
   // The network as planners estimate it (upward ranks, HEFT): latency + bytes / bandwidth.
   double network_latency = 0;
   double network_bandwidth = 1.25e9;
+  // The autoscaler (core/autoscaler.h); off by default.
+  AutoscaleConfig autoscale;
 };
 
 class Scheduler {
@@ -97,7 +108,11 @@ class Scheduler {
   // `claimed`: tasks the worker says it still runs (it reconnected after a scheduler
   // failover). A claimed task that is not finished and not placed elsewhere becomes the
   // worker's running task; any other claim gets a Cancel command back.
-  WorkerId on_worker_joined(Time now, const WorkerSpec& spec, const std::vector<TaskId>& claimed = {});
+  // `booted`: the worker is one a kScaleOut started (it no longer counts as booting).
+  WorkerId on_worker_joined(Time now, const WorkerSpec& spec, const std::vector<TaskId>& claimed = {},
+                            bool booted = false);
+  // `n` workers a kScaleOut asked for will not come (no standby host, crashed while booting).
+  void on_scale_out_failed(Time now, std::uint32_t n);
   // The worker is gone: its queued and running tasks are queued again elsewhere.
   void on_worker_left(Time now, WorkerId w);
   // REQUIRES: the parents of each task come before it in spec.tasks.
@@ -143,6 +158,9 @@ class Scheduler {
   const ClusterState& cluster() const { return cluster_; }
   const Policy& policy() const { return *policy_; }
   std::uint64_t tasks_unfinished() const { return unfinished_; }
+  // Autoscaling: workers started and not joined yet; workers alive and not draining.
+  std::uint32_t booting() const { return booting_; }
+  std::uint32_t in_service() const { return in_service_; }
   std::uint64_t tasks_retried() const { return retried_; }
   // Slot-seconds spent on attempts that did not complete (lost, failed, timed out).
   double wasted_work() const { return wasted_; }
@@ -167,6 +185,8 @@ class Scheduler {
   void finish(Time now, TaskId t, TaskState final_state);
   void attach_running(Time now, TaskId t, WorkerId w);
   void worker_changed(WorkerId w);
+  void autoscale(Time now);
+  void observe_load(Time now);
 
   SchedulerConfig config_;
   std::unique_ptr<Policy> policy_;
@@ -196,6 +216,16 @@ class Scheduler {
   std::map<std::uint32_t, std::pair<WorkerId, std::uint32_t>> recovery_left_;
   std::uint32_t next_recovery_ = 0;
   bool backlog_high_ = false;
+  // Autoscaling (null when off): each worker's share of the load, and the totals.
+  std::unique_ptr<Autoscaler> autoscaler_;
+  struct LoadShare {
+    double busy = 0, tasks = 0, slots = 0;
+    bool serving = false;
+  };
+  std::vector<LoadShare> shares_;
+  double busy_total_ = 0, tasks_total_ = 0, slots_total_ = 0;
+  std::uint32_t in_service_ = 0;
+  std::uint32_t booting_ = 0;
 };
 
 }  // namespace fulcrum

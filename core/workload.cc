@@ -1,5 +1,6 @@
 #include "core/workload.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace fulcrum {
@@ -46,8 +47,46 @@ std::string to_string(SizeDistribution::Kind kind) {
 ArrivalStream::ArrivalStream(const SyntheticWorkload& workload, std::uint64_t seed)
     : workload_(workload), rng_(seed, /*stream=*/1) {}
 
+double RateProfile::factor(double t) const {
+  switch (kind) {
+    case Kind::kConstant: return 1;
+    case Kind::kDiurnal: return 1 - amplitude * std::cos(2 * M_PI * t / period);
+    case Kind::kStep: {
+      double f = factors.empty() ? 1 : factors[0];
+      for (std::size_t i = 0; i < at.size() && at[i] <= t; ++i) f = factors[i];
+      return f;
+    }
+  }
+  return 1;
+}
+
+double RateProfile::peak() const {
+  switch (kind) {
+    case Kind::kConstant: return 1;
+    case Kind::kDiurnal: return 1 + amplitude;
+    case Kind::kStep: {
+      double f = 0;
+      for (double x : factors) f = std::max(f, x);
+      return f;
+    }
+  }
+  return 1;
+}
+
 bool ArrivalStream::next(Arrival& out) {
   if (emitted_ >= workload_.tasks) return false;
+  if (workload_.profile.kind != RateProfile::Kind::kConstant) {
+    // Thinning: candidates at the peak rate, each kept with probability factor / peak.
+    const double peak = workload_.profile.peak();
+    for (;;) {
+      clock_ += rng_.exponential(1.0 / (workload_.rate * peak));
+      if (rng_.uniform01() * peak < workload_.profile.factor(clock_)) break;
+    }
+    out.time = clock_;
+    out.flops = workload_.size.draw(rng_);
+    ++emitted_;
+    return true;
+  }
   clock_ += rng_.exponential(1.0 / workload_.rate);
   out.time = clock_;
   out.flops = workload_.size.draw(rng_);

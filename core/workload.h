@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/random.h"
 #include "core/types.h"
@@ -29,10 +30,29 @@ struct SizeDistribution {
 
 std::string to_string(SizeDistribution::Kind kind);
 
+// A time-varying arrival rate: rate(t) = rate x factor(t). Arrivals are then a
+// non-homogeneous Poisson process, drawn by thinning (Lewis & Shedler): candidates at the
+// peak rate, each kept with probability rate(t) / peak, from the workload's own stream.
+struct RateProfile {
+  enum class Kind : std::uint8_t { kConstant, kDiurnal, kStep };
+  Kind kind = Kind::kConstant;
+  // diurnal: factor(t) = 1 - amplitude x cos(2 pi t / period): a trough of 1 - amplitude at
+  // t = 0, a peak of 1 + amplitude at period / 2; its mean is 1, so `rate` is the mean rate.
+  double period = 86400;
+  double amplitude = 0.5;  // 0 <= amplitude <= 1
+  // step: factor(t) = factors[i] from at[i] (at[0] = 0, increasing) until the next step.
+  std::vector<double> at;
+  std::vector<double> factors;
+
+  double factor(double t) const;
+  double peak() const;  // the largest factor
+};
+
 struct SyntheticWorkload {
   double rate = 1;             // Poisson arrivals, tasks per second
   SizeDistribution size;
   std::uint64_t tasks = 1000;  // how many arrive
+  RateProfile profile;
 };
 
 struct Arrival {

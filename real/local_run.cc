@@ -226,6 +226,9 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   if (!scenario.cluster.platform.empty()) {
     return Error{scenario.source + ": cluster.platform: real mode needs host groups (cluster.hosts), not a platform file"};
   }
+  if (scenario.autoscale.enabled) {
+    return Error{scenario.source + ": autoscale: not available in real mode yet (simulation only)"};
+  }
   for (const FaultSpec& f : scenario.faults) {
     if (f.kind == FaultSpec::Kind::kSlowdown || f.kind == FaultSpec::Kind::kLink) {
       return Error{scenario.source + ":" + std::to_string(f.line) + ": faults: " + to_string(f.kind) +
@@ -452,6 +455,10 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   out.summary.data_moved = bytes_moved(dag_jobs, out.tasks);
   out.summary.wasted_work = records.wasted_work / scale;
   add_fault_metrics(out.events, out.summary);
+  // Every worker process runs the whole run (energy is not measured in real mode).
+  double end = 0;
+  for (const TaskRecord& t : out.tasks) end = std::max(end, t.end);
+  out.summary.host_seconds = static_cast<double>(hosts.size()) * end;
   return out;
 }
 

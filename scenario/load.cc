@@ -346,6 +346,9 @@ class Loader {
   SyntheticWorkload workload(const Field& f, TraceWorkload& trace_out) const;
   RealSpec real(const Field& f) const;
   RecoverySpec recovery(const Field& f) const;
+  AutoscaleSpec autoscale(const Field& f, const ClusterSpec& cluster) const;
+  PowerSpec power(const Field& f) const;
+  RateProfile rate_profile(const Field& f) const;
   std::vector<FaultSpec> faults(const Field& f, const ClusterSpec& cluster, const RecoverySpec& recovery) const;
   FaultSpec fault(const Field& f, const ClusterSpec& cluster) const;
   bool boolean(const Field& f) const;
@@ -436,7 +439,9 @@ Scenario Loader::load(const YAML::Node& root) const {
   if (!root.IsMap()) {
     fail(top, "a scenario is a map of seed, cluster, workload and policy, got " + describe(root));
   }
-  const MapReader m(*this, top, {"seed", "cluster", "workload", "policy", "priority", "real", "recovery", "faults"});
+  const MapReader m(*this, top,
+                    {"seed", "cluster", "workload", "policy", "priority", "real", "recovery", "faults", "autoscale",
+                     "power"});
   Scenario s;
   s.source = source_;
   if (auto f = m.get("seed")) {
@@ -454,7 +459,72 @@ Scenario Loader::load(const YAML::Node& root) const {
   if (auto f = m.get("real")) s.real = real(*f);
   if (auto f = m.get("recovery")) s.recovery = recovery(*f);
   if (auto f = m.get("faults")) s.faults = faults(*f, s.cluster, s.recovery);
+  if (auto f = m.get("autoscale")) s.autoscale = autoscale(*f, s.cluster);
+  if (auto f = m.get("power")) s.power = power(*f);
   return s;
+}
+
+AutoscaleSpec Loader::autoscale(const Field& f, const ClusterSpec& cluster) const {
+  const MapReader m(*this, f,
+                    {"metric", "target", "min", "max", "period", "window", "cooldown_out", "cooldown_in", "tolerance",
+                     "scale_in_after", "boot_delay", "initial"},
+                    "{metric: utilisation, target: 0.7, min: 2, max: 16}");
+  AutoscaleSpec a;
+  a.enabled = true;
+  const auto positive = [](double x) { return x > 0; };
+  const auto non_negative = [](double x) { return x >= 0; };
+  if (auto v = m.get("metric")) {
+    a.metric = text(*v);
+    if (a.metric != "utilisation" && a.metric != "backlog") {
+      fail(*v, "must be utilisation or backlog, got " + describe(v->node));
+    }
+  }
+  if (auto v = m.get("target")) {
+    a.target = a.metric == "utilisation"
+                   ? number(*v, "a utilisation, 0 < target <= 1", [](double x) { return x > 0 && x <= 1; })
+                   : number(*v, "a positive number of tasks per slot", positive);
+  }
+  std::uint64_t hosts = 0;
+  for (const HostGroup& h : cluster.groups) hosts += static_cast<std::uint64_t>(h.count);
+  const std::uint32_t most = hosts > 0 ? static_cast<std::uint32_t>(std::min<std::uint64_t>(hosts, UINT32_MAX))
+                                       : UINT32_MAX;  // a platform's hosts are checked by the simulator
+  const std::string hosts_text = hosts > 0 ? " (the cluster has " + std::to_string(hosts) + " hosts)" : "";
+  if (auto v = m.get("min")) a.min = integer<std::uint32_t>(*v, 1, most, ("a positive integer" + hosts_text).c_str());
+  a.max = hosts > 0 ? most : 0;
+  if (auto v = m.get("max")) {
+    a.max = integer<std::uint32_t>(*v, 1, most, "a positive integer");
+    if (a.max < a.min) fail(*v, "must be at least min (" + std::to_string(a.min) + "), got " + describe(v->node));
+  } else if (a.max > 0 && a.max < a.min) {
+    fail(m.require("min"), "must be at most the number of hosts" + hosts_text + ", got " + std::to_string(a.min));
+  }
+  if (auto v = m.get("period")) a.period = number(*v, "a positive number of seconds", positive);
+  a.window = std::max(a.window, a.period);
+  if (auto v = m.get("window")) {
+    a.window = number(*v, "a number of seconds >= period", [&](double x) { return x >= a.period; });
+  }
+  if (auto v = m.get("cooldown_out")) a.cooldown_out = number(*v, "a number of seconds >= 0", non_negative);
+  if (auto v = m.get("cooldown_in")) a.cooldown_in = number(*v, "a number of seconds >= 0", non_negative);
+  if (auto v = m.get("tolerance")) a.tolerance = number(*v, "a fraction, 0 <= tolerance < 1", [](double x) { return x >= 0 && x < 1; });
+  if (auto v = m.get("scale_in_after")) a.scale_in_after = integer<std::uint32_t>(*v, 1, 1000000, "a positive integer");
+  if (auto v = m.get("boot_delay")) a.boot_delay = number(*v, "a number of seconds >= 0", non_negative);
+  a.initial = a.min;
+  if (auto v = m.get("initial")) {
+    a.initial = integer<std::uint32_t>(*v, 1, a.max > 0 ? a.max : UINT32_MAX, "a positive integer, at most max");
+    if (a.initial < a.min) fail(*v, "must be at least min (" + std::to_string(a.min) + "), got " + describe(v->node));
+  }
+  return a;
+}
+
+PowerSpec Loader::power(const Field& f) const {
+  const MapReader m(*this, f, {"idle", "busy", "off"}, "{idle: 100, busy: 200, off: 5}");
+  PowerSpec p;
+  p.given = true;
+  const auto non_negative = [](double x) { return x >= 0; };
+  if (auto v = m.get("idle")) p.idle = number(*v, "a number of watts >= 0", non_negative);
+  if (auto v = m.get("busy")) p.busy = number(*v, "a number of watts >= 0", non_negative);
+  if (auto v = m.get("off")) p.off = number(*v, "a number of watts >= 0", non_negative);
+  if (!(p.busy >= p.idle)) fail(m.require("busy"), "must be at least idle (" + number_text(p.idle) + ")");
+  return p;
 }
 
 RealSpec Loader::real(const Field& f) const {
@@ -838,7 +908,8 @@ NetworkSpec Loader::network(const Field& f) const {
 
 SyntheticWorkload Loader::workload(const Field& f, TraceWorkload& trace_out) const {
   const MapReader m(*this, f, {"type", "rate", "size", "tasks", "file", "files", "reference_speed", "count",
-                               "interval", "first_job", "max_jobs", "time_scale", "runtime_scale", "max_procs"});
+                               "interval", "first_job", "max_jobs", "time_scale", "runtime_scale", "max_procs",
+                               "rate_profile"});
   SyntheticWorkload w;
   std::string type = "poisson";
   if (auto t = m.get("type")) {
@@ -848,7 +919,7 @@ SyntheticWorkload Loader::workload(const Field& f, TraceWorkload& trace_out) con
     }
   }
   if (type != "poisson") {
-    for (const char* key : {"rate", "size", "tasks"}) {
+    for (const char* key : {"rate", "size", "tasks", "rate_profile"}) {
       if (auto k = m.get(key)) fail(*k, std::string("only for type poisson (a ") + type + " workload comes from its file)");
     }
     trace_out = trace(f, m, type);
@@ -862,7 +933,49 @@ SyntheticWorkload Loader::workload(const Field& f, TraceWorkload& trace_out) con
   w.rate = number(m.require("rate"), "a positive number of tasks per second", [](double x) { return x > 0; });
   if (auto s = m.get("size")) w.size = size(*s);
   w.tasks = integer<std::uint64_t>(m.require("tasks"), 1, UINT64_MAX, "a positive integer");
+  if (auto p = m.get("rate_profile")) w.profile = rate_profile(*p);
   return w;
+}
+
+RateProfile Loader::rate_profile(const Field& f) const {
+  const MapReader m(*this, f, {"kind", "period", "amplitude", "at", "factor"},
+                    "{kind: diurnal, period: 600, amplitude: 0.8}");
+  RateProfile p;
+  const Field kind = m.require("kind");
+  const std::string name = text(kind);
+  if (name == "diurnal") {
+    p.kind = RateProfile::Kind::kDiurnal;
+    for (const char* key : {"at", "factor"}) {
+      if (auto k = m.get(key)) fail(*k, "only for kind step");
+    }
+    p.period = number(m.require("period"), "a positive number of seconds", [](double x) { return x > 0; });
+    p.amplitude = number(m.require("amplitude"), "a number from 0 to 1", [](double x) { return x >= 0 && x <= 1; });
+  } else if (name == "step") {
+    p.kind = RateProfile::Kind::kStep;
+    for (const char* key : {"period", "amplitude"}) {
+      if (auto k = m.get(key)) fail(*k, "only for kind diurnal");
+    }
+    const auto list = [&](const Field& l, std::vector<double>& out, const char* what, auto ok) {
+      if (!l.node.IsSequence() || l.node.size() == 0) fail(l, std::string("must be a non-empty list of ") + what);
+      for (std::size_t i = 0; i < l.node.size(); ++i) {
+        const Field item{l.node[i], l.path + "[" + std::to_string(i) + "]", l.node[i].Mark()};
+        out.push_back(number(item, what, ok));
+      }
+    };
+    const Field at = m.require("at");
+    const Field factor = m.require("factor");
+    list(at, p.at, "seconds >= 0", [](double x) { return x >= 0; });
+    list(factor, p.factors, "factors >= 0", [](double x) { return x >= 0; });
+    if (p.at.size() != p.factors.size()) fail(factor, "must have as many entries as at (" + std::to_string(p.at.size()) + ")");
+    if (p.at[0] != 0) fail(at, "must start at 0");
+    for (std::size_t i = 1; i < p.at.size(); ++i) {
+      if (!(p.at[i] > p.at[i - 1])) fail(at, "must be increasing");
+    }
+    if (!(p.factors.back() > 0)) fail(factor, "the last factor must be positive (or the arrivals would never end)");
+  } else {
+    fail(kind, "unknown rate profile '" + name + "' (known: diurnal, step)");
+  }
+  return p;
 }
 
 TraceWorkload Loader::trace(const Field& f, const MapReader& m, const std::string& type) const {

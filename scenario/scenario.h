@@ -73,6 +73,34 @@ struct RecoverySpec {
   double reconcile_grace = 2.0;     // after a failover: time workers have to claim tasks
 };
 
+// The autoscaler (core/autoscaler.h) and how drivers provision workers for it. Hosts
+// beyond the first `initial` are standby: powered off in simulation, not started in real
+// mode, until a scale-out boots them (in host order).
+struct AutoscaleSpec {
+  bool enabled = false;
+  std::string metric = "utilisation";  // or "backlog"
+  double target = 0.7;
+  std::uint32_t min = 1;
+  std::uint32_t max = 0;               // 0: every host
+  double period = 5;
+  double window = 30;
+  double cooldown_out = 10;
+  double cooldown_in = 60;
+  double tolerance = 0.1;
+  std::uint32_t scale_in_after = 3;
+  double boot_delay = 20;              // seconds from power-on to the worker joining
+  std::uint32_t initial = 0;           // 0: min
+};
+
+// Host power in simulation, for the SimGrid energy plugin (every host of the group form):
+// watts when idle, with every core busy, and when off.
+struct PowerSpec {
+  bool given = false;
+  double idle = 100;
+  double busy = 200;
+  double off = 5;
+};
+
 struct Scenario {
   std::string source = "<scenario>";  // the file it came from, for messages
   std::uint64_t seed = 1;
@@ -84,6 +112,10 @@ struct Scenario {
   RealSpec real;
   RecoverySpec recovery;
   std::vector<FaultSpec> faults;
+  AutoscaleSpec autoscale;
+  PowerSpec power;
+  // Energy is measured when the scenario gives power or autoscales.
+  bool measures_energy() const { return power.given || autoscale.enabled; }
 
   // The number of hosts of the group form (0 with a platform file: its hosts are known
   // only once the simulator has read it).

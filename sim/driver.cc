@@ -1,5 +1,6 @@
 #include "sim/driver.h"
 
+#include <simgrid/plugins/energy.h>
 #include <simgrid/s4u.hpp>
 #include <xbt/log.h>
 #include <fmt/format.h>
@@ -74,7 +75,12 @@ struct HostState {
   std::vector<sg4::ActorPtr> actors;
   std::set<TaskId> running;
   std::map<TaskId, double> unreported;  // finished while no leader listened: task -> start
-  bool up = true;
+  bool up = true;          // not crashed
+  bool standby = false;    // powered off until a scale-out boots it (autoscaling)
+  bool booting = false;    // powered on, its worker not started yet
+  bool powered = true;     // for host_seconds: on since on_since
+  double on_since = 0;
+  double on_seconds = 0;   // powered-on time before on_since
   bool paused = false;
   bool cut = false;  // its link is down: what it sends is lost, so it keeps results
   // A pause freezes the host like SIGSTOP: running executions are suspended and no new
@@ -134,8 +140,23 @@ class Simulation {
       }
     }
     timeline_ = std::make_unique<FaultTimeline>(scenario_.faults, names, groups, scenario_.seed);
+    if (scenario_.autoscale.enabled) {
+      const std::uint32_t most = scenario_.autoscale.max > 0 ? scenario_.autoscale.max : hosts_.size();
+      if (most > hosts_.size() || scenario_.autoscale.min > hosts_.size()) {
+        return Error{scenario_.source + ": autoscale: min and max must be at most the platform's " +
+                     std::to_string(hosts_.size()) + " worker hosts"};
+      }
+    }
     new_leader(0);
+    const std::uint32_t initial = scenario_.autoscale.enabled ? scenario_.autoscale.initial : hosts_.size();
     for (std::uint32_t h = 0; h < hosts_.size(); ++h) {
+      if (h >= initial) {
+        // Standby: off until a scale-out boots it.
+        hosts_[h].host->turn_off();
+        hosts_[h].standby = true;
+        hosts_[h].powered = false;
+        continue;
+      }
       spawn_worker_actors(h);
       register_host(0, h);
     }
@@ -175,6 +196,14 @@ class Simulation {
     r.summary.data_moved = bytes_moved(trace_jobs_, r.tasks);
     r.summary.wasted_work = wasted_before_ + core_->wasted_work();
     add_fault_metrics(r.events, r.summary);
+    const double end = now();
+    for (const HostState& h : hosts_) {
+      r.summary.host_seconds += h.on_seconds + (h.powered ? end - h.on_since : 0);
+      // The plugin brought every host up to date when the simulation ended.
+      if (scenario_.measures_energy() && h.host->get_property("wattage_per_state") != nullptr) {
+        r.summary.energy_joules += sg_host_get_consumed_energy(h.host);
+      }
+    }
     return r;
   }
 
@@ -207,6 +236,20 @@ class Simulation {
     // A message between two workers crosses both their links.
     c.network_latency = 2 * scenario_.cluster.network.latency;
     c.network_bandwidth = scenario_.cluster.network.bandwidth;
+    if (scenario_.autoscale.enabled) {
+      const AutoscaleSpec& a = scenario_.autoscale;
+      c.autoscale.enabled = true;
+      c.autoscale.metric = a.metric == "backlog" ? AutoscaleConfig::Metric::kBacklog : AutoscaleConfig::Metric::kUtilisation;
+      c.autoscale.target = a.target;
+      c.autoscale.min_workers = a.min;
+      c.autoscale.max_workers = a.max > 0 ? a.max : static_cast<std::uint32_t>(hosts_.size());
+      c.autoscale.period = a.period;
+      c.autoscale.window = a.window;
+      c.autoscale.scale_out_cooldown = a.cooldown_out;
+      c.autoscale.scale_in_cooldown = a.cooldown_in;
+      c.autoscale.tolerance = a.tolerance;
+      c.autoscale.scale_in_after = a.scale_in_after;
+    }
     return c;
   }
 
@@ -258,12 +301,12 @@ class Simulation {
 
   // The host (re)registers with the current leader, claiming what it still runs and what
   // finished while nobody listened.
-  void register_host(double t, std::uint32_t h) {
+  void register_host(double t, std::uint32_t h, bool booted = false) {
     HostState& state = hosts_[h];
     if (state.current != kNoWorker && state.registered_epoch == epoch_) core_->on_worker_left(t, state.current);
     std::vector<TaskId> claimed(state.running.begin(), state.running.end());
     for (const auto& [task, started] : state.unreported) claimed.push_back(task);
-    state.current = core_->on_worker_joined(t, state.spec, claimed);
+    state.current = core_->on_worker_joined(t, state.spec, claimed, booted);
     if (host_of_.size() <= state.current) host_of_.resize(state.current + 1, kNoWorker);
     host_of_[state.current] = h;
     state.registered_epoch = epoch_;
@@ -518,6 +561,10 @@ class Simulation {
       if (c.kind == Command::Kind::kDispatch) {
         hosts_[host_of_[c.worker]].inbox->put_init(new DispatchMessage{c.task, c.flops, c.worker, c.epoch}, kControlMessageBytes)
             ->detach();
+      } else if (c.kind == Command::Kind::kScaleOut) {
+        boot(c.count);
+      } else if (c.kind == Command::Kind::kRetire) {
+        retire(host_of_[c.worker]);
       }
       // A Cancel (task timeout, claim of a task done elsewhere) needs no action: the
       // simulated attempt runs to its end and its report is ignored, as for a worker
@@ -527,6 +574,58 @@ class Simulation {
     // The last task may end outside the scheduler loop (a claim flushed at registration,
     // a timeout on a tick): wake the loop so that it sees the run is over.
     if (arrivals_done_ && core_->tasks_unfinished() == 0) stop_scheduler();
+  }
+
+  // Scale-out: powers on `n` standby hosts (the first ones in host order); each worker joins
+  // after the boot delay. Hosts that are not there are reported back to the core.
+  void boot(std::uint32_t n) {
+    const double t = now();
+    std::uint32_t started = 0;
+    for (std::uint32_t h = 0; h < hosts_.size() && started < n; ++h) {
+      HostState& host = hosts_[h];
+      if (!host.standby || !host.up) continue;
+      ++started;
+      host.standby = false;
+      host.booting = true;
+      host.host->turn_on();
+      power_on(host, t);
+      event(t, "boot", host.spec.name, fmt::format("joins after {:g} s", scenario_.autoscale.boot_delay));
+      sg4::Actor::create("boot", platform_.scheduler, [this, h] {
+        sg4::this_actor::sleep_for(scenario_.autoscale.boot_delay);
+        HostState& booted = hosts_[h];
+        if (!booted.booting) return;  // crashed meanwhile (the core was told)
+        booted.booting = false;
+        spawn_worker_actors(h);
+        if (leader_up_) register_host(now(), h, /*booted=*/true);
+      })->daemonize();
+    }
+    if (started < n) core_->on_scale_out_failed(t, n - started);
+  }
+
+  // Scale-in: the worker drained; its host powers off and is standby again.
+  void retire(std::uint32_t h) {
+    HostState& host = hosts_[h];
+    if (!host.up || host.standby) return;
+    host.inbox->set_receiver(nullptr);
+    host.host->turn_off();
+    power_off(host, now());
+    host.standby = true;
+    host.running.clear();
+    host.execs.clear();
+    host.unreported.clear();
+    host.registered_epoch = 0;
+    host.actors.clear();
+  }
+
+  static void power_on(HostState& host, double t) {
+    if (host.powered) return;
+    host.powered = true;
+    host.on_since = t;
+  }
+  static void power_off(HostState& host, double t) {
+    if (!host.powered) return;
+    host.powered = false;
+    host.on_seconds += t - host.on_since;
   }
 
   void on_notice(const Notice& n) {
@@ -542,6 +641,13 @@ class Simulation {
       case Notice::Kind::kTaskTimedOut: detail = "task " + std::to_string(n.task); break;
       case Notice::Kind::kBacklogHigh:
       case Notice::Kind::kBacklogCleared: detail = std::to_string(static_cast<long>(n.value)) + " tasks waiting"; break;
+      case Notice::Kind::kScaleOut:
+        detail = fmt::format("+{} workers ({} {:.3g})", n.count, to_string(scenario_.autoscale.metric == "backlog"
+                                                                               ? AutoscaleConfig::Metric::kBacklog
+                                                                               : AutoscaleConfig::Metric::kUtilisation),
+                             n.value);
+        break;
+      case Notice::Kind::kScaleIn: detail = fmt::format("draining ({} {:.3g})", scenario_.autoscale.metric, n.value); break;
       default: break;
     }
     event(n.time, std::string(to_string(n.kind)), host, detail, n.alert);
@@ -596,7 +702,12 @@ class Simulation {
                                             std::to_string(scenario_.faults[e.fault].line));
       switch (e.kind) {
         case FaultEvent::Kind::kCrash:
-          if (!host.up) break;
+          if (!host.up || host.standby) break;  // a standby host is off already
+          if (host.booting) {
+            host.booting = false;
+            if (leader_up_) core_->on_scale_out_failed(t, 1);
+          }
+          power_off(host, t);
           // Dispatches sent to it until it is declared dead wait in its mailbox, unmatched;
           // its next incarnation refuses them (they name this one). The simcalls come
           // first: other actors run during them, and must still see the host as it was.
@@ -613,6 +724,7 @@ class Simulation {
         case FaultEvent::Kind::kRecover:
           if (host.up) break;
           host.host->turn_on();
+          power_on(host, t);
           host.up = true;
           spawn_worker_actors(e.host);
           break;
@@ -721,7 +833,10 @@ Expected<RunRecords> run_simulation_in_process(const Scenario& scenario, const P
   char name[] = "fulcrum";
   char* argv[] = {name, nullptr};
   sg4::Engine engine(&argc, argv);
-  auto platform = build_platform(scenario.cluster, slowdown_factors(scenario));
+  // Only runs that ask for energy pay for the plugin (a callback on every CPU action).
+  if (scenario.measures_energy()) sg_host_energy_plugin_init();
+  auto platform = build_platform(scenario.cluster, slowdown_factors(scenario),
+                                 scenario.measures_energy() ? &scenario.power : nullptr);
   if (!platform) return Error{platform.error()};
   if (platform->hosts.empty()) return Error{scenario.source + ": cluster: no worker hosts"};
   std::vector<DagJob> jobs;

@@ -1,6 +1,7 @@
 #include "sim/platform.h"
 
 #include <simgrid/s4u.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -13,7 +14,8 @@ constexpr const char* kSchedulerHostName = "fulcrum-scheduler";
 constexpr double kSchedulerSpeed = 1e9;
 }  // namespace
 
-Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<double>& slowdowns) {
+Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<double>& slowdowns,
+                                  const PowerSpec* power) {
   Platform p;
   auto* engine = sg4::Engine::get_instance();
   if (!cluster.platform.empty()) {
@@ -50,15 +52,24 @@ Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<
   // message crosses two links (sender's and receiver's).
   auto* zone = sg4::create_star_zone("cluster");
   sg4::Link* link = nullptr;
-  auto add_host = [&](const std::string& name, double speed, int cores) {
+  auto add_host = [&](const std::string& name, double speed, int cores, bool worker = true) {
     std::vector<double> pstates{speed};
     for (double factor : slowdowns) pstates.push_back(speed / factor);
-    sg4::Host* host = zone->create_host(name, pstates)->set_core_count(cores)->seal();
+    sg4::Host* host = zone->create_host(name, pstates)->set_core_count(cores);
+    if (power != nullptr) {
+      // Read by the energy plugin when the host is sealed. The scheduler host draws nothing.
+      const std::string range = worker ? fmt::format("{}:{}", power->idle, power->busy) : "0:0";
+      std::string per_state = range;
+      for (std::size_t i = 0; i < slowdowns.size(); ++i) per_state += "," + range;
+      host->set_property("wattage_per_state", per_state);
+      host->set_property("wattage_off", worker ? fmt::format("{}", power->off) : "0");
+    }
+    host->seal();
     link = zone->create_link(name + "_link", cluster.network.bandwidth)->set_latency(cluster.network.latency)->seal();
     zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(link)}, true);
     return host;
   };
-  p.scheduler = add_host(kSchedulerHostName, kSchedulerSpeed, 1);
+  p.scheduler = add_host(kSchedulerHostName, kSchedulerSpeed, 1, false);
   p.specs = worker_specs(cluster);
   p.hosts.reserve(p.specs.size());
   for (const WorkerSpec& spec : p.specs) {

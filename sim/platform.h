@@ -26,6 +26,10 @@ struct Platform {
 // `slowdowns`: the factors slowdown faults will apply; each group-form host gets one extra
 // power state per factor (speed / factor), since SimGrid fixes a host's speeds when the
 // platform is sealed. Host pstate i + 1 is slowdowns[i].
-Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<double>& slowdowns = {});
+// `power`: when given, each group-form worker host gets the energy plugin's properties
+// (wattage_per_state idle:busy for every pstate, wattage_off); the plugin must be
+// initialised before. A platform file carries its own properties.
+Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<double>& slowdowns = {},
+                                  const PowerSpec* power = nullptr);
 
 }  // namespace fulcrum::sim

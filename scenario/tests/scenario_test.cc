@@ -301,7 +301,7 @@ workload: {rate: 5, tasks: 10}
   EXPECT_EQ(s.error(), path + ":3: cluster: unknown key 'hostz' (known: hosts, platform, network, queue_cap, "
                               "scheduler_host)");
   EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, priority, real, recovery, "
-                                                    "faults)"),
+                                                    "faults, autoscale, power)"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "workload2: 1\n").find("x.yaml:4: unknown key 'workload2'"),
             std::string::npos);
