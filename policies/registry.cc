@@ -27,7 +27,8 @@ constexpr Entry kPolicies[] = {
 }  // namespace
 
 std::string reject_unknown_params(const PolicySpec& spec, std::initializer_list<const char*> allowed) {
-  for (const auto& [key, value] : spec.params) {
+  for (const auto& param : spec.params) {
+    const std::string& key = param.first;  // (clang 14 cannot capture a structured binding)
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
       std::string names;
       for (const char* a : allowed) names += std::string(names.empty() ? "" : ", ") + a;

@@ -13,6 +13,7 @@ PACKAGES=(
   pybind11-dev python3-dev python3-pybind11 python3-pandas python3-pytest python3-numpy
   python3-matplotlib python3-tqdm
   python3-nbclient python3-nbformat python3-ipykernel jupyter-nbconvert
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/, clang, ASan + UBSan) into build-fuzz/ and runs each
+# for SECONDS (default 10) on a seed corpus made in a temp folder from examples/ and
+# ../shared/workloads (read there, never copied into the project). A crash, leak, hang
+# or sanitizer report fails the script and leaves the reproducer in build-fuzz/crashes/.
+# Usage: scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH="${1:-10}"
+BUILD=build-fuzz
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S fuzz -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+fi
+if ! cmake --build "$BUILD" -j"$(nproc)" >"$BUILD/build.log" 2>&1; then
+  grep -E -A5 "error" "$BUILD/build.log" | head -40 >&2
+  echo "fuzz: build failed; full log in $BUILD/build.log" >&2
+  exit 1
+fi
+
+corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT
+mkdir -p "$corpus"/{wire,scenario,loaders,journal} "$BUILD/crashes"
+cp examples/*.yaml "$corpus/scenario/"
+SHARED=../shared/workloads
+if [ -d "$SHARED" ]; then
+  # Loader seeds: a selector byte (0 SWF, 1 WfCommons, 2 DAG JSON), then the start of a file.
+  for f in "$SHARED"/swf/*.swf; do { printf '\x00'; head -c 8192 "$f"; } >"$corpus/loaders/swf_$(basename "$f")"; done
+  for f in "$SHARED"/wfcommons/*.json; do { printf '\x01'; head -c 8192 "$f"; } >"$corpus/loaders/wf_$(basename "$f")"; done
+fi
+for f in examples/dags/*.json; do { printf '\x02'; cat "$f"; } >"$corpus/loaders/dag_$(basename "$f")"; done
+
+status=0
+for target in wire scenario loaders journal; do
+  log="$BUILD/${target}_fuzz.log"
+  if "$BUILD/${target}_fuzz" "$corpus/$target" -max_total_time="$SECONDS_EACH" -timeout=5 -rss_limit_mb=2048 \
+       -max_len=16384 -artifact_prefix="$BUILD/crashes/${target}-" -print_final_stats=1 >"$log" 2>&1; then
+    echo "fuzz: ${target}: ok ($(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') inputs in ${SECONDS_EACH} s)"
+  else
+    echo "fuzz: ${target}: FAILED — see $log and $BUILD/crashes/" >&2
+    grep -E "ERROR|SUMMARY|Test unit written" "$log" | head -10 >&2
+    status=1
+  fi
+done
+exit $status
