@@ -19,7 +19,8 @@
 // The weights are learned two ways:
 //  - online: recursive least squares with forgetting factor `forgetting`, updated on
 //    every completion from the features the task had when it was dispatched. A cold start
-//    begins from the physical prior (service + backlog, weights 1) and moves from there.
+//    begins from the physical prior (service + backlog, weights 1) and moves from there;
+//    the service and backlog weights are kept >= 0 (more work never finishes sooner).
 //  - offline: a model file (JSON, format "fulcrum.learned-model" version 1) written by
 //    Python (`fulcrum.learned`), fitted on the records of simulation runs; the weights
 //    stay fixed, the rates are still observed online.
