@@ -11,6 +11,7 @@
 #include "real/client.h"
 #include "real/scheduler_daemon.h"
 #include "real/worker_daemon.h"
+#include "cli/top.h"
 
 namespace fulcrum {
 namespace {
@@ -105,7 +106,35 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   s->add_option("--quarantine-for", sched->quarantine_for, "Seconds a benched worker gets no tasks")->capture_default_str();
   s->add_option("--backlog-alert", sched->backlog_alert, "Alert when this many tasks wait centrally (0: never)");
   s->add_flag("--verbose", sched->verbose, "Log connections and errors on stderr");
-  runners.emplace_back(s, [sched, port_file] {
+  s->add_option("--metrics-port", sched->metrics.port, "Serve Prometheus GET /metrics on this port (0: pick one; off when absent)")
+      ->check(CLI::Range(0, 65535));
+  s->add_option("--metrics-host", sched->metrics.host, "Address /metrics binds to (default: the --listen host)");
+  s->add_option("--metrics-port-file", sched->metrics.port_file, "Write the metrics port to this file once ready");
+  // Autoscaling (README "Autoscaling"): the core's autoscaler and the commands it runs.
+  auto metric = std::make_shared<std::string>("utilisation");
+  AutoscaleConfig& as = sched->autoscale;
+  s->add_flag("--autoscale", as.enabled, "Grow and shrink the cluster (needs --scale-out-command)");
+  s->add_option("--autoscale-metric", *metric, "utilisation or backlog")->capture_default_str()
+      ->check(CLI::IsMember({"utilisation", "backlog"}));
+  s->add_option("--autoscale-target", as.target, "The metric's target")->capture_default_str();
+  s->add_option("--autoscale-min", as.min_workers, "Workers, at least")->capture_default_str()->check(CLI::Range(1u, 1000000u));
+  s->add_option("--autoscale-max", as.max_workers, "Workers, at most");
+  s->add_option("--autoscale-period", as.period, "Seconds between evaluations")->capture_default_str();
+  s->add_option("--autoscale-window", as.window, "Seconds of load a metric averages")->capture_default_str();
+  s->add_option("--autoscale-cooldown-out", as.scale_out_cooldown, "Seconds after a scale-out before the next")->capture_default_str();
+  s->add_option("--autoscale-cooldown-in", as.scale_in_cooldown, "Seconds after any scaling before a scale-in")->capture_default_str();
+  s->add_option("--autoscale-tolerance", as.tolerance, "Hysteresis band around the target (fraction)")->capture_default_str();
+  s->add_option("--autoscale-scale-in-after", as.scale_in_after, "Low evaluations in a row before a scale-in")->capture_default_str();
+  s->add_option("--scale-out-command", sched->scale_out_command,
+                "Shell command starting one worker; {address} and {name} are replaced (also $FULCRUM_SCHEDULER, $FULCRUM_WORKER_NAME)");
+  s->add_option("--scale-in-command", sched->scale_in_command,
+                "Shell command run after a retired worker was told to exit ({address}, {name})");
+  s->add_option("--scale-out-names", sched->scale_out_names, "Worker names to start, first free first (default: scaled-EPOCH-N)")
+      ->delimiter(',');
+  s->add_option("--boot-timeout", sched->boot_timeout, "Seconds a started worker has to register")->capture_default_str();
+  runners.emplace_back(s, [sched, port_file, metric] {
+    sched->autoscale.metric = *metric == "backlog" ? AutoscaleConfig::Metric::kBacklog : AutoscaleConfig::Metric::kUtilisation;
+    if (sched->autoscale.window < sched->autoscale.period) sched->autoscale.window = sched->autoscale.period;
     asio::io_context io;
     real::SchedulerDaemon daemon(io, *sched);
     if (auto started = daemon.start(); !started) {
@@ -130,9 +159,15 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   w->add_option("--name", worker->name, "Worker name (default: worker-PID)");
   w->add_option("--heartbeat", worker->heartbeat_interval, "Seconds between heartbeats")->capture_default_str();
   w->add_flag("--verbose", worker->verbose, "Log on stderr");
+  w->add_option("--metrics-port", worker->metrics.port, "Serve Prometheus GET /metrics on this port (0: pick one; off when absent)")
+      ->check(CLI::Range(0, 65535));
+  w->add_option("--metrics-host", worker->metrics.host, "Address /metrics binds to (default: 127.0.0.1)");
+  w->add_option("--metrics-port-file", worker->metrics.port_file, "Write the metrics port to this file once ready");
   runners.emplace_back(w, [worker] {
     asio::io_context io;
-    real::WorkerDaemon daemon(io, *worker);
+    real::WorkerOptions options = *worker;
+    options.on_retired = [&io] { io.stop(); };  // retired by the autoscaler: the process ends
+    real::WorkerDaemon daemon(io, options);
     if (auto started = daemon.start(); !started) {
       std::cerr << "error: " << started.error() << "\n";
       return kExitBadInput;
@@ -235,6 +270,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     std::cout << "cancelled the job of task " << a->task << "\n";
     return 0;
   });
+  add_top_command(app, runners);
   return runners;
 }
 

@@ -80,6 +80,26 @@ class LocalCluster {
         args.push_back(a);
       }
     }
+    if (scenario_.autoscale.enabled) {
+      // Scale-outs start the standby hosts' workers through their boot scripts (see
+      // write_boot_scripts), every host in host order, as the simulation boots them.
+      const AutoscaleSpec& a = scenario_.autoscale;
+      const std::vector<WorkerSpec> hosts = worker_specs(scenario_.cluster);
+      std::string names;
+      for (const WorkerSpec& h : hosts) names += (names.empty() ? "" : ",") + h.name;
+      for (const std::string& arg :
+           {std::string("--autoscale"), std::string("--autoscale-metric"), a.metric, std::string("--autoscale-target"),
+            number(a.target), std::string("--autoscale-min"), std::to_string(a.min), std::string("--autoscale-max"),
+            std::to_string(a.max > 0 ? a.max : hosts.size()), std::string("--autoscale-period"), number(a.period * scale),
+            std::string("--autoscale-window"), number(a.window * scale), std::string("--autoscale-cooldown-out"),
+            number(a.cooldown_out * scale), std::string("--autoscale-cooldown-in"), number(a.cooldown_in * scale),
+            std::string("--autoscale-tolerance"), number(a.tolerance), std::string("--autoscale-scale-in-after"),
+            std::to_string(a.scale_in_after), std::string("--scale-out-names"), names,
+            std::string("--scale-out-command"), "exec /bin/sh '" + (dir_ / "boot").string() + "/{name}.sh'",
+            std::string("--boot-timeout"), number(a.boot_delay * scale + 10)}) {
+        args.push_back(arg);
+      }
+    }
     if (options_.verbose) args.push_back("--verbose");
     auto pid = spawn(args);
     if (!pid) return Error{pid.error()};
@@ -110,6 +130,27 @@ class LocalCluster {
     return true;
   }
 
+  // One script per host, DIR/boot/NAME.sh, which the scheduler's scale-out command runs:
+  // it notes its pid (for stop_all), sleeps the scenario's boot delay, and becomes the
+  // host's worker daemon.
+  Expected<bool> write_boot_scripts(const std::vector<WorkerSpec>& hosts) {
+    const double scale = scenario_.real.time_scale;
+    std::error_code ec;
+    std::filesystem::create_directories(dir_ / "boot", ec);
+    if (ec) return Error{(dir_ / "boot").string() + ": " + ec.message()};
+    for (const WorkerSpec& h : hosts) {
+      const std::string path = (dir_ / "boot" / (h.name + ".sh")).string();
+      std::ofstream out(path);
+      out << "echo $$ > '" << (dir_ / "boot" / (h.name + ".pid")).string() << "'\n";
+      if (scenario_.autoscale.boot_delay > 0) out << "sleep " << number(scenario_.autoscale.boot_delay * scale) << "\n";
+      out << "exec '" << options_.binary << "' worker --scheduler \"$FULCRUM_SCHEDULER\" --name '" << h.name
+          << "' --slots " << h.slots << " --speed " << number(h.speed / scale) << " --heartbeat "
+          << number(scenario_.recovery.heartbeat_interval * scale) << (options_.verbose ? " --verbose" : "") << "\n";
+      if (!out) return Error{path + ": cannot write"};
+    }
+    return true;
+  }
+
   void signal_worker(const std::string& name, int sig) {
     std::lock_guard lock(mutex_);
     auto it = workers_.find(name);
@@ -134,8 +175,40 @@ class LocalCluster {
       ::kill(pid, SIGTERM);
     }
     if (scheduler_ > 0) ::kill(scheduler_, SIGTERM);
+    // Workers the scheduler started (scale-outs) are its children, not ours: found by the
+    // pid their boot script wrote, and checked to still be that script or worker.
+    std::vector<pid_t> scaled;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_ / "boot", ec)) {
+      if (entry.path().extension() != ".pid") continue;
+      pid_t pid = 0;
+      if (std::ifstream in(entry.path()); !(in >> pid) || pid <= 0) continue;
+      std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+      const std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+      if (args.find(std::string(1, '\0') + entry.path().stem().string()) == std::string::npos &&
+          args.find(entry.path().stem().string() + ".sh") == std::string::npos) {
+        continue;  // exited (its pid may be someone else's now)
+      }
+      ::kill(pid, SIGTERM);
+      scaled.push_back(pid);
+    }
     for (auto& [name, pid] : workers_) reap(pid, std::chrono::seconds(5));
     if (scheduler_ > 0) reap(scheduler_, std::chrono::seconds(5));
+    // Once the scheduler is gone they are init's children, reaped by it.
+    for (pid_t pid : scaled) {
+      for (const auto deadline = Clock::now() + std::chrono::seconds(5);;) {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto paren = line.rfind(')');
+        if (line.empty() || (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z')) break;
+        if (Clock::now() > deadline) {
+          ::kill(pid, SIGKILL);
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    }
     workers_.clear();
     scheduler_ = -1;
   }
@@ -226,8 +299,8 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   if (!scenario.cluster.platform.empty()) {
     return Error{scenario.source + ": cluster.platform: real mode needs host groups (cluster.hosts), not a platform file"};
   }
-  if (scenario.autoscale.enabled) {
-    return Error{scenario.source + ": autoscale: not available in real mode yet (simulation only)"};
+  if (scenario.autoscale.enabled && !scenario.faults.empty()) {
+    return Error{scenario.source + ": autoscale with faults is not available in real mode yet (simulation only)"};
   }
   for (const FaultSpec& f : scenario.faults) {
     if (f.kind == FaultSpec::Kind::kSlowdown || f.kind == FaultSpec::Kind::kLink) {
@@ -248,13 +321,23 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   } cleanup{dir};
 
   LocalCluster cluster(scenario, options, dir);
-  if (auto started = cluster.start_scheduler(0); !started) return Error{started.error()};
   const std::vector<WorkerSpec> hosts = worker_specs(scenario.cluster);
+  // Autoscaling: the first `initial` hosts start now, the others are standby.
+  const std::size_t initial = scenario.autoscale.enabled ? std::min<std::size_t>(scenario.autoscale.initial, hosts.size())
+                                                         : hosts.size();
+  if (scenario.autoscale.enabled) {
+    if (scenario.autoscale.min > hosts.size() || scenario.autoscale.max > hosts.size()) {
+      return Error{scenario.source + ": autoscale: min and max must be at most the cluster's " +
+                   std::to_string(hosts.size()) + " hosts"};
+    }
+    if (auto written = cluster.write_boot_scripts(hosts); !written) return Error{written.error()};
+  }
+  if (auto started = cluster.start_scheduler(0); !started) return Error{started.error()};
   const double patience = 30 + scenario.recovery.election_delay * scale * 2;
   PatientClient client(cluster.endpoint(), patience);
   // Workers join one at a time, in the scenario's order, so that worker ids — and with
   // them every order-dependent policy (round robin, ties) — match the simulation's.
-  for (std::size_t i = 0; i < hosts.size(); ++i) {
+  for (std::size_t i = 0; i < initial; ++i) {
     if (auto w = cluster.start_worker(hosts[i]); !w) return Error{w.error()};
     for (const auto deadline = Clock::now() + std::chrono::seconds(10);;) {
       auto reply = client.call(RecordsRequest{});
@@ -455,10 +538,26 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   out.summary.data_moved = bytes_moved(dag_jobs, out.tasks);
   out.summary.wasted_work = records.wasted_work / scale;
   add_fault_metrics(out.events, out.summary);
-  // Every worker process runs the whole run (energy is not measured in real mode).
+  // host_seconds: each host's worker process from its start (scenario time 0 for the
+  // initial ones; a scale-out's boot, booting included) until it was retired, its start
+  // failed, or the run ended — the simulation's powered-on time. Energy is not measured in
+  // real mode (energy_joules stays 0).
   double end = 0;
   for (const TaskRecord& t : out.tasks) end = std::max(end, t.end);
-  out.summary.host_seconds = static_cast<double>(hosts.size()) * end;
+  std::map<std::string, double> on_since;
+  for (std::size_t h = 0; h < initial; ++h) on_since[hosts[h].name] = 0;
+  double host_seconds = 0;
+  for (const EventRecord& e : out.events) {
+    const double at = std::clamp(e.time, 0.0, end);
+    if (e.kind == "boot" && !on_since.count(e.host)) {
+      on_since[e.host] = at;
+    } else if ((e.kind == "worker_retired" || e.kind == "scale_out_failed") && on_since.count(e.host)) {
+      host_seconds += at - on_since[e.host];
+      on_since.erase(e.host);
+    }
+  }
+  for (const auto& [name, since] : on_since) host_seconds += end - since;
+  out.summary.host_seconds = host_seconds;
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "real/scheduler_daemon.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cassert>
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <cmath>
 
 #include "core/metrics.h"
 #include "policies/registry.h"
@@ -65,7 +67,19 @@ void SchedulerDaemon::record_notices() {
     if (n.kind == Notice::Kind::kTaskFailed || n.kind == Notice::Kind::kTaskRetry || n.kind == Notice::Kind::kTaskTimedOut) {
       detail = "task " + std::to_string(n.task);
     }
+    if (n.kind == Notice::Kind::kScaleOut || n.kind == Notice::Kind::kScaleIn) {
+      char metric[32];
+      std::snprintf(metric, sizeof metric, "%.3g", n.value);
+      detail = (n.kind == Notice::Kind::kScaleOut ? "+" + std::to_string(n.count) + " workers (" : std::string("draining (")) +
+               std::string(to_string(options_.autoscale.metric)) + " " + metric + ")";
+    }
     write_event(n.time, std::string(to_string(n.kind)), host, detail, n.alert);
+    const auto kind = static_cast<std::size_t>(n.kind);
+    if (kind < std::size(stats_.notices)) {
+      ++stats_.notices[kind];
+      if (n.alert) ++stats_.alerts[kind];
+      if (n.kind == Notice::Kind::kTaskFailed) ++stats_.failed;
+    }
   }
 }
 
@@ -101,6 +115,19 @@ Expected<bool> SchedulerDaemon::start() {
   config.quarantine_window = options_.quarantine_window;
   config.quarantine_for = options_.quarantine_for;
   config.backlog_alert = options_.backlog_alert;
+  config.autoscale = options_.autoscale;
+  for (const std::string& name : options_.scale_out_names) {
+    // They are pasted into a shell command.
+    if (name.empty() || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+                            std::string::npos) {
+      return Error{"--scale-out-names: '" + name + "' is not a worker name (letters, digits, '.', '_', '-')"};
+    }
+  }
+  if (options_.autoscale.enabled && options_.scale_out_command.empty()) {
+    return Error{"--autoscale needs --scale-out-command"};
+  }
+  children_ = std::make_unique<ChildProcesses>(io_);
+  boot_timer_ = std::make_unique<asio::steady_timer>(io_);
   core_ = std::make_unique<Scheduler>(config, std::move(*policy));
   const std::string events_path = options_.journal_dir + "/events.csv";
   const bool fresh = !std::filesystem::exists(events_path);
@@ -121,6 +148,8 @@ Expected<bool> SchedulerDaemon::start() {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"--listen " + options_.listen + ": " + ec.message()};
   port_ = acceptor_.local_endpoint().port();
+  metrics_server_ = std::make_unique<MetricsServer>(io_, [this] { return render_metrics(); });
+  if (auto m = start_metrics(*metrics_server_, options_.metrics, endpoint->host, "scheduler"); !m) return m;
   accept();
   arm_wakeup();
   return true;
@@ -143,6 +172,7 @@ Expected<bool> SchedulerDaemon::replay() {
   }
   std::vector<Notice> replayed;
   core_->take_notices(replayed);  // what replay re-derives was written down the first time
+  seed_metrics();
   core_->take_commands(commands_);  // replay emits nothing to send: nobody is connected yet
   return true;
 }
@@ -153,6 +183,9 @@ void SchedulerDaemon::stop() {
   asio::error_code ec;
   acceptor_.close(ec);
   wakeup_.cancel();
+  if (metrics_server_) metrics_server_->stop();
+  if (children_) children_->stop();  // the workers it started keep running (they reconnect)
+  if (boot_timer_) boot_timer_->cancel();
   for (auto& peer : std::vector<std::shared_ptr<Peer>>(peers_)) peer->conn->close("scheduler stopping");
   peers_.clear();
 }
@@ -207,7 +240,9 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
     WorkerSpec spec{reg->name, "real", reg->speed, static_cast<int>(reg->slots), 0};
     enqueue([this, peer, spec, claimed] {
       if (!peer->conn->open()) return;
-      peer->worker = core_->on_worker_joined(now(), spec, claimed);
+      // A worker a scale-out started joins booted (it no longer counts as booting).
+      const bool booted = booting_.erase(spec.name) > 0;
+      peer->worker = core_->on_worker_joined(now(), spec, claimed, booted);
       if (workers_.size() <= peer->worker) workers_.resize(peer->worker + 1);
       workers_[peer->worker] = peer;
       peer->conn->send(Welcome{peer->worker, epoch_});
@@ -246,7 +281,9 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
       const JournalRecord record = TaskFinished{t, start, end, peer->name, table.tasks[t].attempts, outcome};
       enqueue([this, peer, t, start, outcome = std::move(outcome)] {
         durable_.outcomes[t] = outcome;
+        const bool was_finished = core_->table().tasks[t].state == TaskState::kFinished;
         core_->on_task_finished(now(), t, peer->worker, start);
+        count_finished(t, was_finished);
       }, &record);
     } else if (core_->failure_is_final(t)) {
       const JournalRecord record = TaskFailed{t, end, table.tasks[t].attempts, outcome};
@@ -382,10 +419,20 @@ void SchedulerDaemon::flush() {
 void SchedulerDaemon::send_commands() {
   core_->take_commands(commands_);
   for (const Command& c : commands_) {
+    if (c.kind == Command::Kind::kScaleOut) {
+      scale_out(c.count);
+      continue;
+    }
+    if (c.kind == Command::Kind::kScaleIn) continue;  // the core drains it: nothing to send
+    if (c.kind == Command::Kind::kRetire) {
+      retire(c.worker);
+      continue;
+    }
     if (c.worker >= workers_.size() || !workers_[c.worker]) continue;
     Connection& conn = *workers_[c.worker]->conn;
     if (c.kind == Command::Kind::kDispatch) {
       conn.send(Dispatch{c.epoch, c.task, durable_.descs[c.task]});
+      ++stats_.dispatched;
     } else {
       conn.send(CancelTask{c.epoch, c.task});
     }
@@ -412,6 +459,109 @@ void SchedulerDaemon::arm_wakeup() {
     if (ec || stopping_) return;
     enqueue([this] { core_->on_tick(now()); });
   });
+}
+
+std::string SchedulerDaemon::free_name() {
+  if (options_.scale_out_names.empty()) return "scaled-" + std::to_string(epoch_) + "-" + std::to_string(++scaled_);
+  for (const std::string& name : options_.scale_out_names) {
+    bool taken = booting_.count(name) > 0;
+    for (const auto& peer : workers_) {
+      taken = taken || (peer && peer->name == name && peer->conn->open() && core_->cluster().worker(peer->worker).alive);
+    }
+    if (!taken) return name;
+  }
+  return "";
+}
+
+std::string SchedulerDaemon::advertised_address() const {
+  auto endpoint = parse_endpoint(options_.listen);
+  const std::string host = !endpoint || endpoint->host == "0.0.0.0" ? "127.0.0.1" : endpoint->host;
+  return host + ":" + std::to_string(port_);
+}
+
+void SchedulerDaemon::scale_out(std::uint32_t n) {
+  const std::string address = advertised_address();
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const double t = now();
+    const std::string name = free_name();
+    if (name.empty()) {
+      write_event(t, "scale_out_failed", "", "no free name in --scale-out-names", true);
+      enqueue([this] { core_->on_scale_out_failed(now(), 1); });
+      continue;
+    }
+    const std::vector<std::pair<std::string, std::string>> values{{"address", address}, {"name", name}};
+    const std::uint64_t serial = ++boots_;
+    auto on_exit = [this, name, serial](int status) {
+      if (stopping_) return;
+      auto it = booting_.find(name);
+      if (it != booting_.end() && it->second.serial == serial) {
+        it->second.pid = -1;  // reaped: never signalled again
+        // Exit 0 before the worker joined: a launcher that started it in the background.
+        if (status != 0) boot_failed(name, "the scale-out command exited with status " + std::to_string(status));
+      } else if (status != 0) {
+        log("worker " + name + ": its scale-out command ended with status " + std::to_string(status));
+      }
+    };
+    auto pid = children_->run(expand_placeholders(options_.scale_out_command, values),
+                              {{"FULCRUM_SCHEDULER", address}, {"FULCRUM_WORKER_NAME", name}}, on_exit);
+    if (!pid) {
+      write_event(t, "scale_out_failed", name, pid.error(), true);
+      enqueue([this] { core_->on_scale_out_failed(now(), 1); });
+      continue;
+    }
+    booting_[name] = Boot{t + options_.boot_timeout, *pid, serial};
+    write_event(t, "boot", name, "scale-out command started, pid " + std::to_string(*pid), false);
+    log("scale-out: started " + name + " (pid " + std::to_string(*pid) + ")");
+  }
+  arm_boot_timer();
+}
+
+void SchedulerDaemon::boot_failed(const std::string& name, const std::string& why) {
+  auto it = booting_.find(name);
+  if (it == booting_.end()) return;
+  // A command still running (its worker hangs) is stopped: the core no longer waits for it.
+  if (it->second.pid > 0) ::kill(it->second.pid, SIGTERM);
+  booting_.erase(it);
+  write_event(now(), "scale_out_failed", name, why, true);
+  log("scale-out of " + name + " failed: " + why);
+  enqueue([this] { core_->on_scale_out_failed(now(), 1); });
+}
+
+void SchedulerDaemon::arm_boot_timer() {
+  if (booting_.empty() || stopping_) return;
+  double first = INFINITY;
+  for (const auto& [name, boot] : booting_) first = std::min(first, boot.deadline);
+  const auto delay = std::chrono::duration<double>(std::max(0.0, first - now()) + 0.001);
+  boot_timer_->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
+  boot_timer_->async_wait([this](asio::error_code ec) {
+    if (ec || stopping_) return;
+    const double t = now();
+    std::vector<std::string> late;
+    for (const auto& [name, boot] : booting_) {
+      if (boot.deadline <= t) late.push_back(name);
+    }
+    for (const std::string& name : late) {
+      boot_failed(name, "did not register within " + std::to_string(options_.boot_timeout) + " s");
+    }
+    arm_boot_timer();
+  });
+}
+
+void SchedulerDaemon::retire(WorkerId w) {
+  const std::string name = core_->cluster().worker(w).spec.name;
+  if (w < workers_.size() && workers_[w] && workers_[w]->conn->open()) workers_[w]->conn->send(Retire{epoch_});
+  log("retired worker " + name);
+  if (options_.scale_in_command.empty()) return;
+  const std::string address = advertised_address();
+  const std::vector<std::pair<std::string, std::string>> values{{"address", address}, {"name", name}};
+  auto pid = children_->run(expand_placeholders(options_.scale_in_command, values),
+                            {{"FULCRUM_SCHEDULER", address}, {"FULCRUM_WORKER_NAME", name}}, [this, name](int status) {
+                              if (status != 0 && !stopping_) {
+                                write_event(now(), "scale_in_failed", name,
+                                            "the scale-in command exited with status " + std::to_string(status), true);
+                              }
+                            });
+  if (!pid) write_event(now(), "scale_in_failed", name, pid.error(), true);
 }
 
 TaskStatus SchedulerDaemon::status_of(std::uint64_t t) const {

@@ -11,6 +11,15 @@
 //
 // A connection is a worker if its first message is Register, else a client. A malformed
 // frame closes only that connection.
+//
+// Autoscaling (SchedulerOptions::autoscale): the core's kScaleOut runs the scale-out
+// command once per worker, without blocking the event loop (real/child_processes.h); the
+// worker it starts registers as usual, under the name the command was given, and counts as
+// booted. A command that cannot start, exits non-zero before its worker joined, or whose
+// worker does not join within boot_timeout is reported to the core (on_scale_out_failed)
+// and in events.csv (scale_out_failed, an alert). kScaleIn needs nothing (the core drains
+// the worker); on kRetire the worker is sent Retire (it exits) and the scale-in command,
+// if any, runs.
 #pragma once
 
 #include <asio.hpp>
@@ -24,8 +33,11 @@
 
 #include "core/expected.h"
 #include "core/scheduler.h"
+#include "real/child_processes.h"
 #include "real/connection.h"
 #include "real/journal.h"
+#include "real/metrics.h"
+#include "real/metrics_server.h"
 
 namespace fulcrum::real {
 
@@ -49,6 +61,17 @@ struct SchedulerOptions {
   std::uint64_t backlog_alert = 0;
   std::uint32_t max_frame = kDefaultMaxFrame;
   bool verbose = false;                // log connections and errors on stderr
+  // Prometheus /metrics over HTTP (port -1: off; host empty: the --listen host).
+  MetricsEndpoint metrics;
+  // Autoscaling: the core's autoscaler (off unless autoscale.enabled) and the commands that
+  // start and stop workers, run with /bin/sh -c. In both, {address} is the scheduler's
+  // HOST:PORT and {name} the worker's name; they are also in the environment as
+  // FULCRUM_SCHEDULER and FULCRUM_WORKER_NAME.
+  AutoscaleConfig autoscale;
+  std::string scale_out_command;              // must start a worker registering as {name}
+  std::string scale_in_command;               // optional; after Retire was sent to {name}
+  std::vector<std::string> scale_out_names;   // names to start, first free first; empty: scaled-EPOCH-N
+  double boot_timeout = 60;                   // seconds for a started worker to register
 };
 
 class SchedulerDaemon {
@@ -58,6 +81,9 @@ class SchedulerDaemon {
   // Opens and replays the journal, bumps the epoch, binds and starts accepting.
   Expected<bool> start();
   std::uint16_t port() const { return port_; }
+  std::uint16_t metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
+  // The Prometheus text exposition of the cluster now (real/scheduler_metrics.cc).
+  std::string render_metrics() const;
   std::uint64_t epoch() const { return epoch_; }
   // Stops accepting, closes every connection and cancels timers; the io_context then
   // runs out of work.
@@ -82,6 +108,16 @@ class SchedulerDaemon {
   void record_notices();
   void write_event(double time, const std::string& kind, const std::string& host, const std::string& detail, bool alert);
   Expected<bool> replay();
+  // Monitoring counters (real/scheduler_metrics.cc): after replay, on a task finished.
+  void seed_metrics();
+  void count_finished(TaskId t, bool was_finished);
+  // Autoscaling: runs the scale-out command for `n` workers; sends Retire to w.
+  void scale_out(std::uint32_t n);
+  void retire(WorkerId w);
+  void boot_failed(const std::string& name, const std::string& why);
+  void arm_boot_timer();
+  std::string free_name();
+  std::string advertised_address() const;
 
   asio::io_context& io_;
   SchedulerOptions options_;
@@ -107,6 +143,26 @@ class SchedulerDaemon {
   bool flush_posted_ = false;
   std::vector<Command> commands_;
   std::FILE* events_ = nullptr;
+  // Monitoring: counters kept as events pass; everything else is read on scrape.
+  struct Stats {
+    std::uint64_t dispatched = 0, finished = 0, failed = 0;
+    std::uint64_t notices[32] = {};  // by Notice::Kind
+    std::uint64_t alerts[32] = {};
+    Histogram response{seconds_buckets()};  // submit -> end of finished tasks
+  } stats_;
+  std::unique_ptr<MetricsServer> metrics_server_;
+  // Autoscaling: the commands run, and the workers started that have not registered yet
+  // (name -> deadline, and the command's pid while it runs).
+  std::unique_ptr<ChildProcesses> children_;
+  std::unique_ptr<asio::steady_timer> boot_timer_;
+  struct Boot {
+    double deadline = 0;
+    pid_t pid = -1;            // -1: the command ended
+    std::uint64_t serial = 0;  // which start this is (a name can be started again)
+  };
+  std::map<std::string, Boot> booting_;
+  std::uint64_t scaled_ = 0;  // names generated so far
+  std::uint64_t boots_ = 0;   // scale-out commands started
 };
 
 }  // namespace fulcrum::real

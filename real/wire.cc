@@ -65,6 +65,7 @@ template <class IO> void fields(IO& io, CancelTask& m) {
   io.field(m.epoch);
   io.field(m.task);
 }
+template <class IO> void fields(IO& io, Retire& m) { io.field(m.epoch); }
 template <class IO> void fields(IO& io, Submit& m) { io.field(m.tasks); }
 template <class IO> void fields(IO& io, StatusRequest& m) {
   io.field(m.task);
@@ -183,7 +184,8 @@ class Decoder {
 
 constexpr const char* kNames[] = {"Register", "Heartbeat", "TaskStarted", "TaskDone", "Welcome", "Dispatch",
                                   "CancelTask", "Submit", "StatusRequest", "CancelRequest", "RecordsRequest",
-                                  "ShutdownRequest", "Submitted", "TaskStatus", "RecordsReply", "Ack", "ErrorReply"};
+                                  "ShutdownRequest", "Submitted", "TaskStatus", "RecordsReply", "Ack", "ErrorReply",
+                                  "Retire"};
 static_assert(std::size(kNames) == std::variant_size_v<Message>);
 
 // Decodes the alternative with index I, found at run time by recursion over the indices.

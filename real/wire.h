@@ -23,7 +23,7 @@
 
 namespace fulcrum::real {
 
-inline constexpr std::uint8_t kWireVersion = 2;  // 2: TaskRecord carries flops and dispatched
+inline constexpr std::uint8_t kWireVersion = 3;  // 2: TaskRecord carries flops and dispatched; 3: Retire
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---
@@ -44,6 +44,8 @@ struct TaskDone {                      // finished (exit 0) or failed (anything 
 struct Welcome { std::uint32_t worker = 0; std::uint64_t epoch = 0; };
 struct Dispatch { std::uint64_t epoch = 0; std::uint64_t task = 0; TaskDesc desc; };
 struct CancelTask { std::uint64_t epoch = 0; std::uint64_t task = 0; };
+// The worker was drained and retired by the autoscaler: it stops and its process exits.
+struct Retire { std::uint64_t epoch = 0; };
 
 // --- client -> scheduler ---
 struct Submit { std::vector<TaskDesc> tasks; };       // one job
@@ -74,7 +76,7 @@ struct ErrorReply { std::string message; };
 
 using Message = std::variant<Register, Heartbeat, TaskStarted, TaskDone, Welcome, Dispatch, CancelTask, Submit,
                              StatusRequest, CancelRequest, RecordsRequest, ShutdownRequest, Submitted, TaskStatus,
-                             RecordsReply, Ack, ErrorReply>;
+                             RecordsReply, Ack, ErrorReply, Retire>;
 
 // The message's name, for logs.
 std::string_view message_name(const Message& m);

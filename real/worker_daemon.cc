@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 namespace fulcrum::real {
@@ -22,6 +23,8 @@ Expected<bool> WorkerDaemon::start() {
   if (options_.slots == 0) return Error{"--slots: must be at least 1"};
   if (!(options_.speed > 0)) return Error{"--speed: must be positive"};
   endpoint_ = *endpoint;
+  metrics_server_ = std::make_unique<MetricsServer>(io_, [this] { return render_metrics(); });
+  if (auto m = start_metrics(*metrics_server_, options_.metrics, "127.0.0.1", "worker " + options_.name); !m) return m;
   connect();
   heartbeat();
   return true;
@@ -33,6 +36,7 @@ void WorkerDaemon::stop() {
   heartbeat_timer_.cancel();
   if (conn_) conn_->close("worker stopping");
   executor_.kill_all();
+  if (metrics_server_) metrics_server_->stop();
 }
 
 void WorkerDaemon::connect() {
@@ -105,6 +109,17 @@ void WorkerDaemon::on_message(Message&& message) {
       unreported_.erase(t);
     }
     start_queued();
+  } else if (auto* retire = std::get_if<Retire>(&message)) {
+    if (retire->epoch < epoch_) {
+      log("refused a Retire from older epoch " + std::to_string(retire->epoch));
+      return;
+    }
+    // Drained by the autoscaler: it holds nothing; stop for good (no reconnection).
+    log("retired by the scheduler");
+    asio::post(io_, [this] {
+      stop();
+      if (options_.on_retired) options_.on_retired();
+    });
   } else if (auto* error = std::get_if<ErrorReply>(&message)) {
     std::fprintf(stderr, "fulcrum worker %s: scheduler says: %s\n", options_.name.c_str(), error->message.c_str());
   } else {
@@ -117,7 +132,10 @@ void WorkerDaemon::start_queued() {
     auto [task, desc] = std::move(queue_.front());
     queue_.pop_front();
     if (conn_) conn_->send(TaskStarted{task});
-    executor_.start(task, desc, [this](std::uint64_t t, TaskOutcome outcome) {
+    const auto started = std::chrono::steady_clock::now();
+    executor_.start(task, desc, [this, started](std::uint64_t t, TaskOutcome outcome) {
+      ++(outcome.exit_code == 0 ? completed_ : failed_);
+      task_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       if (conn_ && registered_) {
         conn_->send(TaskDone{t, std::move(outcome)});
       } else {
@@ -136,6 +154,30 @@ void WorkerDaemon::heartbeat() {
   heartbeat_timer_.async_wait([this](asio::error_code ec) {
     if (!ec) heartbeat();
   });
+}
+
+}  // namespace fulcrum::real
+
+namespace fulcrum::real {
+
+std::string WorkerDaemon::render_metrics() const {
+  MetricsWriter m;
+  m.family("fulcrum_worker_info", MetricType::kGauge, "1, labelled with the worker's name and slots");
+  const std::string slots = std::to_string(options_.slots);
+  m.sample({{"worker", options_.name}, {"slots", slots}}, 1);
+  m.gauge("fulcrum_worker_connected", "1 while registered with a scheduler", conn_ && registered_ ? 1 : 0);
+  m.gauge("fulcrum_worker_epoch", "The newest scheduler epoch seen", static_cast<double>(epoch_));
+  m.gauge("fulcrum_worker_running_tasks", "Tasks running now", static_cast<double>(executor_.running()));
+  m.gauge("fulcrum_worker_queued_tasks", "Tasks dispatched here and not started yet", static_cast<double>(queue_.size()));
+  m.gauge("fulcrum_worker_unreported_tasks", "Results waiting for the scheduler to come back",
+          static_cast<double>(unreported_.size()));
+  m.counter("fulcrum_worker_tasks_completed_total", "Task runs that ended with exit code 0",
+            static_cast<double>(completed_));
+  m.counter("fulcrum_worker_tasks_failed_total", "Task runs that ended otherwise (non-zero exit, timeout, killed)",
+            static_cast<double>(failed_));
+  m.family("fulcrum_worker_task_seconds", MetricType::kHistogram, "Wall time of each task run here");
+  m.histogram(task_seconds_);
+  return m.take();
 }
 
 }  // namespace fulcrum::real

@@ -12,6 +12,7 @@
 #include <asio.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,6 +20,8 @@
 #include "core/expected.h"
 #include "real/connection.h"
 #include "real/executor.h"
+#include "real/metrics.h"
+#include "real/metrics_server.h"
 
 namespace fulcrum::real {
 
@@ -29,12 +32,18 @@ struct WorkerOptions {
   double speed = 1e9;                        // flop/s per slot, for synthetic tasks
   double heartbeat_interval = 1.0;           // seconds
   bool verbose = false;
+  // Called after a Retire from the scheduler stopped the daemon (the CLI ends the process).
+  std::function<void()> on_retired;
+  // Prometheus /metrics over HTTP (port -1: off; host empty: 127.0.0.1).
+  MetricsEndpoint metrics;
 };
 
 class WorkerDaemon {
  public:
   WorkerDaemon(asio::io_context& io, WorkerOptions options);
   Expected<bool> start();
+  std::uint16_t metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
+  std::string render_metrics() const;
   void stop();
 
  private:
@@ -59,6 +68,10 @@ class WorkerDaemon {
   std::uint64_t epoch_ = 0;
   std::deque<std::pair<std::uint64_t, TaskDesc>> queue_;  // dispatched, not started
   std::map<std::uint64_t, TaskOutcome> unreported_;       // finished while disconnected
+  // Monitoring.
+  std::uint64_t completed_ = 0, failed_ = 0;
+  Histogram task_seconds_{seconds_buckets()};  // start to end of each run here
+  std::unique_ptr<MetricsServer> metrics_server_;
 };
 
 }  // namespace fulcrum::real

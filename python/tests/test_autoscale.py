@@ -26,3 +26,27 @@ def test_autoscale_quick(tmp_path):
         assert df.loc[config, "host_seconds"] < 0.8 * df.loc["fixed-16", "host_seconds"]
         assert df.loc[config, "energy_joules"] < df.loc["fixed-16", "energy_joules"]
     assert (df["energy_joules"] > 0).all()
+
+
+def test_real_mode_autoscale_grows_and_shrinks():
+    """fulcrum.run(..., mode="real") with autoscale: the scheduler daemon starts standby
+    hosts' workers on scale-out and retires them on scale-in; nothing is lost."""
+    import fulcrum
+
+    sc = fulcrum.load_scenario({
+        "seed": 3,
+        "cluster": {"hosts": [{"count": 4, "speed": 1e9, "slots": 2}]},
+        "workload": {"type": "poisson", "rate": 1.0, "size": {"dist": "exponential", "mean": 1e9}, "tasks": 400,
+                     "rate_profile": {"kind": "step", "at": [0, 40, 100], "factor": [1, 6, 1]}},
+        "policy": "least_connections",
+        "real": {"time_scale": 0.02},
+        "autoscale": {"metric": "utilisation", "target": 0.6, "min": 1, "max": 4, "initial": 1, "period": 2,
+                      "window": 6, "cooldown_out": 4, "cooldown_in": 10, "scale_in_after": 2, "boot_delay": 2},
+    })
+    r = fulcrum.run(sc, mode="real")
+    assert r.summary["tasks_completed"] == 400 and r.summary["tasks_lost"] == 0
+    assert r.tasks["id"].is_unique and (r.tasks["state"] == "finished").all()
+    assert {"scale_out", "boot", "scale_in", "worker_retired"} <= set(r.events["kind"])
+    assert (r.workers.set_index("worker").drop("w-0")["tasks"] > 0).any()
+    assert r.summary["energy_joules"] == 0
+    assert r.summary["makespan"] < r.summary["host_seconds"] < 4 * r.summary["makespan"]

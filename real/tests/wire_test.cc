@@ -31,7 +31,8 @@ std::vector<Message> samples() {
           status,
           records,
           Ack{},
-          ErrorReply{"no such task"}};
+          ErrorReply{"no such task"},
+          Retire{77}};
 }
 
 bool same(const Message& a, const Message& b) {
@@ -90,7 +91,7 @@ TEST(Wire, MalformedPayloadsAreErrorsWithReasons) {
   };
   expect_error("", "shorter than its header");
   expect_error(std::string("\x09\x00", 2), "protocol version 9");
-  expect_error(std::string("\x02\xff", 2), "unknown message type 255");
+  expect_error(std::string("\x03\xff", 2), "unknown message type 255");
   for (std::size_t cut = 2; cut < payload.size(); ++cut) expect_error(payload.substr(0, cut), "Register");
   expect_error(payload + "x", "trailing bytes");
   std::string lying = payload;
