@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 
+#include "real/auth.h"
 #include "real/client.h"
 #include "real/scheduler_daemon.h"
 #include "real/worker_daemon.h"
@@ -89,7 +92,11 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   auto port_file = std::make_shared<std::string>();
   CLI::App* s = app.add_subcommand("scheduler", "Run the scheduler daemon (real mode)");
   s->add_option("--listen", sched->listen, "HOST:PORT to listen on (port 0: pick one)")->capture_default_str();
-  s->add_option("--journal", sched->journal_dir, "Journal folder (replayed on start)")->required();
+  s->add_option("--journal", sched->journal_dir, "Journal folder (replayed on start); with --zk, only this replica's events.csv");
+  s->add_option("--zk", sched->zk_hosts, "ZooKeeper HOST:PORT[,...]: run as a replica, journal in ZooKeeper (README \"High availability\")");
+  s->add_option("--zk-root", sched->zk_root, "ZooKeeper path of this cluster")->capture_default_str();
+  s->add_option("--zk-session-timeout", sched->zk_session_timeout, "ZooKeeper session timeout (s): how fast a dead leader is replaced")
+      ->capture_default_str();
   s->add_option("--policy", sched->policy, "Policy spec")->capture_default_str();
   s->add_option("--queue-cap", sched->queue_cap, "Per-worker queue cap (-1 unbounded, 0 late binding)")->capture_default_str();
   s->add_option("--seed", sched->seed, "Seed of the policy's random choices")->capture_default_str();
@@ -106,6 +113,8 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   s->add_option("--quarantine-for", sched->quarantine_for, "Seconds a benched worker gets no tasks")->capture_default_str();
   s->add_option("--backlog-alert", sched->backlog_alert, "Alert when this many tasks wait centrally (0: never)");
   s->add_flag("--verbose", sched->verbose, "Log connections and errors on stderr");
+  s->add_option("--secret-file", sched->secret_file,
+                "Shared secret (>= 16 bytes, mode 600): workers and clients must prove they have it");
   s->add_option("--metrics-port", sched->metrics.port, "Serve Prometheus GET /metrics on this port (0: pick one; off when absent)")
       ->check(CLI::Range(0, 65535));
   s->add_option("--metrics-host", sched->metrics.host, "Address /metrics binds to (default: the --listen host)");
@@ -148,17 +157,24 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     }
     if (sched->verbose) std::cerr << fmt::format("fulcrum scheduler: listening on port {}, epoch {}\n", daemon.port(), daemon.epoch());
     run_until_signalled(io, [&] { daemon.stop(); });
+    // Stopped on its own (fenced, ZooKeeper session lost, journal lost): a supervisor
+    // should start it again, as a standby.
+    if (!daemon.fatal().empty()) return 3;
     return 0;
   });
 
   auto worker = std::make_shared<real::WorkerOptions>();
   CLI::App* w = app.add_subcommand("worker", "Run a worker daemon (real mode)");
-  w->add_option("--scheduler", worker->scheduler, "Scheduler HOST:PORT")->required();
+  w->add_option("--scheduler", worker->scheduler, "Scheduler HOST:PORT")->capture_default_str();
+  w->add_option("--zk", worker->zk_hosts, "ZooKeeper HOST:PORT[,...]: find and follow the leader there instead of --scheduler");
+  w->add_option("--zk-root", worker->zk_root, "ZooKeeper path of the cluster")->capture_default_str();
   w->add_option("--slots", worker->slots, "Tasks run at once")->capture_default_str()->check(CLI::Range(1u, 4096u));
   w->add_option("--speed", worker->speed, "flop/s per slot, for synthetic tasks")->capture_default_str();
   w->add_option("--name", worker->name, "Worker name (default: worker-PID)");
   w->add_option("--heartbeat", worker->heartbeat_interval, "Seconds between heartbeats")->capture_default_str();
   w->add_flag("--verbose", worker->verbose, "Log on stderr");
+  w->add_option("--secret-file", worker->secret_file,
+                "The scheduler's shared secret (mode 600): authenticate, and verify the scheduler");
   w->add_option("--metrics-port", worker->metrics.port, "Serve Prometheus GET /metrics on this port (0: pick one; off when absent)")
       ->check(CLI::Range(0, 65535));
   w->add_option("--metrics-host", worker->metrics.host, "Address /metrics binds to (default: 127.0.0.1)");
@@ -182,20 +198,56 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     std::vector<std::string> command;
     std::string file;
     double timeout = 0;
+    std::string secret_file;
+    std::string zk;
+    std::string zk_root = "/fulcrum";
   };
   auto add_client = [&](const char* name, const char* help, bool takes_id) {
     auto args = std::make_shared<ClientArgs>();
     CLI::App* c = app.add_subcommand(name, help);
     c->add_option("--scheduler", args->scheduler, "Scheduler HOST:PORT")->capture_default_str();
+    c->add_option("--secret-file", args->secret_file, "The scheduler's shared secret (mode 600), if it has one");
+    c->add_option("--zk", args->zk, "ZooKeeper HOST:PORT[,...]: find the leader there instead of --scheduler");
+    c->add_option("--zk-root", args->zk_root, "ZooKeeper path of the cluster")->capture_default_str();
     if (takes_id) c->add_option("id", args->task, "Task id")->required();
     return std::pair{c, args};
+  };
+  // Connects (authenticated with --secret-file); prints the error and sets `exit_code` if not.
+  auto connect_client = [](const ClientArgs& a, int& exit_code) -> std::unique_ptr<real::Client> {
+    std::string secret;
+    if (!a.secret_file.empty()) {
+      auto read = real::read_secret_file(a.secret_file);
+      if (!read) {
+        std::cerr << "error: " << read.error() << "\n";
+        exit_code = kExitBadInput;
+        return nullptr;
+      }
+      secret = std::move(*read);
+    }
+    std::string address = a.scheduler;
+    if (!a.zk.empty()) {
+      auto leader = real::find_leader(a.zk, a.zk_root, 15);
+      if (!leader) {
+        std::cerr << "error: " << leader.error() << "\n";
+        exit_code = kExitFailed;
+        return nullptr;
+      }
+      address = leader->address;
+    }
+    auto client = real::Client::connect(address, 5, secret);
+    if (!client) {
+      std::cerr << "error: " << client.error() << "\n";
+      exit_code = kExitFailed;
+      return nullptr;
+    }
+    return std::move(*client);
   };
 
   auto [submit, submit_args] = add_client("submit", "Submit a command (or a job file) and print the task ids", false);
   submit->add_option("--timeout", submit_args->timeout, "Seconds before the command is killed (0: never)");
   submit->add_option("--file", submit_args->file, "A job file: {\"tasks\": [{\"command\": ..., \"timeout\": ..., \"parents\": [...]}]}");
   submit->add_option("command", submit_args->command, "The command and its arguments (after --)");
-  runners.emplace_back(submit, [a = submit_args] {
+  runners.emplace_back(submit, [a = submit_args, connect_client] {
     std::vector<TaskDesc> tasks;
     if (!a->file.empty()) {
       auto read = read_job_file(a->file);
@@ -217,12 +269,10 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
       std::cerr << "error: submit needs a command after -- or --file\n";
       return kExitBadInput;
     }
-    auto client = real::Client::connect(a->scheduler);
-    if (!client) {
-      std::cerr << "error: " << client.error() << "\n";
-      return kExitFailed;
-    }
-    auto reply = (*client)->call(real::Submit{tasks});
+    int exit_code = 0;
+    auto client = connect_client(*a, exit_code);
+    if (!client) return exit_code;
+    auto reply = client->call(real::Submit{tasks});
     if (!reply) {
       std::cerr << "error: " << reply.error() << "\n";
       return kExitFailed;
@@ -234,13 +284,17 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
 
   auto status_like = [&](const char* name, const char* help, bool wait) {
     auto [cmd, args] = add_client(name, help, true);
-    runners.emplace_back(cmd, [args, wait] {
-      auto client = real::Client::connect(args->scheduler);
-      if (!client) {
-        std::cerr << "error: " << client.error() << "\n";
-        return kExitFailed;
+    runners.emplace_back(cmd, [args, wait, connect_client] {
+      int exit_code = 0;
+      auto client = connect_client(*args, exit_code);
+      if (!client) return exit_code;
+      auto reply = client->call(real::StatusRequest{args->task, wait}, wait ? -1 : 30);
+      // With --zk, `wait` outlives a failover: find the new leader and ask again.
+      for (int tries = 0; !reply && wait && !args->zk.empty() && tries < 100; ++tries) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        client = connect_client(*args, exit_code);
+        if (client) reply = client->call(real::StatusRequest{args->task, wait}, -1);
       }
-      auto reply = (*client)->call(real::StatusRequest{args->task, wait}, wait ? -1 : 30);
       if (!reply) {
         std::cerr << "error: " << reply.error() << "\n";
         return kExitFailed;
@@ -256,13 +310,11 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   status_like("wait", "Wait until a task is finished, failed or cancelled, then print its status", true);
 
   auto [cancel, cancel_args] = add_client("cancel", "Cancel the job of a task", true);
-  runners.emplace_back(cancel, [a = cancel_args] {
-    auto client = real::Client::connect(a->scheduler);
-    if (!client) {
-      std::cerr << "error: " << client.error() << "\n";
-      return kExitFailed;
-    }
-    auto reply = (*client)->call(real::CancelRequest{a->task});
+  runners.emplace_back(cancel, [a = cancel_args, connect_client] {
+    int exit_code = 0;
+    auto client = connect_client(*a, exit_code);
+    if (!client) return exit_code;
+    auto reply = client->call(real::CancelRequest{a->task});
     if (!reply) {
       std::cerr << "error: " << reply.error() << "\n";
       return kExitFailed;

@@ -12,11 +12,13 @@
 #include <cstring>
 #include <thread>
 
+#include "real/auth.h"
 #include "real/connection.h"
 
 namespace fulcrum::real {
 
-Expected<std::unique_ptr<Client>> Client::connect(const std::string& text, double connect_timeout) {
+Expected<std::unique_ptr<Client>> Client::connect(const std::string& text, double connect_timeout,
+                                                  const std::string& secret) {
   auto endpoint = parse_endpoint(text);
   if (!endpoint) return Error{endpoint.error()};
   sockaddr_in addr{};
@@ -33,7 +35,11 @@ Expected<std::unique_ptr<Client>> Client::connect(const std::string& text, doubl
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      return std::unique_ptr<Client>(new Client(fd));
+      std::unique_ptr<Client> client(new Client(fd));
+      if (!secret.empty()) {
+        if (auto ok = client->authenticate(secret); !ok) return Error{"scheduler at " + text + ": " + ok.error()};
+      }
+      return client;
     }
     last_error = std::strerror(errno);
     ::close(fd);
@@ -45,24 +51,59 @@ Expected<std::unique_ptr<Client>> Client::connect(const std::string& text, doubl
 
 Client::~Client() { ::close(fd_); }
 
-Expected<Message> Client::call(const Message& request, double timeout) {
+Expected<bool> Client::authenticate(const std::string& secret) {
+  Handshake handshake = Handshake::peer(secret, AuthRole::kClient);
+  if (auto started = handshake.start(); !started) return Error{started.error()};
+  // The scheduler's answers are small until then.
+  reader_.set_max_frame(kMaxAuthFrame);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(kAuthTimeout);
+  while (!handshake.done()) {
+    const double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+    auto m = left > 0 ? receive(left) : Expected<Message>(Error{"no reply"});
+    if (!m) {
+      if (m.error().rfind("no reply", 0) != 0) return Error{m.error()};
+      return Error{"authentication failed: no handshake within 5 s (is the scheduler running without --secret-file?)"};
+    }
+    auto reply = handshake.on_message(*m);
+    if (!reply) return Error{reply.error()};
+    if (*reply) {
+      if (auto sent = send_message(**reply); !sent) return sent;
+    }
+  }
+  reader_.set_max_frame(1u << 30);
+  return true;
+}
+
+Expected<bool> Client::send_message(const Message& m) {
   std::string frame;
-  encode_frame(request, frame);
+  encode_frame(m, frame);
   for (std::size_t done = 0; done < frame.size();) {
     const ssize_t n = ::send(fd_, frame.data() + done, frame.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return Error{std::string("send to the scheduler failed: ") + std::strerror(errno)};
     done += static_cast<std::size_t>(n);
   }
+  return true;
+}
+
+Expected<Message> Client::call(const Message& request, double timeout) {
+  if (auto sent = send_message(request); !sent) return Error{sent.error()};
+  auto reply = receive(timeout);
+  if (!reply) return reply;
+  if (auto* error = std::get_if<ErrorReply>(&*reply)) return Error{error->message};
+  if (std::holds_alternative<Challenge>(*reply)) {
+    return Error{"the scheduler requires authentication: pass --secret-file with its secret"};
+  }
+  return reply;
+}
+
+Expected<Message> Client::receive(double timeout) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
   char buffer[64 * 1024];
   for (;;) {
     auto next = reader_.next();
     if (!next) return Error{"bad reply from the scheduler: " + next.error()};
-    if (next->has_message) {
-      if (auto* error = std::get_if<ErrorReply>(&next->message)) return Error{error->message};
-      return std::move(next->message);
-    }
+    if (next->has_message) return std::move(next->message);
     int wait_ms = -1;
     if (timeout >= 0) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());

@@ -13,7 +13,10 @@ namespace fulcrum::real {
 class Client {
  public:
   // Connects to HOST:PORT (an IP address), trying for up to `connect_timeout` seconds.
-  static Expected<std::unique_ptr<Client>> connect(const std::string& endpoint, double connect_timeout = 5);
+  // With a `secret` (read_secret_file), authenticates as a client and verifies the
+  // scheduler (real/auth.h) before returning; an Error says why that failed.
+  static Expected<std::unique_ptr<Client>> connect(const std::string& endpoint, double connect_timeout = 5,
+                                                   const std::string& secret = "");
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -24,6 +27,11 @@ class Client {
 
  private:
   explicit Client(int fd) : fd_(fd) {}
+  Expected<bool> send_message(const Message& m);
+  // The next message (an ErrorReply is a message here), waiting at most `timeout` seconds
+  // (< 0: forever).
+  Expected<Message> receive(double timeout);
+  Expected<bool> authenticate(const std::string& secret);
   int fd_;
   // Replies come from the scheduler, which the client trusts; a RecordsReply of a big run
   // is larger than the limit on what the scheduler accepts.

@@ -1,26 +1,67 @@
 #include "real/connection.h"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <cstdio>
 
 namespace fulcrum::real {
 
 Connection::Connection(asio::ip::tcp::socket socket, std::uint32_t max_frame)
-    : socket_(std::move(socket)), reader_(max_frame) {
+    : socket_(std::move(socket)), reader_(max_frame), max_frame_(max_frame) {
   asio::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
   peer_ = ec ? "?" : remote.address().to_string() + ":" + std::to_string(remote.port());
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
 }
 
+void Connection::require_auth(std::string secret, bool server, AuthRole role, double timeout) {
+  handshake_ = server ? Handshake::server(std::move(secret)) : Handshake::peer(std::move(secret), role);
+  auth_server_ = server;
+  auth_timeout_ = timeout;
+}
+
 void Connection::start(OnMessage on_message, OnClose on_close) {
   on_message_ = std::move(on_message);
   on_close_ = std::move(on_close);
+  if (handshake_) {
+    // An unauthenticated peer gets no large buffers, and no more than the timeout.
+    reader_.set_max_frame(std::min(kMaxAuthFrame, max_frame_));
+    auth_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    auth_timer_->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(auth_timeout_)));
+    auth_timer_->async_wait([self = shared_from_this()](asio::error_code ec) {
+      if (ec || !self->open_ || self->authenticated_) return;
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%g", self->auth_timeout_);
+      self->close(std::string("authentication failed: no handshake within ") + seconds + " s" +
+                  (self->auth_server_ ? "" : " (is the scheduler running without --secret-file?)"));
+    });
+    auto first = handshake_->start();
+    if (!first) {
+      close("authentication failed: " + first.error());
+      return;
+    }
+    if (*first) queue_frame(**first);
+  }
   read_more();
 }
 
 void Connection::send(const Message& m) {
   if (!open_) return;
+  if (handshake_ && !authenticated_) {
+    encode_frame(m, held_);  // sent once authenticated
+    return;
+  }
+  queue_frame(m);
+}
+
+void Connection::queue_frame(const Message& m) {
   encode_frame(m, outbox_);
+  kick_writer();
+}
+
+void Connection::kick_writer() {
   if (writing_) return;
   // The write starts once this turn of the event loop is over, so that the frames one
   // turn produces leave in one system call.
@@ -28,9 +69,31 @@ void Connection::send(const Message& m) {
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_more(); });
 }
 
+bool Connection::authenticate(const Message& m) {
+  auto reply = handshake_->on_message(m);
+  if (!reply) {
+    close(reply.error());
+    return false;
+  }
+  if (*reply) queue_frame(**reply);
+  if (handshake_->done()) {
+    authenticated_ = true;
+    if (auth_server_) peer_role_ = handshake_->peer_role();
+    reader_.set_max_frame(max_frame_);
+    if (auth_timer_) auth_timer_->cancel();
+    if (!held_.empty()) {
+      outbox_ += held_;
+      held_.clear();
+      kick_writer();
+    }
+  }
+  return true;
+}
+
 void Connection::close(const std::string& reason) {
   if (!open_) return;
   open_ = false;
+  if (auth_timer_) auth_timer_->cancel();
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
@@ -57,6 +120,15 @@ void Connection::read_more() {
         return;
       }
       if (!next->has_message) break;
+      if (self->handshake_ && !self->authenticated_) {
+        // Nothing reaches the daemon before the handshake is done.
+        if (!self->authenticate(next->message)) return;
+        continue;
+      }
+      if (!self->handshake_ && std::holds_alternative<Challenge>(next->message)) {
+        self->close("authentication failed: the scheduler requires authentication (--secret-file)");
+        return;
+      }
       self->on_message_(std::move(next->message));
       if (!self->open_) return;
     }

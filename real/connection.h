@@ -10,8 +10,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "real/auth.h"
 #include "real/wire.h"
 
 namespace fulcrum::real {
@@ -23,6 +25,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using OnClose = std::function<void(const std::string& reason)>;
 
   Connection(asio::ip::tcp::socket socket, std::uint32_t max_frame = kDefaultMaxFrame);
+  // Authenticates the connection first (real/auth.h): `server` challenges, else answers as
+  // `role`. Until the handshake is done nothing reaches on_message, what send() is given
+  // waits, and only small frames are accepted; a failure or `timeout` seconds without
+  // success closes the connection with the reason. REQUIRES: before start().
+  void require_auth(std::string secret, bool server, AuthRole role = AuthRole::kClient, double timeout = kAuthTimeout);
   // Starts reading. REQUIRES: called once.
   void start(OnMessage on_message, OnClose on_close);
   void send(const Message& m);
@@ -30,10 +37,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close(const std::string& reason);
   bool open() const { return open_; }
   const std::string& peer() const { return peer_; }
+  // The role the peer authenticated as (server side, once authenticated); nullopt without
+  // authentication.
+  std::optional<AuthRole> peer_role() const { return authenticated_ ? peer_role_ : std::nullopt; }
 
  private:
   void read_more();
   void write_more();
+  void queue_frame(const Message& m);
+  void kick_writer();
+  // Handles a message received before authentication; false if the connection closed.
+  bool authenticate(const Message& m);
 
   asio::ip::tcp::socket socket_;
   FrameReader reader_;
@@ -44,6 +58,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string inflight_;  // the frames being written
   bool writing_ = false;
   bool open_ = true;
+  std::uint32_t max_frame_;
+  // Authentication: the handshake while it runs, what send() got meanwhile, the deadline.
+  std::optional<Handshake> handshake_;
+  bool auth_server_ = false;
+  bool authenticated_ = false;
+  std::optional<AuthRole> peer_role_;
+  std::string held_;
+  double auth_timeout_ = kAuthTimeout;
+  std::unique_ptr<asio::steady_timer> auth_timer_;
   char read_buffer_[64 * 1024];
 };
 

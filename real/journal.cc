@@ -359,6 +359,40 @@ std::uint32_t crc32(std::string_view data) {
   return c ^ 0xFFFFFFFFu;
 }
 
+std::size_t encode_record(const JournalRecord& record, std::string& out) {
+  const std::size_t start = out.size();
+  out.append(kFrameBytes, '\0');
+  Encoder e(out);
+  std::visit([&e](const auto& r) { encode(e, r); }, record);
+  const std::size_t length = out.size() - start - kFrameBytes;
+  if (length > kMaxRecordBytes) {
+    out.resize(start);
+    return length;
+  }
+  put_u32(out.data() + start, static_cast<std::uint32_t>(length));
+  put_u32(out.data() + start + 4, crc32(std::string_view(out).substr(start + kFrameBytes, length)));
+  return length;
+}
+
+Expected<std::uint64_t> decode_records(std::string_view data, const std::string& where,
+                                       const std::function<void(const JournalRecord&)>& apply) {
+  std::uint64_t n = 0;
+  for (std::size_t off = 0; off < data.size();) {
+    if (data.size() - off < kFrameBytes) return Error{where + ": short record frame"};
+    const std::uint32_t length = get_u32(data.data() + off);
+    const std::uint32_t crc = get_u32(data.data() + off + 4);
+    if (length < 2 || length > data.size() - off - kFrameBytes) return Error{where + ": bad record length"};
+    const std::string_view body = data.substr(off + kFrameBytes, length);
+    if (crc32(body) != crc) return Error{where + ": bad record checksum"};
+    auto record = decode(body);
+    if (!record) return Error{where + ": " + record.error()};
+    apply(*record);
+    ++n;
+    off += kFrameBytes + length;
+  }
+  return n;
+}
+
 Journal::Journal(int fd, std::string path, std::uint64_t size)
     : fd_(fd), path_(std::move(path)), size_(size) {}
 

@@ -65,33 +65,55 @@ inline constexpr std::size_t kMaxRecordBytes = 64u << 20;
 // Exposed for tests and inspection tools.
 std::uint32_t crc32(std::string_view data);
 
-class Journal {
+struct JournalReplayStats {
+  std::uint64_t records = 0;          // records handed to `apply`
+  std::uint64_t truncated_bytes = 0;  // torn or corrupt tail cut off the file
+};
+
+// Where the scheduler daemon keeps its journal: the local file below (the embedded
+// default) or ZooKeeper (real/zk_journal.h, high-availability mode). Same contract as
+// Journal's replay/append/commit.
+class JournalStore {
+ public:
+  virtual ~JournalStore() = default;
+  virtual Expected<JournalReplayStats> replay(const std::function<void(const JournalRecord&)>& apply) = 0;
+  virtual void append(const JournalRecord& record) = 0;
+  virtual Expected<bool> commit() = 0;
+};
+
+// The record framing of the file (u32 length, u32 crc32, body), reused by ZkJournal for
+// its batches. encode_record appends one framed record to `out` and returns the body's
+// length (a body above kMaxRecordBytes is not appended). decode_records hands every
+// record of `data` to `apply`; a short, over-long or bad-checksum frame, or a body it
+// cannot decode, is an Error naming `where`.
+std::size_t encode_record(const JournalRecord& record, std::string& out);
+Expected<std::uint64_t> decode_records(std::string_view data, const std::string& where,
+                                       const std::function<void(const JournalRecord&)>& apply);
+
+class Journal : public JournalStore {
  public:
   // Opens (creating if needed) DIR/journal.log. The Error names the path and the errno
   // text; a file without the journal header is refused as "not a fulcrum journal".
   static Expected<std::unique_ptr<Journal>> open(const std::string& dir);
 
-  ~Journal();  // closes the file; does NOT commit (see above)
+  ~Journal() override;  // closes the file; does NOT commit (see above)
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  struct ReplayStats {
-    std::uint64_t records = 0;          // records handed to `apply`
-    std::uint64_t truncated_bytes = 0;  // torn or corrupt tail cut off the file
-  };
+  using ReplayStats = JournalReplayStats;
   // Reads every intact record from the start, in order, calling `apply` for each, and cuts
   // off a torn or corrupt tail (see above). REQUIRES: called once, before append().
-  Expected<ReplayStats> replay(const std::function<void(const JournalRecord&)>& apply);
+  Expected<ReplayStats> replay(const std::function<void(const JournalRecord&)>& apply) override;
 
   // Buffers a record: encodes it in memory, no I/O.
-  void append(const JournalRecord& record);
+  void append(const JournalRecord& record) override;
 
   // Group commit: writes everything appended since the last commit with one write and one
   // fdatasync. Returns true once it is durable; a no-op (true) when nothing is pending.
   // All or nothing for the caller: on an Error no record of the batch counts as journaled.
   // A batch holding a record above kMaxRecordBytes is dropped whole with an Error and
   // the journal stays usable; an I/O error breaks the journal (see above).
-  Expected<bool> commit();
+  Expected<bool> commit() override;
 
   std::uint64_t pending() const { return pending_records_; }  // appended, not committed
   std::uint64_t committed_records() const { return committed_records_; }  // incl. replayed

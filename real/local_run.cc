@@ -18,6 +18,7 @@
 
 #include "core/faults.h"
 #include "core/workload.h"
+#include "real/auth.h"
 #include "real/client.h"
 #include "workload/jobs.h"
 
@@ -72,7 +73,8 @@ class LocalCluster {
                                   "--quarantine-after", std::to_string(r.quarantine_after),
                                   "--quarantine-window", number(r.quarantine_window * scale),
                                   "--quarantine-for", number(r.quarantine_for * scale),
-                                  "--backlog-alert", std::to_string(r.backlog_alert)};
+                                  "--backlog-alert", std::to_string(r.backlog_alert),
+                                  "--secret-file", (dir_ / "secret").string()};
     if (detect) {
       for (const std::string& a : {std::string("--suspect-after"), number(r.suspect_after * scale),
                                    std::string("--dead-after"), number(r.dead_after * scale),
@@ -121,7 +123,8 @@ class LocalCluster {
     const double scale = scenario_.real.time_scale;
     std::vector<std::string> args{options_.binary, "worker", "--scheduler", endpoint_, "--name", h.name,
                                   "--slots", std::to_string(h.slots), "--speed", number(h.speed / scale),
-                                  "--heartbeat", number(scenario_.recovery.heartbeat_interval * scale)};
+                                  "--heartbeat", number(scenario_.recovery.heartbeat_interval * scale),
+                                  "--secret-file", (dir_ / "secret").string()};
     if (options_.verbose) args.push_back("--verbose");
     auto pid = spawn(args);
     if (!pid) return Error{pid.error()};
@@ -145,7 +148,8 @@ class LocalCluster {
       if (scenario_.autoscale.boot_delay > 0) out << "sleep " << number(scenario_.autoscale.boot_delay * scale) << "\n";
       out << "exec '" << options_.binary << "' worker --scheduler \"$FULCRUM_SCHEDULER\" --name '" << h.name
           << "' --slots " << h.slots << " --speed " << number(h.speed / scale) << " --heartbeat "
-          << number(scenario_.recovery.heartbeat_interval * scale) << (options_.verbose ? " --verbose" : "") << "\n";
+          << number(scenario_.recovery.heartbeat_interval * scale) << " --secret-file '" << (dir_ / "secret").string()
+          << "'" << (options_.verbose ? " --verbose" : "") << "\n";
       if (!out) return Error{path + ": cannot write"};
     }
     return true;
@@ -241,13 +245,14 @@ class LocalCluster {
 // `patience` runs out.
 class PatientClient {
  public:
-  PatientClient(std::string endpoint, double patience) : endpoint_(std::move(endpoint)), patience_(patience) {}
+  PatientClient(std::string endpoint, double patience, std::string secret)
+      : endpoint_(std::move(endpoint)), patience_(patience), secret_(std::move(secret)) {}
   Expected<Message> call(const Message& m, double timeout = 30) {
     const auto deadline = Clock::now() + std::chrono::duration<double>(patience_);
     std::string last;
     while (Clock::now() < deadline) {
       if (!client_) {
-        auto c = Client::connect(endpoint_, 1);
+        auto c = Client::connect(endpoint_, 1, secret_);
         if (!c) {
           last = c.error();
           continue;
@@ -267,6 +272,7 @@ class PatientClient {
  private:
   std::string endpoint_;
   double patience_;
+  std::string secret_;
   std::unique_ptr<Client> client_;
 };
 
@@ -319,6 +325,10 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
       std::filesystem::remove_all(dir, ignored);
     }
   } cleanup{dir};
+  // Every run is authenticated: a fresh random secret (mode 0600) that only the processes
+  // of this run are given.
+  auto secret = write_secret_file((dir / "secret").string());
+  if (!secret) return Error{secret.error()};
 
   LocalCluster cluster(scenario, options, dir);
   const std::vector<WorkerSpec> hosts = worker_specs(scenario.cluster);
@@ -334,7 +344,7 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   }
   if (auto started = cluster.start_scheduler(0); !started) return Error{started.error()};
   const double patience = 30 + scenario.recovery.election_delay * scale * 2;
-  PatientClient client(cluster.endpoint(), patience);
+  PatientClient client(cluster.endpoint(), patience, *secret);
   // Workers join one at a time, in the scenario's order, so that worker ids — and with
   // them every order-dependent policy (round robin, ties) — match the simulation's.
   for (std::size_t i = 0; i < initial; ++i) {

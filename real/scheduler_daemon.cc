@@ -11,6 +11,10 @@
 #include <fstream>
 #include <cmath>
 
+#include <zookeeper/zookeeper.h>
+
+#include <algorithm>
+
 #include "core/metrics.h"
 #include "policies/registry.h"
 
@@ -48,11 +52,16 @@ SchedulerDaemon::SchedulerDaemon(asio::io_context& io, SchedulerOptions options)
     : io_(io), options_(std::move(options)), acceptor_(io), wakeup_(io) {}
 
 SchedulerDaemon::~SchedulerDaemon() {
+  // The ZooKeeper client's threads end here: nothing is posted for this daemon after it.
+  journal_.reset();
+  follower_.reset();
+  zk_.reset();
   if (events_) std::fclose(events_);
 }
 
 void SchedulerDaemon::write_event(double time, const std::string& kind, const std::string& host,
                                   const std::string& detail, bool alert) {
+  if (!events_) return;  // a ZooKeeper replica without --journal keeps no events.csv
   std::fprintf(events_, "%.17g,%s,%s,\"%s\",%d\n", time, kind.c_str(), host.c_str(), detail.c_str(), alert ? 1 : 0);
   std::fflush(events_);
 }
@@ -96,15 +105,37 @@ void SchedulerDaemon::log(const std::string& line) const {
 }
 
 Expected<bool> SchedulerDaemon::start() {
-  if (options_.journal_dir.empty()) return Error{"--journal: a journal folder is required"};
+  if (options_.journal_dir.empty() && options_.zk_hosts.empty()) return Error{"--journal: a journal folder is required"};
+  if (!options_.secret_file.empty()) {
+    auto secret = read_secret_file(options_.secret_file);
+    if (!secret) return Error{secret.error()};
+    secret_ = std::move(*secret);
+  }
   auto policy = make_policy(options_.policy);
   if (!policy) return Error{"--policy: " + policy.error()};
+  for (const std::string& name : options_.scale_out_names) {
+    // They are pasted into a shell command.
+    if (name.empty() || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+                            std::string::npos) {
+      return Error{"--scale-out-names: '" + name + "' is not a worker name (letters, digits, '.', '_', '-')"};
+    }
+  }
+  if (options_.autoscale.enabled && options_.scale_out_command.empty()) {
+    return Error{"--autoscale needs --scale-out-command"};
+  }
+  if (!options_.zk_hosts.empty()) return start_replica();
   auto journal = Journal::open(options_.journal_dir);
   if (!journal) return Error{journal.error()};
   journal_ = std::move(*journal);
   auto epoch = bump_epoch(options_.journal_dir);
   if (!epoch) return Error{epoch.error()};
   epoch_ = *epoch;
+  return serve();
+}
+
+Expected<bool> SchedulerDaemon::serve() {
+  auto policy = make_policy(options_.policy);
+  if (!policy) return Error{"--policy: " + policy.error()};
   SchedulerConfig config{options_.seed, options_.queue_cap, epoch_, options_.max_attempts};
   config.suspect_after = options_.suspect_after;
   config.dead_after = options_.dead_after;
@@ -116,26 +147,33 @@ Expected<bool> SchedulerDaemon::start() {
   config.quarantine_for = options_.quarantine_for;
   config.backlog_alert = options_.backlog_alert;
   config.autoscale = options_.autoscale;
-  for (const std::string& name : options_.scale_out_names) {
-    // They are pasted into a shell command.
-    if (name.empty() || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-                            std::string::npos) {
-      return Error{"--scale-out-names: '" + name + "' is not a worker name (letters, digits, '.', '_', '-')"};
-    }
-  }
-  if (options_.autoscale.enabled && options_.scale_out_command.empty()) {
-    return Error{"--autoscale needs --scale-out-command"};
-  }
   children_ = std::make_unique<ChildProcesses>(io_);
   boot_timer_ = std::make_unique<asio::steady_timer>(io_);
   core_ = std::make_unique<Scheduler>(config, std::move(*policy));
-  const std::string events_path = options_.journal_dir + "/events.csv";
-  const bool fresh = !std::filesystem::exists(events_path);
-  events_ = std::fopen(events_path.c_str(), "a");
-  if (!events_) return Error{events_path + ": cannot open for appending"};
-  if (fresh) std::fputs("time,kind,host,detail,alert\n", events_);
+  if (!options_.journal_dir.empty()) {
+    std::error_code mkdir_ec;
+    std::filesystem::create_directories(options_.journal_dir, mkdir_ec);
+    const std::string events_path = options_.journal_dir + "/events.csv";
+    const bool fresh = !std::filesystem::exists(events_path);
+    events_ = std::fopen(events_path.c_str(), "a");
+    if (!events_) return Error{events_path + ": cannot open for appending"};
+    if (fresh) std::fputs("time,kind,host,detail,alert\n", events_);
+  }
   if (auto r = replay(); !r) return r;
+  if (!acceptor_.is_open()) {
+    if (auto b = bind(); !b) return b;
+  }
+  {
+    auto endpoint = parse_endpoint(options_.listen);
+    metrics_server_ = std::make_unique<MetricsServer>(io_, [this] { return render_metrics(); });
+    if (auto m = start_metrics(*metrics_server_, options_.metrics, endpoint->host, "scheduler"); !m) return m;
+  }
+  accept();
+  arm_wakeup();
+  return true;
+}
 
+Expected<bool> SchedulerDaemon::bind() {
   auto endpoint = parse_endpoint(options_.listen);
   if (!endpoint) return Error{"--listen: " + endpoint.error()};
   asio::error_code ec;
@@ -148,10 +186,6 @@ Expected<bool> SchedulerDaemon::start() {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"--listen " + options_.listen + ": " + ec.message()};
   port_ = acceptor_.local_endpoint().port();
-  metrics_server_ = std::make_unique<MetricsServer>(io_, [this] { return render_metrics(); });
-  if (auto m = start_metrics(*metrics_server_, options_.metrics, endpoint->host, "scheduler"); !m) return m;
-  accept();
-  arm_wakeup();
   return true;
 }
 
@@ -163,7 +197,7 @@ Expected<bool> SchedulerDaemon::replay() {
   if (stats->truncated_bytes > 0) {
     log("journal: cut a torn tail of " + std::to_string(stats->truncated_bytes) + " bytes");
   }
-  if (stats->records > 0) {
+  if (stats->records > 0 || zk_) {
     log("journal: replayed " + std::to_string(stats->records) + " records, " +
         std::to_string(core_->tasks_unfinished()) + " tasks unfinished; epoch " + std::to_string(epoch_));
     core_->begin_recovery(now(), options_.reconcile_grace);
@@ -186,6 +220,7 @@ void SchedulerDaemon::stop() {
   if (metrics_server_) metrics_server_->stop();
   if (children_) children_->stop();  // the workers it started keep running (they reconnect)
   if (boot_timer_) boot_timer_->cancel();
+  if (lease_timer_) lease_timer_->cancel();
   for (auto& peer : std::vector<std::shared_ptr<Peer>>(peers_)) peer->conn->close("scheduler stopping");
   peers_.clear();
 }
@@ -196,6 +231,7 @@ void SchedulerDaemon::accept() {
     if (!ec) {
       auto peer = std::make_shared<Peer>();
       peer->conn = std::make_shared<Connection>(std::move(socket), options_.max_frame);
+      if (!secret_.empty()) peer->conn->require_auth(secret_, /*server=*/true);
       peers_.push_back(peer);
       std::weak_ptr<Peer> weak = peer;
       peer->conn->start([this, weak](Message&& m) { if (auto p = weak.lock()) on_message(p, std::move(m)); },
@@ -206,10 +242,16 @@ void SchedulerDaemon::accept() {
 }
 
 void SchedulerDaemon::on_closed(const std::shared_ptr<Peer>& peer, const std::string& reason) {
-  if (!reason.empty()) log("closed " + peer->conn->peer() + " (" + peer->name + "): " + reason);
+  if (reason.rfind("authentication failed", 0) == 0) {
+    // Refused peers are logged whatever --verbose says.
+    std::fprintf(stderr, "fulcrum scheduler: refused %s: %s\n", peer->conn->peer().c_str(), reason.c_str());
+  } else if (!reason.empty()) {
+    log("closed " + peer->conn->peer() + " (" + peer->name + "): " + reason);
+  }
   std::erase(peers_, peer);
   for (auto it = waiters_.begin(); it != waiters_.end();) it = it->second == peer ? waiters_.erase(it) : std::next(it);
-  if (peer->role == Peer::Role::kWorker && !stopping_) {
+  // A worker that closed before its Register was applied never joined (kNoWorker).
+  if (peer->role == Peer::Role::kWorker && peer->worker != kNoWorker && !stopping_) {
     const WorkerId w = peer->worker;
     enqueue([this, w] { core_->on_worker_left(now(), w); });
   }
@@ -220,6 +262,13 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
   const bool is_worker_message = std::holds_alternative<Register>(message) ||
                                  std::holds_alternative<Heartbeat>(message) ||
                                  std::holds_alternative<TaskStarted>(message) || std::holds_alternative<TaskDone>(message);
+  // An authenticated peer is what it proved to be: a client cannot register as a worker.
+  if (const auto proven = peer->conn->peer_role();
+      proven && peer->role == Role::kUnknown && (*proven == AuthRole::kWorker) != std::holds_alternative<Register>(message)) {
+    peer->conn->close("protocol error: authenticated as a " + std::string(role_name(*proven)) + ", sent " +
+                      std::string(message_name(message)));
+    return;
+  }
   if (peer->role == Role::kUnknown) {
     peer->role = std::holds_alternative<Register>(message) ? Role::kWorker : Role::kClient;
   }
@@ -404,6 +453,10 @@ void SchedulerDaemon::flush() {
     // go on acknowledging work, so it stops and a restart replays what is durable.
     std::fprintf(stderr, "fulcrum scheduler: journal commit failed, stopping: %s\n", committed.error().c_str());
     batch_.clear();
+    if (zk_) {
+      fence("journal commit failed: " + committed.error());
+      return;
+    }
     stop();
     return;
   }
@@ -418,6 +471,12 @@ void SchedulerDaemon::flush() {
 
 void SchedulerDaemon::send_commands() {
   core_->take_commands(commands_);
+  if (zk_ && !commands_.empty() && !lease_ok()) {
+    // Our session may be gone and a newer leader serving: not one more command.
+    fence("ZooKeeper session not confirmed within 2/3 of its timeout; " + std::to_string(commands_.size()) +
+          " commands not sent");
+    return;
+  }
   for (const Command& c : commands_) {
     if (c.kind == Command::Kind::kScaleOut) {
       scale_out(c.count);
@@ -433,6 +492,10 @@ void SchedulerDaemon::send_commands() {
     if (c.kind == Command::Kind::kDispatch) {
       conn.send(Dispatch{c.epoch, c.task, durable_.descs[c.task]});
       ++stats_.dispatched;
+      if (zk_ && !first_dispatch_) {
+        first_dispatch_ = true;
+        write_event(now(), "first_dispatch", "", "epoch " + std::to_string(epoch_), false);
+      }
     } else {
       conn.send(CancelTask{c.epoch, c.task});
     }
@@ -577,6 +640,175 @@ TaskStatus SchedulerDaemon::status_of(std::uint64_t t) const {
   s.end = task.end;
   s.outcome = durable_.outcomes[t];
   return s;
+}
+
+}  // namespace fulcrum::real
+
+// ---- High availability with ZooKeeper (README "High availability with ZooKeeper") ----
+
+namespace fulcrum::real {
+namespace {
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Expected<bool> SchedulerDaemon::start_replica() {
+  if (auto ok = check_zk_root(options_.zk_root); !ok) return ok;
+  if (!(options_.zk_session_timeout > 0)) return Error{"--zk-session-timeout: must be positive"};
+  // Bound now, so that the election node names where this replica will listen; it accepts
+  // only once it leads (ROOT/leader is what workers and clients read).
+  if (auto b = bind(); !b) return b;
+  auto lost = session_lost_;
+  auto zk = ZkClient::connect(options_.zk_hosts, options_.zk_session_timeout, 10, [this, lost](const ZkEvent& e) {
+    // On the client's thread: the flag stops dispatching even before the loop sees it.
+    if (e.session_lost()) lost->store(true);
+    asio::post(io_, [this, e] { on_zk_event(e); });
+  });
+  if (!zk) return Error{zk.error()};
+  zk_ = std::move(*zk);
+  const std::string& root = options_.zk_root;
+  if (auto ok = zk_prepare_root(*zk_, root); !ok) return ok;
+  follower_ = std::make_unique<ZkJournal>(*zk_, root);
+  if (auto n = follower_->catch_up(true); !n) return Error{n.error()};
+  auto node = zk_->create(root + "/election/n-", advertised_address(), ZOO_EPHEMERAL_SEQUENTIAL);
+  if (!node) return Error{node.error()};
+  election_node_ = node->substr(node->rfind('/') + 1);
+  log("replica " + election_node_ + " at " + advertised_address() + ", ZooKeeper session timeout " +
+      std::to_string(zk_->negotiated_timeout()) + " s; followed " + std::to_string(follower_->followed_records()) +
+      " records");
+  lease_timer_ = std::make_unique<asio::steady_timer>(io_);
+  arm_lease_timer();
+  check_election();
+  return true;
+}
+
+bool SchedulerDaemon::lease_ok() const { return !session_lost_->load() && steady_ns() < lease_until_->load(); }
+
+void SchedulerDaemon::arm_lease_timer() {
+  if (stopping_ || !zk_) return;
+  if (leading_ && !lease_ok()) {
+    fence(session_lost_->load() ? "ZooKeeper session expired"
+                                : "ZooKeeper session not confirmed within 2/3 of its timeout");
+    return;
+  }
+  // A request answered proves the session alive until at least its send + the timeout
+  // (the server heard us after that); we claim 2/3 of it, renewed 5 times a timeout.
+  const double timeout = zk_->negotiated_timeout();
+  const std::int64_t sent = steady_ns();
+  auto lease = lease_until_;
+  const auto until = sent + static_cast<std::int64_t>(timeout * 2.0 / 3.0 * 1e9);
+  zk_->ping(options_.zk_root + "/epoch", [lease, until](bool ok) {
+    if (!ok) return;
+    std::int64_t cur = lease->load();
+    while (cur < until && !lease->compare_exchange_weak(cur, until)) {
+    }
+  });
+  lease_timer_->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(timeout / 5)));
+  lease_timer_->async_wait([this](asio::error_code ec) {
+    if (!ec) arm_lease_timer();
+  });
+}
+
+void SchedulerDaemon::fence(const std::string& reason) {
+  if (stopping_) return;
+  fatal_ = reason;
+  std::fprintf(stderr, "fulcrum scheduler: %s in epoch %llu: %s; stopping\n", leading_ ? "leader fenced" : "standby stopping",
+               static_cast<unsigned long long>(epoch_), reason.c_str());
+  if (core_) write_event(now(), "fenced", "", reason, true);
+  stop();
+  // A replica is its own process: it ends here (exit status 3 from the CLI) and its
+  // supervisor starts it again as a standby.
+  io_.stop();
+}
+
+void SchedulerDaemon::on_zk_event(const ZkEvent& e) {
+  if (stopping_) return;
+  if (e.session_lost()) {
+    fence("ZooKeeper session expired");
+    return;
+  }
+  if (e.is_session()) {
+    log("ZooKeeper session state " + std::to_string(e.state));
+    return;
+  }
+  if (leading_) return;
+  const std::string& root = options_.zk_root;
+  if (e.path == root + "/journal") {
+    // A standby stays warm: it reads each batch as the leader writes it.
+    if (auto n = follower_->catch_up(true); !n) fence("following the journal: " + n.error());
+  } else if (e.path.rfind(root + "/election/", 0) == 0) {
+    check_election();
+  }
+}
+
+void SchedulerDaemon::check_election() {
+  if (leading_ || stopping_) return;
+  const std::string dir = options_.zk_root + "/election";
+  auto names = zk_->children(dir);
+  if (!names) {
+    fence("election: " + names.error());
+    return;
+  }
+  // Same prefix, zero-padded sequence numbers: name order is creation order.
+  std::sort(names->begin(), names->end());
+  auto me = std::find(names->begin(), names->end(), election_node_);
+  if (me == names->end()) {
+    fence("election: our node " + election_node_ + " is gone (session lost)");
+    return;
+  }
+  if (me == names->begin()) {
+    become_leader();
+    return;
+  }
+  // Watch only the predecessor: one replica wakes when a node goes, not all of them.
+  const std::string predecessor = dir + "/" + *std::prev(me);
+  auto there = zk_->exists(predecessor, true);
+  if (!there) {
+    fence("election: " + there.error());
+  } else if (!*there) {
+    asio::post(io_, [this] { check_election(); });  // gone between the two reads
+  } else {
+    log("standby behind " + predecessor);
+  }
+}
+
+void SchedulerDaemon::become_leader() {
+  const std::string& root = options_.zk_root;
+  const std::int64_t sent = steady_ns();
+  auto epoch = zk_take_epoch(*zk_, root);
+  if (!epoch) {
+    fence("taking the epoch: " + epoch.error());
+    return;
+  }
+  lease_until_->store(sent + static_cast<std::int64_t>(zk_->negotiated_timeout() * 2.0 / 3.0 * 1e9));
+  epoch_ = epoch->epoch;
+  follower_->set_fence(epoch->version);
+  // From here on no older leader can write: replay() reads the journal's final tail.
+  journal_ = std::move(follower_);
+  leading_ = true;
+  if (auto served = serve(); !served) {
+    fence("starting to lead: " + served.error());
+    return;
+  }
+  const std::string data = advertised_address() + " " + std::to_string(epoch_);
+  int rc = 0;
+  auto published = zk_->fenced_multi(root + "/epoch", epoch->version, {{root + "/leader", data, ZOO_EPHEMERAL}}, &rc);
+  if (!published && rc == zk_node_exists()) {
+    // A deposed leader's node that has not gone yet: replace it, still fenced.
+    published = zk_->fenced_multi(root + "/epoch", epoch->version,
+                                  {{root + "/leader", "", 0, true}, {root + "/leader", data, ZOO_EPHEMERAL}}, &rc);
+  }
+  if (!published) {
+    fence("publishing " + root + "/leader: " + published.error());
+    return;
+  }
+  std::fprintf(stderr, "fulcrum scheduler: leading %s as epoch %llu at %s\n", root.c_str(),
+               static_cast<unsigned long long>(epoch_), advertised_address().c_str());
 }
 
 }  // namespace fulcrum::real

@@ -38,6 +38,8 @@
 #include "real/journal.h"
 #include "real/metrics.h"
 #include "real/metrics_server.h"
+#include "real/zk.h"
+#include "real/zk_journal.h"
 
 namespace fulcrum::real {
 
@@ -61,6 +63,9 @@ struct SchedulerOptions {
   std::uint64_t backlog_alert = 0;
   std::uint32_t max_frame = kDefaultMaxFrame;
   bool verbose = false;                // log connections and errors on stderr
+  // Authentication (real/auth.h): a file holding the shared secret; empty: none (every
+  // connection is accepted, as on a trusted loopback).
+  std::string secret_file;
   // Prometheus /metrics over HTTP (port -1: off; host empty: the --listen host).
   MetricsEndpoint metrics;
   // Autoscaling: the core's autoscaler (off unless autoscale.enabled) and the commands that
@@ -72,6 +77,12 @@ struct SchedulerOptions {
   std::string scale_in_command;               // optional; after Retire was sent to {name}
   std::vector<std::string> scale_out_names;   // names to start, first free first; empty: scaled-EPOCH-N
   double boot_timeout = 60;                   // seconds for a started worker to register
+  // High availability (README "High availability with ZooKeeper"): with zk_hosts set the
+  // daemon is one of several replicas; the leader keeps the journal in ZooKeeper under
+  // zk_root and journal_dir (optional then) holds only this replica's events.csv.
+  std::string zk_hosts;
+  std::string zk_root = "/fulcrum";
+  double zk_session_timeout = 10;             // seconds
 };
 
 class SchedulerDaemon {
@@ -85,6 +96,10 @@ class SchedulerDaemon {
   // The Prometheus text exposition of the cluster now (real/scheduler_metrics.cc).
   std::string render_metrics() const;
   std::uint64_t epoch() const { return epoch_; }
+  bool leading() const { return leading_; }
+  // Why the daemon stopped on its own (journal lost, fenced by a newer leader, ZooKeeper
+  // session lost); empty after a requested stop.
+  const std::string& fatal() const { return fatal_; }
   // Stops accepting, closes every connection and cancels timers; the io_context then
   // runs out of work.
   void stop();
@@ -108,6 +123,17 @@ class SchedulerDaemon {
   void record_notices();
   void write_event(double time, const std::string& kind, const std::string& host, const std::string& detail, bool alert);
   Expected<bool> replay();
+  // The part of start() after the epoch is known: core, events, replay, listening.
+  Expected<bool> serve();
+  Expected<bool> bind();
+  // High availability: join the election, follow the journal, lead when elected.
+  Expected<bool> start_replica();
+  void on_zk_event(const ZkEvent& e);
+  void check_election();
+  void become_leader();
+  void arm_lease_timer();
+  bool lease_ok() const;
+  void fence(const std::string& reason);
   // Monitoring counters (real/scheduler_metrics.cc): after replay, on a task finished.
   void seed_metrics();
   void count_finished(TaskId t, bool was_finished);
@@ -124,8 +150,9 @@ class SchedulerDaemon {
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer wakeup_;
   std::unique_ptr<Scheduler> core_;
-  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<JournalStore> journal_;
   std::uint16_t port_ = 0;
+  std::string secret_;  // from options_.secret_file
   std::uint64_t epoch_ = 0;
   double last_now_ = 0;
   bool stopping_ = false;
@@ -163,6 +190,18 @@ class SchedulerDaemon {
   std::map<std::string, Boot> booting_;
   std::uint64_t scaled_ = 0;  // names generated so far
   std::uint64_t boots_ = 0;   // scale-out commands started
+  // High availability.
+  std::unique_ptr<ZkClient> zk_;
+  std::unique_ptr<ZkJournal> follower_;   // a standby's journal, handed to journal_ on promotion
+  std::string election_node_;
+  bool leading_ = false;
+  bool first_dispatch_ = false;
+  std::string fatal_;
+  // The leader may dispatch while its session is certainly alive: until 2/3 of the session
+  // timeout after the send of its last answered ZooKeeper request (steady_clock ns).
+  std::shared_ptr<std::atomic<std::int64_t>> lease_until_ = std::make_shared<std::atomic<std::int64_t>>(0);
+  std::shared_ptr<std::atomic<bool>> session_lost_ = std::make_shared<std::atomic<bool>>(false);
+  std::unique_ptr<asio::steady_timer> lease_timer_;
 };
 
 }  // namespace fulcrum::real

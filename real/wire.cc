@@ -98,6 +98,13 @@ template <class IO> void fields(IO& io, RecordsReply& m) {
 }
 template <class IO> void fields(IO&, Ack&) {}
 template <class IO> void fields(IO& io, ErrorReply& m) { io.field(m.message); }
+template <class IO> void fields(IO& io, Challenge& m) { io.field(m.server_nonce); }
+template <class IO> void fields(IO& io, Auth& m) {
+  io.enumeration(m.role, AuthRole::kClient);
+  io.field(m.client_nonce);
+  io.field(m.mac);
+}
+template <class IO> void fields(IO& io, AuthOk& m) { io.field(m.mac); }
 
 template <class T> constexpr bool kIsScalar = std::is_arithmetic_v<T>;
 
@@ -185,7 +192,7 @@ class Decoder {
 constexpr const char* kNames[] = {"Register", "Heartbeat", "TaskStarted", "TaskDone", "Welcome", "Dispatch",
                                   "CancelTask", "Submit", "StatusRequest", "CancelRequest", "RecordsRequest",
                                   "ShutdownRequest", "Submitted", "TaskStatus", "RecordsReply", "Ack", "ErrorReply",
-                                  "Retire"};
+                                  "Retire", "Challenge", "Auth", "AuthOk"};
 static_assert(std::size(kNames) == std::variant_size_v<Message>);
 
 // Decodes the alternative with index I, found at run time by recursion over the indices.

@@ -23,7 +23,8 @@
 
 namespace fulcrum::real {
 
-inline constexpr std::uint8_t kWireVersion = 3;  // 2: TaskRecord carries flops and dispatched; 3: Retire
+inline constexpr std::uint8_t kWireVersion = 4;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
+                                                 // 4: Challenge, Auth, AuthOk (real/auth.h)
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---
@@ -74,9 +75,19 @@ struct RecordsReply {
 struct Ack {};
 struct ErrorReply { std::string message; };
 
+// --- authentication (real/auth.h), before anything else when a secret is set ---
+enum class AuthRole : std::uint8_t { kWorker = 0, kClient = 1 };
+struct Challenge { std::string server_nonce; };  // scheduler -> peer, first message
+struct Auth {                                     // peer -> scheduler, the answer
+  AuthRole role = AuthRole::kWorker;
+  std::string client_nonce;
+  std::string mac;  // HMAC-SHA256(secret, "fulcrum-auth-v1" || role || server_nonce || client_nonce)
+};
+struct AuthOk { std::string mac; };               // HMAC-SHA256(secret, "fulcrum-auth-v1-server" || nonces)
+
 using Message = std::variant<Register, Heartbeat, TaskStarted, TaskDone, Welcome, Dispatch, CancelTask, Submit,
                              StatusRequest, CancelRequest, RecordsRequest, ShutdownRequest, Submitted, TaskStatus,
-                             RecordsReply, Ack, ErrorReply, Retire>;
+                             RecordsReply, Ack, ErrorReply, Retire, Challenge, Auth, AuthOk>;
 
 // The message's name, for logs.
 std::string_view message_name(const Message& m);
@@ -101,6 +112,8 @@ class FrameReader {
   };
   Expected<Next> next();
   std::size_t buffered() const { return buffer_.size() - pos_; }
+  // Before authentication a connection accepts only small frames.
+  void set_max_frame(std::uint32_t max_frame) { max_frame_ = max_frame; }
 
  private:
   std::uint32_t max_frame_;

@@ -17,15 +17,72 @@ void WorkerDaemon::log(const std::string& line) const {
   if (options_.verbose) std::fprintf(stderr, "fulcrum worker %s: %s\n", options_.name.c_str(), line.c_str());
 }
 
+WorkerDaemon::~WorkerDaemon() { zk_.reset(); }  // its threads end before the daemon goes
+
+void WorkerDaemon::watch_leader() {
+  if (stopping_ || !zk_) return;
+  const std::string path = options_.zk_root + "/leader";
+  int rc = 0;
+  auto node = zk_->get(path, true, &rc);
+  if (!node) {
+    // No leader now: a watch on its creation (exists) wakes us when one is elected.
+    if (rc == zk_no_node()) {
+      auto there = zk_->exists(path, true);
+      if (there && *there) asio::post(io_, [this] { watch_leader(); });
+    } else {
+      log("ZooKeeper: " + node.error());
+    }
+    return;
+  }
+  auto leader = parse_leader(node->data);
+  if (!leader) {
+    log(leader.error());
+    return;
+  }
+  auto endpoint = parse_endpoint(leader->address);
+  if (!endpoint) return;
+  // From now on a dispatch of an older epoch is refused, even on a connection still open.
+  const bool changed = leader->epoch > epoch_ || endpoint->host != endpoint_.host || endpoint->port != endpoint_.port;
+  epoch_ = std::max(epoch_, leader->epoch);
+  if (!changed) return;
+  log("leader is " + leader->address + " in epoch " + std::to_string(leader->epoch));
+  endpoint_ = *endpoint;
+  backoff_ = 0.01;
+  if (conn_) {
+    conn_->close("the leader changed");  // on_closed reconnects to the new one
+  } else {
+    retry_timer_.cancel();
+    connect();
+  }
+}
+
 Expected<bool> WorkerDaemon::start() {
+  if (!options_.zk_hosts.empty()) {
+    if (auto ok = check_zk_root(options_.zk_root); !ok) return ok;
+    auto zk = ZkClient::connect(options_.zk_hosts, options_.zk_session_timeout, 10, [this](const ZkEvent& e) {
+      if (!e.is_session() || e.connected()) asio::post(io_, [this] { watch_leader(); });
+    });
+    if (!zk) return Error{zk.error()};
+    zk_ = std::move(*zk);
+    options_.scheduler = "127.0.0.1:0";  // until ZooKeeper names the leader
+  }
   auto endpoint = parse_endpoint(options_.scheduler);
   if (!endpoint) return Error{"--scheduler: " + endpoint.error()};
   if (options_.slots == 0) return Error{"--slots: must be at least 1"};
   if (!(options_.speed > 0)) return Error{"--speed: must be positive"};
   endpoint_ = *endpoint;
+  if (!options_.secret_file.empty()) {
+    auto secret = read_secret_file(options_.secret_file);
+    if (!secret) return Error{secret.error()};
+    secret_ = std::move(*secret);
+  }
   metrics_server_ = std::make_unique<MetricsServer>(io_, [this] { return render_metrics(); });
   if (auto m = start_metrics(*metrics_server_, options_.metrics, "127.0.0.1", "worker " + options_.name); !m) return m;
-  connect();
+  if (zk_) {
+    watch_leader();
+  } else {
+    connect();
+  }
   heartbeat();
   return true;
 }
@@ -41,6 +98,7 @@ void WorkerDaemon::stop() {
 
 void WorkerDaemon::connect() {
   if (stopping_) return;
+  if (endpoint_.port == 0) return;  // no leader known yet (ZooKeeper mode): watch_leader() connects
   auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
   asio::error_code ec;
   const auto address = asio::ip::make_address(endpoint_.host, ec);
@@ -49,14 +107,17 @@ void WorkerDaemon::connect() {
     stop();
     return;
   }
-  socket->async_connect({address, endpoint_.port}, [this, socket](asio::error_code ec) {
-    if (stopping_) return;
+  const std::uint64_t serial = ++connect_serial_;
+  socket->async_connect({address, endpoint_.port}, [this, socket, serial](asio::error_code ec) {
+    if (stopping_ || serial != connect_serial_) return;
     if (ec) {
       reconnect_later();
       return;
     }
     backoff_ = 0.05;
     conn_ = std::make_shared<Connection>(std::move(*socket));
+    // The Register below waits in the connection until the scheduler proved it has the secret.
+    if (!secret_.empty()) conn_->require_auth(secret_, /*server=*/false, AuthRole::kWorker);
     conn_->start([this](Message&& m) { on_message(std::move(m)); },
                  [this](const std::string& reason) { on_closed(reason); });
     Register reg{options_.name, options_.slots, options_.speed, executor_.running_tasks()};
@@ -76,7 +137,12 @@ void WorkerDaemon::reconnect_later() {
 }
 
 void WorkerDaemon::on_closed(const std::string& reason) {
-  log("disconnected" + (reason.empty() ? std::string() : ": " + reason));
+  if (reason.rfind("authentication failed", 0) == 0) {
+    // Logged whatever --verbose says: a worker that cannot authenticate does no work.
+    std::fprintf(stderr, "fulcrum worker %s: %s\n", options_.name.c_str(), reason.c_str());
+  } else {
+    log("disconnected" + (reason.empty() ? std::string() : ": " + reason));
+  }
   registered_ = false;
   conn_.reset();
   queue_.clear();
@@ -96,9 +162,11 @@ void WorkerDaemon::on_message(Message&& message) {
     unreported_.clear();
   } else if (auto* dispatch = std::get_if<Dispatch>(&message)) {
     if (dispatch->epoch < epoch_) {
-      log("refused a dispatch from older epoch " + std::to_string(dispatch->epoch));
+      log("refused a dispatch of task " + std::to_string(dispatch->task) + " from older epoch " +
+          std::to_string(dispatch->epoch));
       return;
     }
+    log("dispatch of task " + std::to_string(dispatch->task) + " in epoch " + std::to_string(dispatch->epoch));
     queue_.emplace_back(dispatch->task, std::move(dispatch->desc));
     start_queued();
   } else if (auto* cancel = std::get_if<CancelTask>(&message)) {

@@ -22,6 +22,7 @@
 #include "real/executor.h"
 #include "real/metrics.h"
 #include "real/metrics_server.h"
+#include "real/zk.h"
 
 namespace fulcrum::real {
 
@@ -32,6 +33,15 @@ struct WorkerOptions {
   double speed = 1e9;                        // flop/s per slot, for synthetic tasks
   double heartbeat_interval = 1.0;           // seconds
   bool verbose = false;
+  // Authentication (real/auth.h): a file holding the scheduler's shared secret; empty:
+  // none. With one, the worker also verifies the scheduler before it registers.
+  std::string secret_file;
+  // High availability: find the leader in ZooKeeper (ROOT/leader, "HOST:PORT EPOCH")
+  // instead of `scheduler`, follow it when it changes, and refuse older epochs as soon as
+  // ZooKeeper names a newer leader.
+  std::string zk_hosts;
+  std::string zk_root = "/fulcrum";
+  double zk_session_timeout = 10;
   // Called after a Retire from the scheduler stopped the daemon (the CLI ends the process).
   std::function<void()> on_retired;
   // Prometheus /metrics over HTTP (port -1: off; host empty: 127.0.0.1).
@@ -54,10 +64,12 @@ class WorkerDaemon {
   void start_queued();
   void heartbeat();
   void log(const std::string& line) const;
+  void watch_leader();  // reads ROOT/leader (leaving a watch) and follows it
 
   asio::io_context& io_;
   WorkerOptions options_;
   Endpoint endpoint_;
+  std::string secret_;  // from options_.secret_file
   Executor executor_;
   asio::steady_timer retry_timer_;
   asio::steady_timer heartbeat_timer_;
@@ -72,6 +84,10 @@ class WorkerDaemon {
   std::uint64_t completed_ = 0, failed_ = 0;
   Histogram task_seconds_{seconds_buckets()};  // start to end of each run here
   std::unique_ptr<MetricsServer> metrics_server_;
+  std::unique_ptr<ZkClient> zk_;
+  std::uint64_t connect_serial_ = 0;  // a connect started before a leader change is dropped
+ public:
+  ~WorkerDaemon();
 };
 
 }  // namespace fulcrum::real

@@ -224,7 +224,7 @@ TEST(RealMode, MalformedFramesAndGarbageDisturbNoOtherClient) {
   auto good = cluster.client();
   const int huge = raw(std::string("\xff\xff\xff\x7f", 4));              // a 2 GiB frame
   const int garbage = raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n");           // not our protocol
-  const int bad_type = raw(std::string("\x02\x00\x00\x00\x03\xee", 6));   // unknown message type
+  const int bad_type = raw(std::string("\x02\x00\x00\x00\x04\xee", 6));   // unknown message type
   const int truncated = raw(std::string("\x10\x00\x00\x00\x01", 5));      // never completed
   for (int fd : {huge, garbage, bad_type}) {
     char byte;

@@ -32,7 +32,10 @@ std::vector<Message> samples() {
           records,
           Ack{},
           ErrorReply{"no such task"},
-          Retire{77}};
+          Retire{77},
+          Challenge{std::string(32, '\x01')},
+          Auth{AuthRole::kClient, std::string(32, '\x02'), std::string(32, '\x03')},
+          AuthOk{std::string(32, '\x04')}};
 }
 
 bool same(const Message& a, const Message& b) {
@@ -91,7 +94,8 @@ TEST(Wire, MalformedPayloadsAreErrorsWithReasons) {
   };
   expect_error("", "shorter than its header");
   expect_error(std::string("\x09\x00", 2), "protocol version 9");
-  expect_error(std::string("\x03\xff", 2), "unknown message type 255");
+  expect_error(std::string("\x04\xff", 2), "unknown message type 255");
+  expect_error(std::string("\x03\x00", 2), "protocol version 3, expected 4");
   for (std::size_t cut = 2; cut < payload.size(); ++cut) expect_error(payload.substr(0, cut), "Register");
   expect_error(payload + "x", "trailing bytes");
   std::string lying = payload;
@@ -102,6 +106,10 @@ TEST(Wire, MalformedPayloadsAreErrorsWithReasons) {
   encode_frame(Dispatch{1, 2, TaskDesc{}}, bad_enum);
   bad_enum[4 + 2 + 16] = 9;  // TaskKind after epoch and task
   expect_error(std::string_view(bad_enum).substr(4), "out of range");
+  std::string bad_role;
+  encode_frame(Auth{AuthRole::kWorker, "n", "m"}, bad_role);
+  bad_role[4 + 2] = 2;  // neither worker (0) nor client (1)
+  expect_error(std::string_view(bad_role).substr(4), "out of range");
 }
 
 TEST(Wire, RandomBytesNeverCrashTheDecoder) {

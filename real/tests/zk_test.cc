@@ -1,0 +1,293 @@
+// High availability with ZooKeeper (README "High availability with ZooKeeper"): the ZK
+// journal and its fence, and failovers of scheduler replicas run as real processes
+// (the fulcrum binary) against a ZooKeeper server started by real/tests/zk_fixture.h.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "real/client.h"
+#include "real/tests/zk_fixture.h"
+#include "real/zk.h"
+#include "real/zk_journal.h"
+
+namespace fulcrum::real {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::kill_and_reap;
+using testing::spawn_logged;
+using testing::ZkServer;
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+JournalRecord job(std::uint64_t id, const std::string& command) {
+  return JobAccepted{id, 1.0 * id, {TaskDesc{TaskKind::kCommand, command, 0, 0, {}}}};
+}
+
+TEST(ZkJournal, RoundTripBatchesAndFenceADeposedLeader) {
+  ZkServer zk;
+  auto a = ZkClient::connect(zk.hosts(), 5, 10);
+  ASSERT_TRUE(a.ok()) << a.error();
+  auto b = ZkClient::connect(zk.hosts(), 5, 10);
+  ASSERT_TRUE(b.ok()) << b.error();
+  const std::string root = "/t";
+  ASSERT_TRUE(zk_prepare_root(**a, root).ok());
+
+  auto ea = zk_take_epoch(**a, root);
+  ASSERT_TRUE(ea.ok()) << ea.error();
+  EXPECT_EQ(ea->epoch, 1u);
+  ZkJournal ja(**a, root);
+  ASSERT_TRUE(ja.replay([](const JournalRecord&) {}).ok());
+  ja.set_fence(ea->version);
+  ja.append(job(0, "echo a"));
+  // Three records of 300 KB: more than one batch (each < 512 KB).
+  for (int i = 1; i <= 3; ++i) ja.append(job(i, std::string(300 << 10, 'x')));
+  auto c = ja.commit();
+  ASSERT_TRUE(c.ok()) << c.error();
+  auto batches = (*a)->children(root + "/journal");
+  ASSERT_TRUE(batches.ok());
+  EXPECT_GE(batches->size(), 2u);
+
+  // A newer leader takes the epoch: the old one's next write fails whole.
+  auto eb = zk_take_epoch(**b, root);
+  ASSERT_TRUE(eb.ok());
+  EXPECT_EQ(eb->epoch, 2u);
+  ja.append(job(4, "echo from the deposed leader"));
+  auto stale = ja.commit();
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.error().find("fenced"), std::string::npos) << stale.error();
+  EXPECT_FALSE(ja.commit().ok()) << "a fenced journal stays broken";
+
+  ZkJournal jb(**b, root);
+  jb.set_fence(eb->version);
+  std::vector<JournalRecord> seen;
+  ASSERT_TRUE(jb.replay([&](const JournalRecord& r) { seen.push_back(r); }).ok());
+  ASSERT_EQ(seen.size(), 4u);
+  for (std::uint64_t i = 0; i < 4; ++i) EXPECT_EQ(std::get<JobAccepted>(seen[i]).job, i);
+  jb.append(job(4, "echo b"));
+  ASSERT_TRUE(jb.commit().ok());
+
+  // A follower reads everything in order, the deposed leader's write absent.
+  ZkJournal follower(**a, root);
+  ASSERT_TRUE(follower.catch_up(false).ok());
+  EXPECT_EQ(follower.followed_records(), 5u);
+}
+
+// Replicas, workers and a client on one ZooKeeper; every process is stopped at the end.
+class Ha {
+ public:
+  explicit Ha(const std::string& hosts) : hosts_(hosts) {
+    char pattern[] = "/tmp/fulcrum-ha-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    auto zk = ZkClient::connect(hosts_, 5, 10);
+    if (!zk) throw std::runtime_error(zk.error());
+    zk_ = std::move(*zk);
+  }
+  ~Ha() {
+    for (auto& [name, pid] : pids_) kill_and_reap(pid);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  void start_replica(const std::string& name) {
+    pids_[name] = spawn_logged({FULCRUM_BINARY, "scheduler", "--zk", hosts_, "--zk-root", root_, "--zk-session-timeout",
+                                "2", "--grace", "0.5", "--listen", "127.0.0.1:0", "--journal", dir_ + "/" + name,
+                                "--verbose"},
+                               dir_ + "/" + name + ".log");
+  }
+  void start_worker(const std::string& name, int slots) {
+    pids_[name] = spawn_logged({FULCRUM_BINARY, "worker", "--zk", hosts_, "--zk-root", root_, "--name", name, "--slots",
+                                std::to_string(slots), "--heartbeat", "0.2", "--verbose"},
+                               dir_ + "/" + name + ".log");
+  }
+  pid_t pid(const std::string& name) const { return pids_.at(name); }
+  void forget(const std::string& name) { pids_.erase(name); }
+  const std::string& dir() const { return dir_; }
+  // The leader record once one with an epoch above `above` is published.
+  LeaderInfo wait_leader(std::uint64_t above, double timeout = 15) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+    for (;;) {
+      if (auto node = zk_->get(root_ + "/leader"); node) {
+        if (auto l = parse_leader(node->data); l && l->epoch > above) return *l;
+      }
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("no leader above epoch " + std::to_string(above));
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  std::size_t replicas() {
+    auto c = zk_->children(root_ + "/election");
+    return c ? c->size() : 0;
+  }
+  std::unique_ptr<Client> client(const LeaderInfo& l) {
+    auto c = Client::connect(l.address);
+    if (!c) throw std::runtime_error(c.error());
+    return std::move(*c);
+  }
+  // Task ids of the job.
+  std::vector<std::uint64_t> submit(const LeaderInfo& l, int n, const std::string& command) {
+    std::vector<TaskDesc> tasks(n, TaskDesc{TaskKind::kCommand, command, 0, 0, {}});
+    auto reply = client(l)->call(Submit{tasks});
+    if (!reply) throw std::runtime_error(reply.error());
+    const auto& ok = std::get<Submitted>(*reply);
+    std::vector<std::uint64_t> ids;
+    for (std::uint32_t i = 0; i < ok.count; ++i) ids.push_back(ok.first_task + i);
+    return ids;
+  }
+  std::size_t finished(const LeaderInfo& l) {
+    auto reply = client(l)->call(RecordsRequest{});
+    if (!reply) return 0;
+    std::size_t n = 0;
+    for (const auto& t : std::get<RecordsReply>(*reply).tasks) n += t.state == TaskState::kFinished;
+    return n;
+  }
+  // TaskFinished records per task in the ZooKeeper journal.
+  std::map<std::uint64_t, int> finished_records() {
+    ZkJournal j(*zk_, root_);
+    std::map<std::uint64_t, int> count;
+    auto r = j.replay([&](const JournalRecord& rec) {
+      if (auto* f = std::get_if<TaskFinished>(&rec)) ++count[f->task];
+    });
+    if (!r) throw std::runtime_error(r.error());
+    return count;
+  }
+  // The time of the first `kind` event in a replica's events.csv (0: none).
+  double event_time(const std::string& replica, const std::string& kind) {
+    std::istringstream in(slurp(dir_ + "/" + replica + "/events.csv"));
+    for (std::string line; std::getline(in, line);) {
+      const auto comma = line.find(',');
+      if (comma != std::string::npos && line.compare(comma + 1, kind.size() + 1, kind + ",") == 0) {
+        return std::stod(line.substr(0, comma));
+      }
+    }
+    return 0;
+  }
+
+ private:
+  std::string hosts_, root_ = "/ha", dir_;
+  std::unique_ptr<ZkClient> zk_;
+  std::map<std::string, pid_t> pids_;
+};
+
+// Waits up to `timeout` for pid to exit; its wait status, or -1.
+int wait_exit(pid_t pid, double timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+template <class F>
+bool eventually(F f, double timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+  while (!f()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+TEST(ZkFailover, LeaderKilledMidDispatchLosesNoTask) {
+  ZkServer zk;
+  Ha ha(zk.hosts());
+  ha.start_replica("a");
+  const LeaderInfo first = ha.wait_leader(0);
+  ha.start_replica("b");
+  ASSERT_TRUE(eventually([&] { return ha.replicas() == 2; }, 10));
+  ha.start_worker("w1", 2);
+  ha.start_worker("w2", 2);
+  const auto ids = ha.submit(first, 24, "sleep 0.25");
+  ASSERT_TRUE(eventually([&] { return ha.finished(first) >= 6; }, 15));
+
+  const double killed = wall_now();
+  kill_and_reap(ha.pid("a"));
+  ha.forget("a");
+  const LeaderInfo second = ha.wait_leader(first.epoch);
+  const double elected = wall_now();
+  ASSERT_TRUE(eventually([&] { return ha.finished(second) == ids.size(); }, 20)) << slurp(ha.dir() + "/b.log");
+
+  for (const auto& [task, n] : ha.finished_records()) EXPECT_EQ(n, 1) << "task " << task;
+  EXPECT_EQ(ha.finished_records().size(), ids.size());
+  const double dispatched = ha.event_time("b", "first_dispatch");
+  ASSERT_GT(dispatched, 0);
+  // The session (2 s) expires at most a server tick (0.25 s) after it ran out.
+  const double after_expiry = dispatched - (killed + 2.0);
+  std::cout << "[ failover ] SIGKILL -> new leader published " << elected - killed << " s, -> first dispatch "
+            << dispatched - killed << " s (" << after_expiry << " s after the 2 s session timeout)\n";
+  RecordProperty("first_dispatch_after_session_expiry_s", std::to_string(after_expiry));
+  EXPECT_LT(after_expiry, 2.0);
+}
+
+TEST(ZkFailover, FrozenLeaderStopsBeforeTheNewLeaderDispatches) {
+  ZkServer zk;
+  Ha ha(zk.hosts());
+  ha.start_replica("a");
+  const LeaderInfo first = ha.wait_leader(0);
+  ha.start_replica("b");
+  ASSERT_TRUE(eventually([&] { return ha.replicas() == 2; }, 10));
+  ha.start_worker("w1", 2);
+  ha.start_worker("w2", 2);
+  const auto ids = ha.submit(first, 30, "sleep 0.2");
+  ASSERT_TRUE(eventually([&] { return ha.finished(first) >= 4; }, 15));
+
+  // Frozen past its session timeout: ZooKeeper expires it and B takes over.
+  const double frozen = wall_now();
+  ASSERT_EQ(::kill(ha.pid("a"), SIGSTOP), 0);
+  const LeaderInfo second = ha.wait_leader(first.epoch);
+  ASSERT_TRUE(eventually([&] { return ha.event_time("b", "first_dispatch") > 0; }, 10));
+  const double new_first_dispatch = ha.event_time("b", "first_dispatch");
+  // Resumed, the old leader must notice it lost its session and stop without dispatching.
+  ASSERT_EQ(::kill(ha.pid("a"), SIGCONT), 0);
+  const int status = wait_exit(ha.pid("a"), 5);
+  ASSERT_NE(status, -1) << "the old leader kept running:\n" << slurp(ha.dir() + "/a.log");
+  ha.forget("a");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << status;
+  const std::string a_log = slurp(ha.dir() + "/a.log");
+  EXPECT_NE(a_log.find("leader fenced"), std::string::npos) << a_log;
+  EXPECT_GT(ha.event_time("a", "fenced"), 0);
+
+  ASSERT_TRUE(eventually([&] { return ha.finished(second) == ids.size(); }, 20));
+  for (const auto& [task, n] : ha.finished_records()) EXPECT_EQ(n, 1) << "task " << task;
+  EXPECT_EQ(ha.finished_records().size(), ids.size());
+
+  // On each worker: once a dispatch of the new epoch arrived, none of the old came (even
+  // refused); and the old leader sent nothing after it was frozen.
+  const std::regex line("(refused a )?dispatch of task (\\d+) (in|from older) epoch (\\d+)");
+  for (const char* w : {"w1", "w2"}) {
+    std::istringstream in(slurp(ha.dir() + "/" + w + ".log"));
+    bool new_seen = false;
+    for (std::string l; std::getline(in, l);) {
+      std::smatch m;
+      if (!std::regex_search(l, m, line)) continue;
+      const std::uint64_t epoch = std::stoull(m[4]);
+      if (epoch == second.epoch) new_seen = true;
+      EXPECT_FALSE(new_seen && epoch < second.epoch) << w << ": " << l;
+      EXPECT_FALSE(m[1].matched) << w << ": the old leader sent a dispatch after it was deposed: " << l;
+    }
+  }
+  std::cout << "[ failover ] SIGSTOP -> new leader's first dispatch " << new_first_dispatch - frozen << " s\n";
+}
+
+}  // namespace
+}  // namespace fulcrum::real
