@@ -226,9 +226,19 @@ void SchedulerDaemon::stop() {
 }
 
 void SchedulerDaemon::accept() {
+  if (accepting_) return;
+  accepting_ = true;
+  accept_next();
+}
+
+void SchedulerDaemon::accept_next() {
   acceptor_.async_accept([this](asio::error_code ec, asio::ip::tcp::socket socket) {
     if (stopping_) return;
-    if (!ec) {
+    if (!ec && zk_ && !leading_) {
+      log("standby: closed a connection from a peer that took this replica for the leader");
+      asio::error_code ignored;
+      socket.close(ignored);
+    } else if (!ec) {
       auto peer = std::make_shared<Peer>();
       peer->conn = std::make_shared<Connection>(std::move(socket), options_.max_frame);
       if (!secret_.empty()) peer->conn->require_auth(secret_, /*server=*/true);
@@ -237,7 +247,7 @@ void SchedulerDaemon::accept() {
       peer->conn->start([this, weak](Message&& m) { if (auto p = weak.lock()) on_message(p, std::move(m)); },
                         [this, weak](const std::string& reason) { if (auto p = weak.lock()) on_closed(p, reason); });
     }
-    accept();
+    accept_next();
   });
 }
 
@@ -659,9 +669,11 @@ std::int64_t steady_ns() {
 Expected<bool> SchedulerDaemon::start_replica() {
   if (auto ok = check_zk_root(options_.zk_root); !ok) return ok;
   if (!(options_.zk_session_timeout > 0)) return Error{"--zk-session-timeout: must be positive"};
-  // Bound now, so that the election node names where this replica will listen; it accepts
-  // only once it leads (ROOT/leader is what workers and clients read).
+  // Bound now, so that the election node names where this replica will listen; it serves
+  // only once it leads (ROOT/leader is what workers and clients read) and turns peers
+  // away until then.
   if (auto b = bind(); !b) return b;
+  accept();
   auto lost = session_lost_;
   auto zk = ZkClient::connect(options_.zk_hosts, options_.zk_session_timeout, 10, [this, lost](const ZkEvent& e) {
     // On the client's thread: the flag stops dispatching even before the loop sees it.

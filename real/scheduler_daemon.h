@@ -106,7 +106,11 @@ class SchedulerDaemon {
 
  private:
   struct Peer;
+  // Starts the accept loop (once). A standby replica accepts and closes at once, so a
+  // client that reached it sees the connection end and looks the leader up again, instead
+  // of waiting on a socket nobody reads.
   void accept();
+  void accept_next();
   void on_message(const std::shared_ptr<Peer>& peer, Message&& m);
   void on_closed(const std::shared_ptr<Peer>& peer, const std::string& reason);
   // Queues an event (and its journal record, if any) for the next group commit.
@@ -156,6 +160,7 @@ class SchedulerDaemon {
   std::uint64_t epoch_ = 0;
   double last_now_ = 0;
   bool stopping_ = false;
+  bool accepting_ = false;
 
   // Beside the core's task table, indexed by TaskId: what each task is and how it ended.
   DurableState durable_;
