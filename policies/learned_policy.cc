@@ -103,19 +103,18 @@ PolicyResult make_learned(const PolicySpec& spec) {
   LoadPredictor::Options options;
   options.forgetting = *forgetting;
   options.rate_smoothing = *smoothing;
-  std::string name = "learned:";
+  const std::string sampled = d ? ",d=" + std::to_string(d) : "";
   if (model_path == spec.params.end()) {
-    name += "mode=online";
     options.online = true;
-    return PolicyResult(std::make_unique<Learned>(LoadPredictor(options), d, name + (d ? ",d=" + std::to_string(d) : "")));
+    return PolicyResult(std::make_unique<Learned>(LoadPredictor(options), d, "learned:mode=online" + sampled));
   }
   // A model file is read once, when the policy is built (at the scenario boundary); the
   // scheduling itself never touches a file.
   auto model = load_learned_model(model_path->second);
   if (!model) return Error{"policy 'learned': " + model.error()};
   options.online = mode != spec.params.end() && mode->second == "online";
-  name += "model=" + model_path->second + (options.online ? ",mode=online" : "");
-  return PolicyResult(std::make_unique<Learned>(LoadPredictor(*model, options), d, name + (d ? ",d=" + std::to_string(d) : "")));
+  const std::string name = "learned:model=" + model_path->second + (options.online ? ",mode=online" : "") + sampled;
+  return PolicyResult(std::make_unique<Learned>(LoadPredictor(*model, options), d, name));
 }
 
 }  // namespace fulcrum
