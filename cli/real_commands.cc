@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -97,6 +98,9 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   s->add_option("--zk-root", sched->zk_root, "ZooKeeper path of this cluster")->capture_default_str();
   s->add_option("--zk-session-timeout", sched->zk_session_timeout, "ZooKeeper session timeout (s): how fast a dead leader is replaced")
       ->capture_default_str();
+  s->add_option("--zk-snapshot-every", sched->zk_snapshot_every,
+                "Batches written between snapshots of the ZooKeeper journal, each compacting it (0: never)")
+      ->capture_default_str();
   s->add_option("--policy", sched->policy, "Policy spec")->capture_default_str();
   s->add_option("--queue-cap", sched->queue_cap, "Per-worker queue cap (-1 unbounded, 0 late binding)")->capture_default_str();
   s->add_option("--seed", sched->seed, "Seed of the policy's random choices")->capture_default_str();
@@ -141,26 +145,41 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   s->add_option("--scale-out-names", sched->scale_out_names, "Worker names to start, first free first (default: scaled-EPOCH-N)")
       ->delimiter(',');
   s->add_option("--boot-timeout", sched->boot_timeout, "Seconds a started worker has to register")->capture_default_str();
-  runners.emplace_back(s, [sched, port_file, metric] {
+  auto exit_on_fence = std::make_shared<bool>(false);
+  s->add_flag("--exit-on-fence", *exit_on_fence,
+              "With --zk: exit (status 3) when fenced or the session is lost, instead of rejoining as a standby");
+  runners.emplace_back(s, [sched, port_file, metric, exit_on_fence] {
     sched->autoscale.metric = *metric == "backlog" ? AutoscaleConfig::Metric::kBacklog : AutoscaleConfig::Metric::kUtilisation;
     if (sched->autoscale.window < sched->autoscale.period) sched->autoscale.window = sched->autoscale.period;
-    asio::io_context io;
-    real::SchedulerDaemon daemon(io, *sched);
-    if (auto started = daemon.start(); !started) {
-      std::cerr << "error: " << started.error() << "\n";
-      return kExitBadInput;
+    const bool replica = !sched->zk_hosts.empty();
+    // A replica that lost its place (fenced, session lost, ZooKeeper unreachable) starts
+    // afresh in the same process: a new session, a new place in the election line.
+    for (int tries = 0;; ++tries) {
+      asio::io_context io;
+      real::SchedulerDaemon daemon(io, *sched);
+      if (auto started = daemon.start(); !started) {
+        std::cerr << "error: " << started.error() << "\n";
+        if (!replica || !daemon.start_may_succeed_later() || *exit_on_fence) return kExitBadInput;
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 250 << std::min(tries, 3))));
+        continue;
+      }
+      tries = 0;
+      if (!port_file->empty()) {
+        const std::string tmp = *port_file + ".tmp";
+        std::ofstream(tmp) << daemon.port() << "\n";
+        std::rename(tmp.c_str(), port_file->c_str());  // readers never see half a number
+      }
+      if (sched->verbose) std::cerr << fmt::format("fulcrum scheduler: listening on port {}, epoch {}\n", daemon.port(), daemon.epoch());
+      bool signalled = false;
+      run_until_signalled(io, [&] {
+        signalled = true;
+        daemon.stop();
+      });
+      if (signalled || daemon.fatal().empty()) return 0;
+      // Stopped on its own. A single scheduler's journal failed: a restart must replay it.
+      if (!replica || *exit_on_fence) return 3;
+      std::cerr << "fulcrum scheduler: rejoining as a standby\n";
     }
-    if (!port_file->empty()) {
-      const std::string tmp = *port_file + ".tmp";
-      std::ofstream(tmp) << daemon.port() << "\n";
-      std::rename(tmp.c_str(), port_file->c_str());  // readers never see half a number
-    }
-    if (sched->verbose) std::cerr << fmt::format("fulcrum scheduler: listening on port {}, epoch {}\n", daemon.port(), daemon.epoch());
-    run_until_signalled(io, [&] { daemon.stop(); });
-    // Stopped on its own (fenced, ZooKeeper session lost, journal lost): a supervisor
-    // should start it again, as a standby.
-    if (!daemon.fatal().empty()) return 3;
-    return 0;
   });
 
   auto worker = std::make_shared<real::WorkerOptions>();
@@ -247,7 +266,15 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   submit->add_option("--timeout", submit_args->timeout, "Seconds before the command is killed (0: never)");
   submit->add_option("--file", submit_args->file, "A job file: {\"tasks\": [{\"command\": ..., \"timeout\": ..., \"parents\": [...]}]}");
   submit->add_option("command", submit_args->command, "The command and its arguments (after --)");
-  runners.emplace_back(submit, [a = submit_args, connect_client] {
+  auto request_id = std::make_shared<std::string>();
+  auto retry_for = std::make_shared<double>(-1);
+  submit->add_option("--request-id", *request_id,
+                     "Name this submission (default: a random one): the scheduler accepts a name once, so a retry "
+                     "cannot make a second job");
+  submit->add_option("--retry-for", *retry_for,
+                     "Seconds to keep retrying when the scheduler cannot be reached or the reply is lost (default: 60 "
+                     "with --zk, else 0)");
+  runners.emplace_back(submit, [a = submit_args, connect_client, request_id, retry_for] {
     std::vector<TaskDesc> tasks;
     if (!a->file.empty()) {
       auto read = read_job_file(a->file);
@@ -269,17 +296,43 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
       std::cerr << "error: submit needs a command after -- or --file\n";
       return kExitBadInput;
     }
-    int exit_code = 0;
-    auto client = connect_client(*a, exit_code);
-    if (!client) return exit_code;
-    auto reply = client->call(real::Submit{tasks});
-    if (!reply) {
-      std::cerr << "error: " << reply.error() << "\n";
-      return kExitFailed;
+    real::Submit request{tasks, *request_id};
+    if (request.request_id.empty()) {
+      std::random_device random;
+      request.request_id = fmt::format("{:08x}{:08x}{:08x}{:08x}", random(), random(), random(), random());
     }
-    const auto& ok = std::get<real::Submitted>(*reply);
-    for (std::uint32_t i = 0; i < ok.count; ++i) std::cout << ok.first_task + i << "\n";
-    return 0;
+    if (request.request_id.size() > real::kMaxRequestId) {
+      std::cerr << "error: --request-id: longer than " << real::kMaxRequestId << " bytes\n";
+      return kExitBadInput;
+    }
+    const double patience = *retry_for >= 0 ? *retry_for : a->zk.empty() ? 0 : 60;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(patience);
+    // A lost reply may hide an accepted job: the retry carries the same request id, so a
+    // scheduler that journaled it (even a new leader) answers with the same task ids.
+    for (int tries = 0;; ++tries) {
+      int exit_code = 0;
+      std::string error;
+      if (auto client = connect_client(*a, exit_code)) {
+        auto reply = client->call(request);
+        if (reply) {
+          if (const auto* ok = std::get_if<real::Submitted>(&*reply)) {
+            for (std::uint32_t i = 0; i < ok->count; ++i) std::cout << ok->first_task + i << "\n";
+            return 0;
+          }
+        }
+        error = reply ? "unexpected reply" : reply.error();
+        // A refusal is an answer, not a lost reply: retrying cannot change it.
+        if (reply || client->refused()) {
+          std::cerr << "error: " << error << "\n";
+          return kExitFailed;
+        }
+        std::cerr << "error: " << error << "\n";
+      } else if (exit_code == kExitBadInput) {
+        return exit_code;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return kExitFailed;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 << std::min(tries, 4))));
+    }
   });
 
   auto status_like = [&](const char* name, const char* help, bool wait) {

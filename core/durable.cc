@@ -12,6 +12,10 @@ void replay_record(Scheduler& core, const JournalRecord& record, DurableState& s
   const auto& table = core.table();
   auto known_open = [&](std::uint64_t t) { return t < table.tasks.size() && !is_terminal(table.tasks[t].state); };
   if (const auto* job = std::get_if<JobAccepted>(&record)) {
+    if (!job->request_id.empty()) {
+      state.submissions[job->request_id] = {table.jobs.size(), table.tasks.size(),
+                                            static_cast<std::uint32_t>(job->tasks.size())};
+    }
     core.on_job_submitted(job->submit, job_spec(job->tasks));
     state.descs.insert(state.descs.end(), job->tasks.begin(), job->tasks.end());
     state.outcomes.resize(state.descs.size());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -18,6 +19,9 @@ struct JobAccepted {
   std::uint64_t job = 0;
   double submit = 0;
   std::vector<TaskDesc> tasks;
+  // The client's name for its submission ("" none): a client that lost the reply (a
+  // failover) sends the job again under the same name and gets the same task ids back.
+  std::string request_id;
 
   bool operator==(const JobAccepted&) const = default;
 };
@@ -59,6 +63,12 @@ struct DurableState {
   std::vector<TaskDesc> descs;
   std::vector<TaskOutcome> outcomes;
   std::vector<std::string> finished_on;  // worker name of a restored completion, else ""
+  struct Accepted {
+    std::uint64_t job = 0;
+    std::uint64_t first_task = 0;
+    std::uint32_t count = 0;
+  };
+  std::map<std::string, Accepted> submissions;  // by JobAccepted::request_id
 };
 
 // Applies one record, in journal order, to a scheduler that has seen the records before

@@ -87,9 +87,11 @@ Expected<bool> Client::send_message(const Message& m) {
 }
 
 Expected<Message> Client::call(const Message& request, double timeout) {
+  refused_ = false;
   if (auto sent = send_message(request); !sent) return Error{sent.error()};
   auto reply = receive(timeout);
   if (!reply) return reply;
+  refused_ = std::holds_alternative<ErrorReply>(*reply) || std::holds_alternative<Challenge>(*reply);
   if (auto* error = std::get_if<ErrorReply>(&*reply)) return Error{error->message};
   if (std::holds_alternative<Challenge>(*reply)) {
     return Error{"the scheduler requires authentication: pass --secret-file with its secret"};

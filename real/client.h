@@ -24,6 +24,9 @@ class Client {
   // Sends `request` and waits for the reply (at most `timeout` seconds; < 0: forever).
   // An ErrorReply from the scheduler is returned as an Error with its message.
   Expected<Message> call(const Message& request, double timeout = 30);
+  // Whether the last call's Error was the scheduler's answer (an ErrorReply, or a demand
+  // to authenticate) rather than a failure to reach it or to hear back.
+  bool refused() const { return refused_; }
 
  private:
   explicit Client(int fd) : fd_(fd) {}
@@ -36,6 +39,7 @@ class Client {
   // Replies come from the scheduler, which the client trusts; a RecordsReply of a big run
   // is larger than the limit on what the scheduler accepts.
   FrameReader reader_{1u << 30};
+  bool refused_ = false;
 };
 
 }  // namespace fulcrum::real

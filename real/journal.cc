@@ -21,6 +21,8 @@ constexpr std::uint32_t kFileVersion = 1;
 constexpr std::size_t kHeaderBytes = 12;      // magic + u32 file version
 constexpr std::size_t kFrameBytes = 8;        // u32 length + u32 crc before each body
 constexpr std::uint8_t kRecordVersion = 1;
+// JobAccepted version 2 adds request_id after the tasks; version 1 is still read.
+constexpr std::uint8_t kJobAcceptedVersion = 2;
 constexpr std::size_t kReadChunk = 1u << 20;  // replay reads the file in pieces this big
 
 enum RecordType : std::uint8_t {
@@ -88,7 +90,7 @@ void encode_outcome(Encoder& e, const TaskOutcome& o) {
 
 void encode(Encoder& e, const JobAccepted& r) {
   e.u8(kJobAccepted);
-  e.u8(kRecordVersion);
+  e.u8(kJobAcceptedVersion);
   e.u64(r.job);
   e.f64(r.submit);
   e.count(r.tasks.size());
@@ -100,6 +102,7 @@ void encode(Encoder& e, const JobAccepted& r) {
     e.count(t.parents.size());
     for (std::uint32_t p : t.parents) e.u32(p);
   }
+  e.str(r.request_id);
 }
 
 void encode(Encoder& e, const TaskFinished& r) {
@@ -190,7 +193,7 @@ Expected<JournalRecord> decode(std::string_view body) {
   Decoder d(body);
   const std::uint8_t type = d.u8();
   const std::uint8_t version = d.u8();
-  if (version != kRecordVersion) {
+  if (version != kRecordVersion && !(type == kJobAccepted && version == kJobAcceptedVersion)) {
     return Error{"unsupported record format version " + std::to_string(version)};
   }
   JournalRecord record;
@@ -214,6 +217,7 @@ Expected<JournalRecord> decode(std::string_view body) {
         t.parents.resize(d.count(4));
         for (std::uint32_t& p : t.parents) p = d.u32();
       }
+      if (version == kJobAcceptedVersion) r.request_id = d.str();
       record = std::move(r);
       break;
     }

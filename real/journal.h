@@ -35,7 +35,7 @@
 //   header  "FULCRUMJ" u32 file_version=1
 //   record  u32 length, u32 crc32(body), body[length]   (length <= kMaxRecordBytes)
 //   body    u8 type (1 JobAccepted, 2 TaskFinished, 3 TaskFailed, 4 JobCancelled),
-//           u8 record_version=1, then the fields in declaration order: u8/u32/u64, f64 as
+//           u8 record_version (1; JobAccepted 2, which adds request_id last), then the fields in declaration order: u8/u32/u64, f64 as
 //           its IEEE-754 bits in a u64, strings as u32 length + bytes, vectors as u32
 //           count + items; a TaskDesc is kind(u8) command flops timeout parents(u32 each),
 //           a TaskOutcome is exit_code(i32 as u32) output.

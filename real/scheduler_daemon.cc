@@ -221,6 +221,7 @@ void SchedulerDaemon::stop() {
   if (children_) children_->stop();  // the workers it started keep running (they reconnect)
   if (boot_timer_) boot_timer_->cancel();
   if (lease_timer_) lease_timer_->cancel();
+  if (retry_timer_) retry_timer_->cancel();
   for (auto& peer : std::vector<std::shared_ptr<Peer>>(peers_)) peer->conn->close("scheduler stopping");
   peers_.clear();
 }
@@ -370,10 +371,26 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
         }
       }
     }
+    if (submit->request_id.size() > kMaxRequestId) {
+      peer->conn->send(ErrorReply{"Submit: request id longer than " + std::to_string(kMaxRequestId) + " bytes"});
+      return;
+    }
+    if (!submit->request_id.empty()) {
+      if (auto known = durable_.submissions.find(submit->request_id); known != durable_.submissions.end()) {
+        // A retry of a submission journaled before (perhaps by an earlier leader): the
+        // same ids, once that record is committed (it may be in the batch being formed).
+        const DurableState::Accepted a = known->second;
+        enqueue([peer, a] { peer->conn->send(Submitted{a.job, a.first_task, a.count}); });
+        return;
+      }
+    }
     const std::uint64_t job = next_job_++;
     const std::uint64_t first = next_task_;
     next_task_ += submit->tasks.size();
-    const JournalRecord record = JobAccepted{job, now(), submit->tasks};
+    if (!submit->request_id.empty()) {
+      durable_.submissions[submit->request_id] = {job, first, static_cast<std::uint32_t>(submit->tasks.size())};
+    }
+    const JournalRecord record = JobAccepted{job, now(), submit->tasks, submit->request_id};
     enqueue([this, peer, job, first, tasks = std::move(submit->tasks)] {
       [[maybe_unused]] const JobId id = core_->on_job_submitted(now(), job_spec(tasks));
       assert(id == job && "job ids are assigned in journal order");
@@ -674,6 +691,7 @@ Expected<bool> SchedulerDaemon::start_replica() {
   // away until then.
   if (auto b = bind(); !b) return b;
   accept();
+  start_may_succeed_later_ = true;  // from here on, only ZooKeeper can fail us
   auto lost = session_lost_;
   auto zk = ZkClient::connect(options_.zk_hosts, options_.zk_session_timeout, 10, [this, lost](const ZkEvent& e) {
     // On the client's thread: the flag stops dispatching even before the loop sees it.
@@ -684,15 +702,19 @@ Expected<bool> SchedulerDaemon::start_replica() {
   zk_ = std::move(*zk);
   const std::string& root = options_.zk_root;
   if (auto ok = zk_prepare_root(*zk_, root); !ok) return ok;
-  follower_ = std::make_unique<ZkJournal>(*zk_, root);
+  follower_ = std::make_unique<ZkJournal>(*zk_, root, options_.zk_snapshot_every);
   if (auto n = follower_->catch_up(true); !n) return Error{n.error()};
+  // A create whose answer is lost fails start(); the node it may have made goes with this
+  // session when the daemon is destroyed, before a fresh one tries again.
   auto node = zk_->create(root + "/election/n-", advertised_address(), ZOO_EPHEMERAL_SEQUENTIAL);
   if (!node) return Error{node.error()};
   election_node_ = node->substr(node->rfind('/') + 1);
   log("replica " + election_node_ + " at " + advertised_address() + ", ZooKeeper session timeout " +
       std::to_string(zk_->negotiated_timeout()) + " s; followed " + std::to_string(follower_->followed_records()) +
       " records");
+  start_may_succeed_later_ = false;
   lease_timer_ = std::make_unique<asio::steady_timer>(io_);
+  retry_timer_ = std::make_unique<asio::steady_timer>(io_);
   arm_lease_timer();
   check_election();
   return true;
@@ -733,8 +755,8 @@ void SchedulerDaemon::fence(const std::string& reason) {
                static_cast<unsigned long long>(epoch_), reason.c_str());
   if (core_) write_event(now(), "fenced", "", reason, true);
   stop();
-  // A replica is its own process: it ends here (exit status 3 from the CLI) and its
-  // supervisor starts it again as a standby.
+  // The loop ends here; `fulcrum scheduler` then starts a fresh daemon, which rejoins as a
+  // standby (or, with --exit-on-fence, exits with status 3 for a supervisor).
   io_.stop();
 }
 
@@ -752,7 +774,7 @@ void SchedulerDaemon::on_zk_event(const ZkEvent& e) {
   const std::string& root = options_.zk_root;
   if (e.path == root + "/journal") {
     // A standby stays warm: it reads each batch as the leader writes it.
-    if (auto n = follower_->catch_up(true); !n) fence("following the journal: " + n.error());
+    if (auto n = follower_->catch_up(true); !n) standby_trouble("following the journal: " + n.error());
   } else if (e.path.rfind(root + "/election/", 0) == 0) {
     check_election();
   }
@@ -763,7 +785,7 @@ void SchedulerDaemon::check_election() {
   const std::string dir = options_.zk_root + "/election";
   auto names = zk_->children(dir);
   if (!names) {
-    fence("election: " + names.error());
+    standby_trouble("election: " + names.error());
     return;
   }
   // Same prefix, zero-padded sequence numbers: name order is creation order.
@@ -781,12 +803,37 @@ void SchedulerDaemon::check_election() {
   const std::string predecessor = dir + "/" + *std::prev(me);
   auto there = zk_->exists(predecessor, true);
   if (!there) {
-    fence("election: " + there.error());
+    standby_trouble("election: " + there.error());
   } else if (!*there) {
     asio::post(io_, [this] { check_election(); });  // gone between the two reads
   } else {
+    trouble_since_ = 0;
     log("standby behind " + predecessor);
   }
+}
+
+void SchedulerDaemon::standby_trouble(const std::string& what) {
+  if (stopping_ || leading_) return;
+  const std::int64_t now_ns = steady_ns();
+  if (trouble_since_ == 0) trouble_since_ = now_ns;
+  if (session_lost_->load() || now_ns - trouble_since_ > static_cast<std::int64_t>(zk_->negotiated_timeout() * 1e9)) {
+    fence(what);
+    return;
+  }
+  log("standby: " + what + "; trying again");
+  retry_timer_->expires_after(std::chrono::milliseconds(200));
+  retry_timer_->async_wait([this](asio::error_code ec) {
+    if (!ec) resync();
+  });
+}
+
+void SchedulerDaemon::resync() {
+  if (stopping_ || leading_) return;
+  if (auto n = follower_->catch_up(true); !n) {
+    standby_trouble("following the journal: " + n.error());
+    return;
+  }
+  check_election();
 }
 
 void SchedulerDaemon::become_leader() {
@@ -794,13 +841,17 @@ void SchedulerDaemon::become_leader() {
   const std::int64_t sent = steady_ns();
   auto epoch = zk_take_epoch(*zk_, root);
   if (!epoch) {
-    fence("taking the epoch: " + epoch.error());
+    // Not leading yet, nothing sent: an epoch taken whose answer was lost only makes the
+    // next one higher.
+    standby_trouble("taking the epoch: " + epoch.error());
     return;
   }
+  trouble_since_ = 0;
   lease_until_->store(sent + static_cast<std::int64_t>(zk_->negotiated_timeout() * 2.0 / 3.0 * 1e9));
   epoch_ = epoch->epoch;
   follower_->set_fence(epoch->version);
   // From here on no older leader can write: replay() reads the journal's final tail.
+  zk_journal_ = follower_.get();
   journal_ = std::move(follower_);
   leading_ = true;
   if (auto served = serve(); !served) {
@@ -813,7 +864,7 @@ void SchedulerDaemon::become_leader() {
   if (!published && rc == zk_node_exists()) {
     // A deposed leader's node that has not gone yet: replace it, still fenced.
     published = zk_->fenced_multi(root + "/epoch", epoch->version,
-                                  {{root + "/leader", "", 0, true}, {root + "/leader", data, ZOO_EPHEMERAL}}, &rc);
+                                  {{root + "/leader", "", 0, ZkClient::Op::Kind::kRemove}, {root + "/leader", data, ZOO_EPHEMERAL}}, &rc);
   }
   if (!published) {
     fence("publishing " + root + "/leader: " + published.error());

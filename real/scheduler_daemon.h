@@ -83,6 +83,7 @@ struct SchedulerOptions {
   std::string zk_hosts;
   std::string zk_root = "/fulcrum";
   double zk_session_timeout = 10;             // seconds
+  std::uint64_t zk_snapshot_every = 1000;     // batches between snapshots (0: never)
 };
 
 class SchedulerDaemon {
@@ -98,8 +99,12 @@ class SchedulerDaemon {
   std::uint64_t epoch() const { return epoch_; }
   bool leading() const { return leading_; }
   // Why the daemon stopped on its own (journal lost, fenced by a newer leader, ZooKeeper
-  // session lost); empty after a requested stop.
+  // session lost); empty after a requested stop. A replica that stopped so holds no
+  // state worth keeping: its owner starts a fresh daemon, which rejoins as a standby.
   const std::string& fatal() const { return fatal_; }
+  // After start() failed: whether the failure was ZooKeeper being unreachable or busy
+  // (a fresh daemon may succeed shortly) rather than bad options.
+  bool start_may_succeed_later() const { return start_may_succeed_later_; }
   // Stops accepting, closes every connection and cancels timers; the io_context then
   // runs out of work.
   void stop();
@@ -134,6 +139,11 @@ class SchedulerDaemon {
   Expected<bool> start_replica();
   void on_zk_event(const ZkEvent& e);
   void check_election();
+  // A standby's ZooKeeper call failed (a server killed, the connection moving to another
+  // one): read the journal and the election again shortly. Only after a session timeout
+  // of failures in a row does it give up its place (fence, and its owner rejoins afresh).
+  void standby_trouble(const std::string& what);
+  void resync();
   void become_leader();
   void arm_lease_timer();
   bool lease_ok() const;
@@ -198,7 +208,11 @@ class SchedulerDaemon {
   // High availability.
   std::unique_ptr<ZkClient> zk_;
   std::unique_ptr<ZkJournal> follower_;   // a standby's journal, handed to journal_ on promotion
+  const ZkJournal* zk_journal_ = nullptr;  // journal_, once a replica leads (for /metrics)
   std::string election_node_;
+  std::unique_ptr<asio::steady_timer> retry_timer_;
+  std::int64_t trouble_since_ = 0;  // steady_clock ns of the first failure in a row (0: none)
+  bool start_may_succeed_later_ = false;
   bool leading_ = false;
   bool first_dispatch_ = false;
   std::string fatal_;

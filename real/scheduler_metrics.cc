@@ -49,6 +49,10 @@ std::string SchedulerDaemon::render_metrics() const {
   m.gauge("fulcrum_epoch", "The leader epoch (each start on the journal takes the next one)", static_cast<double>(epoch_));
   m.counter("fulcrum_failovers_total", "Restarts of the scheduler on its journal (epoch - 1)",
             static_cast<double>(epoch_ > 0 ? epoch_ - 1 : 0));
+  if (zk_journal_) {
+    m.counter("fulcrum_journal_snapshots_total", "Snapshots of the ZooKeeper journal this leader wrote (each compacts it)",
+              static_cast<double>(zk_journal_->snapshots_written()));
+  }
   m.gauge("fulcrum_recovering", "1 while dispatches wait for reconnecting workers after a restart",
           core_->recovering() ? 1 : 0);
 

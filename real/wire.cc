@@ -66,7 +66,10 @@ template <class IO> void fields(IO& io, CancelTask& m) {
   io.field(m.task);
 }
 template <class IO> void fields(IO& io, Retire& m) { io.field(m.epoch); }
-template <class IO> void fields(IO& io, Submit& m) { io.field(m.tasks); }
+template <class IO> void fields(IO& io, Submit& m) {
+  io.field(m.tasks);
+  io.field(m.request_id);
+}
 template <class IO> void fields(IO& io, StatusRequest& m) {
   io.field(m.task);
   io.field(m.wait);

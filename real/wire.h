@@ -23,8 +23,9 @@
 
 namespace fulcrum::real {
 
-inline constexpr std::uint8_t kWireVersion = 4;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
-                                                 // 4: Challenge, Auth, AuthOk (real/auth.h)
+inline constexpr std::uint8_t kWireVersion = 5;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
+                                                 // 4: Challenge, Auth, AuthOk (real/auth.h);
+                                                 // 5: Submit carries request_id
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---
@@ -49,7 +50,13 @@ struct CancelTask { std::uint64_t epoch = 0; std::uint64_t task = 0; };
 struct Retire { std::uint64_t epoch = 0; };
 
 // --- client -> scheduler ---
-struct Submit { std::vector<TaskDesc> tasks; };       // one job
+// One job. A non-empty request_id (at most kMaxRequestId bytes) makes it idempotent: the
+// scheduler answers a Submit whose id it has journaled with that job's ids, not a new job.
+struct Submit {
+  std::vector<TaskDesc> tasks;
+  std::string request_id;
+};
+inline constexpr std::size_t kMaxRequestId = 128;
 struct StatusRequest { std::uint64_t task = 0; bool wait = false; };  // wait: reply when terminal
 struct CancelRequest { std::uint64_t task = 0; };     // cancels the task's job
 struct RecordsRequest {};

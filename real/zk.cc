@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -151,19 +152,27 @@ Expected<bool> ZkClient::ensure(const std::string& path, const std::string& data
   }
 }
 
-Expected<bool> ZkClient::fenced_multi(const std::string& check_path, std::int32_t version, const std::vector<Op>& ops,
-                                      int* rc) {
+Expected<std::vector<std::string>> ZkClient::fenced_multi(const std::string& check_path, std::int32_t version,
+                                                          const std::vector<Op>& ops, int* rc) {
   std::vector<zoo_op_t> zops(ops.size() + 1);
   std::vector<zoo_op_result_t> results(ops.size() + 1);
   std::vector<std::string> created(ops.size());
+  std::vector<struct Stat> stats(ops.size());
   zoo_check_op_init(&zops[0], check_path.c_str(), version);
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (ops[i].remove) {
-      zoo_delete_op_init(&zops[i + 1], ops[i].path.c_str(), -1);
-    } else {
-      created[i].assign(ops[i].path.size() + 32, '\0');
-      zoo_create_op_init(&zops[i + 1], ops[i].path.c_str(), ops[i].data.data(), static_cast<int>(ops[i].data.size()),
-                         &ZOO_OPEN_ACL_UNSAFE, ops[i].flags, created[i].data(), static_cast<int>(created[i].size()));
+    const Op& op = ops[i];
+    switch (op.kind) {
+      case Op::Kind::kRemove:
+        zoo_delete_op_init(&zops[i + 1], op.path.c_str(), -1);
+        break;
+      case Op::Kind::kSet:
+        zoo_set_op_init(&zops[i + 1], op.path.c_str(), op.data.data(), static_cast<int>(op.data.size()), -1, &stats[i]);
+        break;
+      case Op::Kind::kCreate:
+        created[i].assign(op.path.size() + 32, '\0');
+        zoo_create_op_init(&zops[i + 1], op.path.c_str(), op.data.data(), static_cast<int>(op.data.size()),
+                           &ZOO_OPEN_ACL_UNSAFE, op.flags, created[i].data(), static_cast<int>(created[i].size()));
+        break;
     }
   }
   int r = zoo_multi(zh_, static_cast<int>(zops.size()), zops.data(), results.data());
@@ -175,7 +184,8 @@ Expected<bool> ZkClient::fenced_multi(const std::string& check_path, std::int32_
                  std::to_string(version) + " is stale)"};
   }
   if (r != ZOK) return zk_error(ops.empty() ? check_path : ops[0].path, "multi", r);
-  return true;
+  for (std::string& path : created) path.resize(std::strlen(path.c_str()));
+  return created;
 }
 
 void ZkClient::ping(const std::string& path, std::function<void(bool ok)> done) {

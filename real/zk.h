@@ -71,15 +71,17 @@ class ZkClient {
   Expected<bool> ensure(const std::string& path, const std::string& data = "");
 
   // A multi-op {check `check_path` is at `version`, then each op}: all or nothing. An op
-  // is a create (data, flags) or a delete (when `remove` is set).
+  // creates PATH (data, flags), deletes it, or sets its data (any version). Returns the
+  // path each op made ("" for deletes and sets): a sequential node's name.
   struct Op {
+    enum class Kind { kCreate, kRemove, kSet };
     std::string path;
     std::string data;
     int flags = 0;
-    bool remove = false;
+    Kind kind = Kind::kCreate;
   };
-  Expected<bool> fenced_multi(const std::string& check_path, std::int32_t version, const std::vector<Op>& ops,
-                              int* rc = nullptr);
+  Expected<std::vector<std::string>> fenced_multi(const std::string& check_path, std::int32_t version,
+                                                  const std::vector<Op>& ops, int* rc = nullptr);
 
   // Starts an asynchronous exists(path); `done(ok)` runs on the client's thread.
   void ping(const std::string& path, std::function<void(bool ok)> done);

@@ -3,12 +3,14 @@
 #include <zookeeper/zookeeper.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 namespace fulcrum::real {
 
 Expected<bool> zk_prepare_root(ZkClient& zk, const std::string& root) {
   if (auto ok = check_zk_root(root); !ok) return ok;
-  for (const char* child : {"/election", "/journal"}) {
+  for (const char* child : {"/election", "/journal", "/snapshots", "/snapshot"}) {
     if (auto ok = zk.ensure(root + child); !ok) return ok;
   }
   return zk.ensure(root + "/epoch", "0");
@@ -27,36 +29,181 @@ Expected<ZkEpoch> zk_take_epoch(ZkClient& zk, const std::string& root) {
   }
 }
 
-Expected<std::uint64_t> ZkJournal::catch_up(bool watch) {
+namespace {
+
+constexpr std::size_t kFrameBytes = 8;  // u32 length, u32 crc32 (real/journal.h)
+
+std::uint32_t frame_length(const std::string& framed, std::size_t off) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(framed[off + i]);
+  return v;
+}
+
+// "b-0000000042" -> 42; -1 for a name that is not a batch.
+std::int64_t batch_seq(const std::string& name) {
+  if (name.size() < 3 || name.compare(0, 2, "b-") != 0) return -1;
+  if (name.find_first_not_of("0123456789", 2) != std::string::npos) return -1;
+  return std::strtoll(name.c_str() + 2, nullptr, 10);
+}
+
+std::string padded(std::int64_t n, int width) {
+  std::string digits = std::to_string(n);
+  return std::string(digits.size() < static_cast<std::size_t>(width) ? width - digits.size() : 0, '0') + digits;
+}
+
+}  // namespace
+
+Expected<ZkJournal::SnapshotPointer> ZkJournal::read_pointer() {
+  int rc = 0;
+  auto node = zk_.get(root_ + "/snapshot", false, &rc);
+  if (!node && rc == zk_no_node()) return SnapshotPointer{};
+  if (!node) return Error{node.error()};
+  if (node->data.empty()) return SnapshotPointer{};
+  SnapshotPointer p;
+  unsigned long long seq = 0, chunks = 0;
+  char extra = 0;
+  if (std::sscanf(node->data.c_str(), "%llu %llu %c", &seq, &chunks, &extra) != 2 || chunks == 0 || chunks > 1000000) {
+    return Error{"ZooKeeper " + root_ + "/snapshot: expected \"SEQ CHUNKS\", got \"" + node->data + "\""};
+  }
+  p.seq = static_cast<std::int64_t>(seq);
+  p.chunks = static_cast<std::uint32_t>(chunks);
+  return p;
+}
+
+Expected<bool> ZkJournal::catch_up_once(bool watch, std::uint64_t& added) {
+  auto before = read_pointer();
+  if (!before) return Error{before.error()};
+  if (before->seq > position_) {
+    // The snapshot covers more than we have: it replaces what we have.
+    const std::string dir = root_ + "/snapshots/" + padded(before->seq, 10);
+    std::string history;
+    std::uint64_t records = 0;
+    for (std::uint32_t i = 0; i < before->chunks; ++i) {
+      const std::string path = dir + "/c-" + padded(i, 6);
+      int rc = 0;
+      auto chunk = zk_.get(path, false, &rc);
+      if (!chunk && rc == zk_no_node()) return false;  // replaced by a newer one meanwhile
+      if (!chunk) return Error{chunk.error()};
+      auto n = decode_records(chunk->data, "ZooKeeper " + path, [](const JournalRecord&) {});
+      if (!n) return Error{n.error()};
+      records += *n;
+      history += chunk->data;
+    }
+    added += records > records_ ? records - records_ : 0;
+    history_ = std::move(history);
+    records_ = records;
+    position_ = before->seq;
+    since_snapshot_ = 0;
+    ++snapshots_read_;
+  }
   auto names = zk_.children(root_ + "/journal", watch);
   if (!names) return Error{names.error()};
   // Sequence numbers are zero-padded to 10 digits: name order is write order.
   std::sort(names->begin(), names->end());
-  std::uint64_t added = 0;
   for (const std::string& name : *names) {
-    if (!last_batch_.empty() && name <= last_batch_) continue;
+    const std::int64_t seq = batch_seq(name);
+    if (seq <= position_) continue;
     const std::string path = root_ + "/journal/" + name;
-    auto batch = zk_.get(path);
+    int rc = 0;
+    auto batch = zk_.get(path, false, &rc);
+    if (!batch && rc == zk_no_node()) return false;  // compacted away meanwhile
     if (!batch) return Error{batch.error()};
-    auto n = decode_records(batch->data, "ZooKeeper " + path, [&](const JournalRecord& r) { records_.push_back(r); });
+    auto n = decode_records(batch->data, "ZooKeeper " + path, [](const JournalRecord&) {});
     if (!n) return Error{n.error()};
+    history_ += batch->data;
+    records_ += *n;
     added += *n;
-    last_batch_ = name;
+    position_ = seq;
+    ++since_snapshot_;
     ++batches_read_;
   }
-  return added;
+  // A compaction between our read of the pointer and of the batch list may have deleted
+  // batches we never saw: the pointer has moved then, and we read again.
+  auto after = read_pointer();
+  if (!after) return Error{after.error()};
+  return after->seq == before->seq;
+}
+
+Expected<std::uint64_t> ZkJournal::catch_up(bool watch) {
+  std::uint64_t added = 0;
+  for (int pass = 0; pass < 10; ++pass) {
+    auto done = catch_up_once(watch, added);
+    if (!done) return Error{done.error()};
+    if (*done) return added;
+  }
+  return Error{"ZooKeeper " + root_ + "/journal: compacted 10 times while being read"};
 }
 
 Expected<JournalReplayStats> ZkJournal::replay(const std::function<void(const JournalRecord&)>& apply) {
   if (auto n = catch_up(false); !n) return Error{n.error()};
   JournalReplayStats stats;
-  for (const JournalRecord& r : records_) {
-    apply(r);
-    ++stats.records;
-  }
-  records_.clear();
-  records_.shrink_to_fit();
+  auto n = decode_records(history_, "ZooKeeper " + root_ + "/journal", apply);
+  if (!n) return Error{n.error()};
+  stats.records = *n;
   return stats;
+}
+
+Expected<bool> ZkJournal::snapshot() {
+  const std::string dir = root_ + "/snapshots/" + padded(position_, 10);
+  const std::string fence_path = root_ + "/epoch";
+  using Kind = ZkClient::Op::Kind;
+  // Leftovers of a leader that died while writing one, and the one being replaced.
+  auto old = zk_.children(root_ + "/snapshots");
+  if (!old) return Error{old.error()};
+  // The chunks: whole records, each chunk below the batch limit (a record alone may pass it).
+  std::vector<ZkClient::Op> ops{{dir, "", 0, Kind::kCreate}};
+  std::uint32_t chunks = 0;
+  for (std::size_t begin = 0; begin < history_.size() || chunks == 0;) {
+    std::size_t end = begin;
+    while (end < history_.size()) {
+      const std::size_t next = end + kFrameBytes + frame_length(history_, end);
+      if (end != begin && next - begin > kZkMaxBatchBytes) break;
+      end = next;
+    }
+    ops.push_back({dir + "/c-" + padded(chunks++, 6), history_.substr(begin, end - begin), 0, Kind::kCreate});
+    if (auto ok = zk_.fenced_multi(fence_path, fence_, ops); !ok) return Error{ok.error()};
+    ops.clear();
+    begin = end;
+  }
+  if (auto ok = zk_.fenced_multi(fence_path, fence_,
+                                 {{root_ + "/snapshot", std::to_string(position_) + " " + std::to_string(chunks), 0,
+                                   Kind::kSet}});
+      !ok) {
+    return Error{ok.error()};
+  }
+  // Compaction: the batches the snapshot covers, and the older snapshots. A few hundred
+  // deletes per multi keep each request small.
+  std::vector<ZkClient::Op> deletes;
+  auto flush = [&]() -> Expected<bool> {
+    if (deletes.empty()) return true;
+    auto ok = zk_.fenced_multi(fence_path, fence_, deletes);
+    deletes.clear();
+    if (!ok) return Error{ok.error()};
+    return true;
+  };
+  auto names = zk_.children(root_ + "/journal");
+  if (!names) return Error{names.error()};
+  for (const std::string& name : *names) {
+    const std::int64_t seq = batch_seq(name);
+    if (seq < 0 || seq > position_) continue;
+    deletes.push_back({root_ + "/journal/" + name, "", 0, Kind::kRemove});
+    if (deletes.size() >= 200) {
+      if (auto ok = flush(); !ok) return ok;
+    }
+  }
+  for (const std::string& name : *old) {
+    const std::string path = root_ + "/snapshots/" + name;
+    if (path == dir) continue;
+    auto children = zk_.children(path);
+    if (!children) return Error{children.error()};
+    for (const std::string& c : *children) deletes.push_back({path + "/" + c, "", 0, Kind::kRemove});
+    deletes.push_back({path, "", 0, Kind::kRemove});
+    if (auto ok = flush(); !ok) return ok;
+  }
+  if (auto ok = flush(); !ok) return ok;
+  since_snapshot_ = 0;
+  ++snapshots_written_;
+  return true;
 }
 
 void ZkJournal::append(const JournalRecord& record) {
@@ -90,17 +237,29 @@ Expected<bool> ZkJournal::commit() {
       if (end != begin && e - begin > kZkMaxBatchBytes) break;
       end = e;
     }
-    const std::vector<ZkClient::Op> ops{{root_ + "/journal/b-", pending_.substr(begin, end - begin), ZOO_PERSISTENT_SEQUENTIAL}};
-    if (auto ok = zk_.fenced_multi(root_ + "/epoch", fence_, ops); !ok) {
-      broken_ = ok.error();
+    std::string data = pending_.substr(begin, end - begin);
+    const std::vector<ZkClient::Op> ops{{root_ + "/journal/b-", data, ZOO_PERSISTENT_SEQUENTIAL}};
+    auto made = zk_.fenced_multi(root_ + "/epoch", fence_, ops);
+    if (!made) {
+      broken_ = made.error();
       pending_.clear();
       ends_.clear();
-      return Error{ok.error()};
+      return Error{made.error()};
     }
+    const std::string& path = made->front();
+    position_ = batch_seq(path.substr(path.rfind('/') + 1));
+    records_ += static_cast<std::uint64_t>(std::count_if(ends_.begin(), ends_.end(), [&](std::size_t e) {
+      return e > begin && e <= end;
+    }));
+    history_ += data;
+    ++since_snapshot_;
     begin = end;
   }
   pending_.clear();
   ends_.clear();
+  if (snapshot_every_ > 0 && since_snapshot_ >= snapshot_every_) {
+    if (auto ok = snapshot(); !ok) broken_ = "snapshot: " + ok.error();
+  }
   return true;
 }
 

@@ -3,17 +3,29 @@
 //   ROOT/epoch            the last epoch taken (decimal); its znode version fences writes
 //   ROOT/journal/b-NNNNNNNNNN   PERSISTENT_SEQUENTIAL batches: records framed exactly as
 //                         in the file journal (u32 length, u32 crc32, body), < 512 KB each
+//   ROOT/snapshot         "SEQ CHUNKS": the latest snapshot holds every record of the
+//                         batches up to sequence number SEQ ("" : no snapshot yet)
+//   ROOT/snapshots/SEQ/c-NNNNNN  its chunks, framed records again, < 512 KB each
 //   ROOT/election/n-NNNNNNNNNN  EPHEMERAL_SEQUENTIAL, one per replica (data: its address)
 //   ROOT/leader           EPHEMERAL, the leader's "HOST:PORT EPOCH"
 //
 // A leader takes the next epoch with a compare-and-set on ROOT/epoch and remembers the
-// version it set; every commit is one multi-op {check ROOT/epoch at that version, create
-// the batch}, so once a newer leader has taken the epoch a deposed leader's write fails
-// whole (ZBADVERSION) and its journal breaks: it must stop.
+// version it set; every write is a multi-op {check ROOT/epoch at that version, ...}, so
+// once a newer leader has taken the epoch a deposed leader's write fails whole
+// (ZBADVERSION) and its journal breaks: it must stop.
 //
-// A standby follows the journal: catch_up() reads the batches it has not read yet, in
-// sequence order, and keeps their decoded records; replay() (after promotion) reads the
-// rest and hands every record to `apply`, exactly as the file journal's replay does.
+// Snapshots with compaction: every `snapshot_every` batches the leader writes its whole
+// history (the records replayed and committed so far) as a few large chunks, points
+// ROOT/snapshot at them, then deletes the batches they cover and the older snapshot. So
+// what a new replica reads is a few chunks plus the batches since, not one znode per
+// commit ever made, and ROOT/journal's child list stays far below ZooKeeper's 1 MB reply
+// limit. A leader that dies midway leaves either the old pointer (the new chunks are
+// garbage, removed by the next snapshot) or the new one with batches it covers (skipped).
+//
+// A standby follows the journal: catch_up() reads the snapshot if it is ahead of what the
+// standby has, then the batches after it, in sequence order; it notices a compaction that
+// ran while it read (the pointer moved) and reads again. replay() (after promotion) reads
+// the rest and hands every record to `apply`, exactly as the file journal's replay does.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +41,8 @@ inline constexpr std::size_t kZkMaxBatchBytes = 512u << 10;
 // A single record must fit one znode (ZooKeeper's default jute.maxbuffer is 1 MB).
 inline constexpr std::size_t kZkMaxRecordBytes = 1000u << 10;
 
-// Creates ROOT, ROOT/election, ROOT/journal and ROOT/epoch ("0") where missing.
+// Creates ROOT, ROOT/election, ROOT/journal, ROOT/snapshots, ROOT/snapshot ("") and
+// ROOT/epoch ("0") where missing.
 Expected<bool> zk_prepare_root(ZkClient& zk, const std::string& root);
 
 struct ZkEpoch {
@@ -41,27 +54,48 @@ Expected<ZkEpoch> zk_take_epoch(ZkClient& zk, const std::string& root);
 
 class ZkJournal : public JournalStore {
  public:
-  ZkJournal(ZkClient& zk, std::string root) : zk_(zk), root_(std::move(root)) {}
+  // `snapshot_every`: batches committed between snapshots (0: never).
+  ZkJournal(ZkClient& zk, std::string root, std::uint64_t snapshot_every = 1000)
+      : zk_(zk), root_(std::move(root)), snapshot_every_(snapshot_every) {}
 
-  // Follower: reads the batches after the last one read; `watch` leaves a watch on
+  // Follower: reads what was written since the last call; `watch` leaves a watch on
   // ROOT/journal's children (the event says there is more). Returns the records added.
   Expected<std::uint64_t> catch_up(bool watch);
-  std::uint64_t followed_records() const { return records_.size(); }
+  std::uint64_t followed_records() const { return records_; }
   std::uint64_t batches_read() const { return batches_read_; }
+  std::uint64_t snapshots_read() const { return snapshots_read_; }
+  std::uint64_t snapshots_written() const { return snapshots_written_; }
 
   // Leader: writes are fenced by this version of ROOT/epoch (see zk_take_epoch).
   void set_fence(std::int32_t epoch_version) { fence_ = epoch_version; fenced_ = true; }
 
   Expected<JournalReplayStats> replay(const std::function<void(const JournalRecord&)>& apply) override;
   void append(const JournalRecord& record) override;
+  // Writes the batch; then, every snapshot_every batches, a snapshot (see above). A
+  // snapshot that fails after the batch was written breaks the journal for the next
+  // commit but not for this one: its records are durable.
   Expected<bool> commit() override;
 
  private:
+  struct SnapshotPointer {
+    std::int64_t seq = -1;  // -1: none
+    std::uint32_t chunks = 0;
+  };
+  Expected<SnapshotPointer> read_pointer();
+  // One pass of catch_up: false when a compaction ran meanwhile (read again).
+  Expected<bool> catch_up_once(bool watch, std::uint64_t& added);
+  Expected<bool> snapshot();
+
   ZkClient& zk_;
   std::string root_;
-  std::string last_batch_;             // name of the last batch read ("" none)
+  std::uint64_t snapshot_every_;
+  std::string history_;                // every record known, framed, in order
+  std::uint64_t records_ = 0;          // records in history_
+  std::int64_t position_ = -1;         // sequence number of the last batch in history_
+  std::uint64_t since_snapshot_ = 0;   // batches in history_ after the last snapshot
   std::uint64_t batches_read_ = 0;
-  std::vector<JournalRecord> records_;  // followed, not yet replayed
+  std::uint64_t snapshots_read_ = 0;
+  std::uint64_t snapshots_written_ = 0;
   bool fenced_ = false;
   std::int32_t fence_ = -1;
   std::string pending_;                // framed records appended since the last commit

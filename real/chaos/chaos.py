@@ -463,7 +463,9 @@ class Cluster:
                 "--detector-period", "0.2", "--verbose"]
         if a.zk:
             # The journal is in ZooKeeper; the folder keeps only this replica's events.csv.
+            # Snapshots often, so that compaction runs under the faults too.
             argv += ["--zk", self.zk_hosts, "--zk-root", a.zk_root, "--zk-session-timeout", str(a.zk_session_timeout),
+                     "--zk-snapshot-every", str(a.zk_snapshot_every),
                      "--journal", os.path.join(self.workdir, f"{p.name}-local")]
         else:
             argv += ["--journal", os.path.join(self.workdir, "journal")]
@@ -570,7 +572,10 @@ class Client:
                 self.seq += 1
                 token = f"tok{self.seq:06d}"
             script = f"echo {token} >> {self.cluster.exec_log}; sleep {self.task_seconds}"
-            argv = [binary, "submit", *self.cluster.client_target, "--timeout", "60", "--", "sh", "-c", script]
+            # The token names the submission: a retry after a lost reply (a failover) gets
+            # the same task ids back instead of making a second job.
+            argv = [binary, "submit", *self.cluster.client_target, "--request-id", token, "--retry-for", "30",
+                    "--timeout", "60", "--", "sh", "-c", script]
             try:
                 t = time.monotonic()
                 r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=40)
@@ -930,6 +935,7 @@ def main():
     ap.add_argument("--replicas", type=int, default=3, help="scheduler replicas (--zk)")
     ap.add_argument("--zk-root", default="/fulcrum")
     ap.add_argument("--zk-session-timeout", type=float, default=2)
+    ap.add_argument("--zk-snapshot-every", type=int, default=50, help="batches between journal snapshots (--zk)")
     ap.add_argument("--grace", type=float, default=1, help="the scheduler's --grace")
     ap.add_argument("--rate", type=float, default=10, help="submissions per second")
     ap.add_argument("--task-seconds", type=float, default=0.2)

@@ -63,6 +63,7 @@ std::vector<JournalRecord> every_kind() {
   std::vector<JournalRecord> records;
   records.push_back(job);
   records.push_back(JobAccepted{0, 0, {}});  // a job without tasks
+  records.push_back(JobAccepted{1, 2.5, {TaskDesc{TaskKind::kCommand, "true", 0, 0, {}}}, "client-42/retry"});
   records.push_back(TaskFinished{0, 0, 0, "", 0, TaskOutcome{0, ""}});
   records.push_back(TaskFinished{42, 10.25, 12.5, "worker-7:9001", 3,
                                  TaskOutcome{0, all_byte_values() + all_byte_values()}});
@@ -427,6 +428,26 @@ TEST_F(JournalTest, ALengthAbove64MiBIsCorruption) {
   EXPECT_EQ(read_all(dir(), &stats), records);
   EXPECT_EQ(stats.truncated_bytes, 8u + length);
   EXPECT_EQ(file_size(log(dir())), offsets.back());
+}
+
+// Journals written before request ids (JobAccepted version 1) are still read.
+TEST(JournalFormat, AVersionOneJobAcceptedDecodesWithoutARequestId) {
+  std::string body("\x01\x01", 2);
+  body += le32(7) + le32(0);                 // job 7
+  body += le32(0) + le32(0x40100000u);       // submit 4.0
+  body += le32(1);                           // one task
+  body += std::string("\x00", 1) + le32(4) + "true" + std::string(16, '\0') + le32(0);
+  const std::string framed = le32(static_cast<std::uint32_t>(body.size())) + le32(crc32(body)) + body;
+  std::vector<JournalRecord> back;
+  auto n = decode_records(framed, "v1", [&](const JournalRecord& r) { back.push_back(r); });
+  ASSERT_TRUE(n.ok()) << n.error();
+  ASSERT_EQ(back.size(), 1u);
+  const auto& job = std::get<JobAccepted>(back[0]);
+  EXPECT_EQ(job.job, 7u);
+  EXPECT_EQ(job.submit, 4.0);
+  ASSERT_EQ(job.tasks.size(), 1u);
+  EXPECT_EQ(job.tasks[0].command, "true");
+  EXPECT_EQ(job.request_id, "");
 }
 
 // A record with a good checksum that this build cannot decode was written by a newer

@@ -206,6 +206,46 @@ TEST(RealMode, ASchedulerKilledAndRestartedOnItsJournalLosesNothingAndRecordsOnc
   for (const auto& [task, count] : finished) EXPECT_EQ(count, 1) << "task " << task;
 }
 
+TEST(RealMode, ASubmissionRetriedUnderItsRequestIdMakesOneJobEvenAcrossARestart) {
+  Cluster cluster;
+  cluster.start_scheduler();
+  const int port = cluster.port();
+  auto submitted = [&](const Submit& request) {
+    auto c = cluster.client();
+    auto r = c->call(request);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
+    return r.ok() ? std::get<Submitted>(*r) : Submitted{};
+  };
+  const Submit first_try{{shell("true"), shell("true")}, "retry-me"};
+  const Submitted a = submitted(first_try);
+  // The same request, again (a client that lost the reply), also in one batch with others.
+  const Submitted b = submitted(first_try);
+  EXPECT_EQ(b.job, a.job);
+  EXPECT_EQ(b.first_task, a.first_task);
+  EXPECT_EQ(b.count, 2u);
+  const Submitted other = submitted(Submit{{shell("true")}, "another"});
+  EXPECT_NE(other.job, a.job);
+  EXPECT_EQ(other.first_task, a.first_task + 2);
+  const Submitted unnamed = submitted(Submit{{shell("true")}, ""});
+  const Submitted unnamed_again = submitted(Submit{{shell("true")}, ""});
+  EXPECT_NE(unnamed.job, unnamed_again.job) << "without a request id every submission is a job";
+
+  // A restarted scheduler knows the name from its journal.
+  cluster.kill("scheduler");
+  cluster.start_scheduler(port);
+  const Submitted after = submitted(first_try);
+  EXPECT_EQ(after.job, a.job);
+  EXPECT_EQ(after.first_task, a.first_task);
+  auto c = cluster.client();
+  auto records = c->call(RecordsRequest{});
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(std::get<RecordsReply>(*records).tasks.size(), 5u);
+  auto too_long = c->call(Submit{{shell("true")}, std::string(kMaxRequestId + 1, 'x')});
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_NE(too_long.error().find("request id"), std::string::npos) << too_long.error();
+  EXPECT_TRUE(c->refused());
+}
+
 TEST(RealMode, MalformedFramesAndGarbageDisturbNoOtherClient) {
   Cluster cluster;
   cluster.start_scheduler();
@@ -224,7 +264,7 @@ TEST(RealMode, MalformedFramesAndGarbageDisturbNoOtherClient) {
   auto good = cluster.client();
   const int huge = raw(std::string("\xff\xff\xff\x7f", 4));              // a 2 GiB frame
   const int garbage = raw("GET / HTTP/1.1\r\nHost: x\r\n\r\n");           // not our protocol
-  const int bad_type = raw(std::string("\x02\x00\x00\x00\x04\xee", 6));   // unknown message type
+  const int bad_type = raw(std::string("\x02\x00\x00\x00", 4) + char(kWireVersion) + '\xee');  // unknown message type
   const int truncated = raw(std::string("\x10\x00\x00\x00\x01", 5));      // never completed
   for (int fd : {huge, garbage, bad_type}) {
     char byte;

@@ -22,7 +22,7 @@ std::vector<Message> samples() {
           Welcome{5, 77},
           Dispatch{77, 42, cmd},
           CancelTask{77, 42},
-          Submit{{cmd, burn}},
+          Submit{{cmd, burn}, "request-7"},
           StatusRequest{42, true},
           CancelRequest{42},
           RecordsRequest{},
@@ -94,8 +94,9 @@ TEST(Wire, MalformedPayloadsAreErrorsWithReasons) {
   };
   expect_error("", "shorter than its header");
   expect_error(std::string("\x09\x00", 2), "protocol version 9");
-  expect_error(std::string("\x04\xff", 2), "unknown message type 255");
-  expect_error(std::string("\x03\x00", 2), "protocol version 3, expected 4");
+  expect_error(std::string(1, char(kWireVersion)) + '\xff', "unknown message type 255");
+  expect_error(std::string(1, char(kWireVersion - 1)) + '\x00',
+               "protocol version " + std::to_string(kWireVersion - 1) + ", expected " + std::to_string(kWireVersion));
   for (std::size_t cut = 2; cut < payload.size(); ++cut) expect_error(payload.substr(0, cut), "Register");
   expect_error(payload + "x", "trailing bytes");
   std::string lying = payload;
