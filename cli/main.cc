@@ -91,7 +91,7 @@ std::string self_path() {
 }
 
 int cmd_run(ScenarioArgs args, const std::string& policy, std::optional<std::uint64_t> seed, const std::string& out,
-            const std::string& mode, bool verbose, JobsFormat jobs_format) {
+            const std::string& mode, real::LocalRunOptions real_options, JobsFormat jobs_format) {
   if (!policy.empty()) args.overrides.push_back("policy=" + policy);
   if (seed) args.overrides.push_back("seed=" + std::to_string(*seed));
   auto scenario = load(args);
@@ -99,7 +99,13 @@ int cmd_run(ScenarioArgs args, const std::string& policy, std::optional<std::uin
     std::cerr << "error: " << scenario.error() << "\n";
     return kExitBadInput;
   }
-  auto records = mode == "real" ? real::run_local(*scenario, real::LocalRunOptions{self_path(), verbose})
+  if (mode != "real" && (real_options.metrics_port >= 0 || !real_options.metrics_port_file.empty())) {
+    std::cerr << "error: --metrics-port and --metrics-port-file need --mode real\n";
+    return kExitBadInput;
+  }
+  real_options.binary = self_path();
+  if (!real_options.metrics_port_file.empty() && real_options.metrics_port < 0) real_options.metrics_port = 0;
+  auto records = mode == "real" ? real::run_local(*scenario, real_options)
                                 : sim::simulate(*scenario, terminal_progress(scenario->policy));
   if (!records) {
     std::cerr << "error: " << records.error() << "\n";
@@ -196,6 +202,7 @@ std::vector<std::string> split_policy_list(const std::string& text) {
 
 int main(int argc, char** argv) {
   using namespace fulcrum;
+  real::die_with_parent_if_asked();
   CLI::App app{"fulcrum: a load-balanced task scheduler and the SimGrid testbed that compares its policies"};
   app.require_subcommand(1);
 
@@ -217,6 +224,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sim", "real"}))
       ->capture_default_str();
   run->add_flag("--verbose", run_verbose, "Real mode: the daemons log on stderr");
+  real::LocalRunOptions run_real;
+  run->add_option("--metrics-port", run_real.metrics_port,
+                  "Real mode: the scheduler serves /metrics on this port of 127.0.0.1 (0: pick one), for `fulcrum top`")
+      ->check(CLI::Range(0, 65535));
+  run->add_option("--metrics-port-file", run_real.metrics_port_file, "Real mode: write the metrics port to this file");
 
   ScenarioArgs cmp_args;
   std::string cmp_policies_text;
@@ -246,7 +258,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitBadInput;
   }
   if (*run) {
-    return cmd_run(run_args, run_policy, run_seed, run_out, run_mode, run_verbose,
+    run_real.verbose = run_verbose;
+    return cmd_run(run_args, run_policy, run_seed, run_out, run_mode, run_real,
                    run_format == "batsim" ? JobsFormat::kBatsim : JobsFormat::kFulcrum);
   }
   for (const auto& [command, runner] : real_commands) {

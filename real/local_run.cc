@@ -75,6 +75,10 @@ class LocalCluster {
                                   "--quarantine-for", number(r.quarantine_for * scale),
                                   "--backlog-alert", std::to_string(r.backlog_alert),
                                   "--secret-file", (dir_ / "secret").string()};
+    if (options_.metrics_port >= 0) {
+      args.insert(args.end(), {"--metrics-port", std::to_string(options_.metrics_port)});
+      if (!options_.metrics_port_file.empty()) args.insert(args.end(), {"--metrics-port-file", options_.metrics_port_file});
+    }
     if (detect) {
       for (const std::string& a : {std::string("--suspect-after"), number(r.suspect_after * scale),
                                    std::string("--dead-after"), number(r.dead_after * scale),
@@ -225,8 +229,16 @@ class LocalCluster {
     std::vector<char*> argv;
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
+    // The daemons die with this process (cli/main.cc reads the variable), so that a run
+    // interrupted by a signal leaves none behind.
+    const std::string parent = std::string(kParentPidVariable) + "=" + std::to_string(::getpid());
+    std::vector<char*> env{const_cast<char*>(parent.c_str())};
+    for (char** e = environ; *e; ++e) {
+      if (std::string_view(*e).rfind(std::string(kParentPidVariable) + "=", 0) != 0) env.push_back(*e);
+    }
+    env.push_back(nullptr);
     pid_t pid = 0;
-    const int rc = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+    const int rc = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), env.data());
     if (rc != 0) return Error{"cannot start " + args[0] + ": " + std::strerror(rc)};
     return pid;
   }
@@ -300,6 +312,19 @@ std::vector<EventRecord> read_daemon_events(const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+void die_with_parent_if_asked() {
+  const char* value = std::getenv(kParentPidVariable);
+  if (!value) return;
+  const pid_t parent = static_cast<pid_t>(std::strtol(value, nullptr, 10));
+  ::unsetenv(kParentPidVariable);
+  // Not PR_SET_PDEATHSIG: it fires when the *thread* that spawned us ends, and run_local
+  // restarts daemons from a thread that ends before the run does.
+  std::thread([parent] {
+    while (::getppid() == parent) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::_exit(1);
+  }).detach();
+}
 
 Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& options) {
   if (!scenario.cluster.platform.empty()) {

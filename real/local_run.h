@@ -20,8 +20,20 @@ namespace fulcrum::real {
 struct LocalRunOptions {
   std::string binary;   // the fulcrum executable to start daemons with
   bool verbose = false; // daemons log to stderr
+  // The scheduler's /metrics on 127.0.0.1 (-1: off; 0: a free port, written to
+  // metrics_port_file if given), so that `fulcrum top` can watch the run.
+  int metrics_port = -1;
+  std::string metrics_port_file;
 };
 
 Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& options);
+
+// Set by run_local in its daemons' environment to its pid: a daemon started with it exits
+// within 0.2 s of that process dying (die_with_parent_if_asked), so that a run killed by
+// a signal leaves no daemon behind.
+inline constexpr const char* kParentPidVariable = "FULCRUM_PARENT_PID";
+// Called first thing by the fulcrum binary; removes the variable so that what the daemon
+// starts in turn (scale-out commands) does not inherit it.
+void die_with_parent_if_asked();
 
 }  // namespace fulcrum::real

@@ -138,6 +138,15 @@ std::string run_top(int metrics_port) {
 
 TaskDesc shell(const std::string& command) { return TaskDesc{TaskKind::kCommand, command, 0, 0, {}}; }
 
+// Whether connecting to the port is refused (nobody listens) within `timeout` seconds.
+bool eventually_refused(int port, double timeout) {
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);;) {
+    if (!http_get("127.0.0.1", static_cast<std::uint16_t>(port), "/metrics").ok()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
 TEST(Monitoring, SchedulerAndWorkersExposeWhatRanAndAWorkerDeath) {
   Processes p;
   int port = 0;
@@ -247,6 +256,28 @@ TEST(Monitoring, ARestartOnTheJournalCountsAFailoverAndKeepsTheTotals) {
   EXPECT_EQ(e.value("fulcrum_tasks_finished_total"), 2) << "restored from the journal";
   EXPECT_EQ(e.value("fulcrum_tasks_failed_total"), 1);
   EXPECT_EQ(histogram_of(e, "fulcrum_response_seconds")->count, 2);
+}
+
+// `fulcrum run --mode real` can be watched: its scheduler serves /metrics and `top` reads it.
+TEST(Monitoring, ARealModeRunServesMetricsWhileItRuns) {
+  Processes p;
+  const std::string scenario = p.dir() + "/watch.yaml";
+  // About 4 s of real time: 40 tasks arriving at 1/s, scaled by 0.1.
+  std::ofstream(scenario) << "seed: 3\ncluster: {hosts: [{count: 3, speed: 1e9, slots: 2}]}\n"
+                             "workload: {type: poisson, rate: 1, size: {dist: exponential, mean: 1e9}, tasks: 40}\n"
+                             "real: {task: sleep, time_scale: 0.1}\n";
+  const int port = p.start("run", {"run", "--mode", "real", scenario});
+  const Exposition e = scrape_until(port, [](const Exposition& x) {
+    return x.value("fulcrum_workers", {{"state", "up"}}) == 3 && x.value("fulcrum_tasks_dispatched_total") > 0;
+  });
+  EXPECT_EQ(e.value("fulcrum_scheduler_up"), 1.0);
+  EXPECT_EQ(e.value("fulcrum_workers", {{"state", "up"}}), 3.0);
+  EXPECT_GT(e.value("fulcrum_tasks_dispatched_total"), 0.0);
+  const std::string top = run_top(port);
+  EXPECT_NE(top.find("up 3"), std::string::npos) << top;
+  // Killed mid-run, `run` leaves no daemon behind: they notice and exit.
+  p.kill("run");
+  EXPECT_TRUE(eventually_refused(port, 5)) << "the run's scheduler outlived it";
 }
 
 TEST(Monitoring, TheEndpointServesOnlyGetMetrics) {
