@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -61,8 +63,9 @@ class Cluster {
     endpoint_ = "127.0.0.1:" + text;
     return endpoint_;
   }
-  void start_worker(const std::string& name, int slots = 1) {
-    pids_[name] = spawn({binary_, "worker", "--scheduler", endpoint_, "--name", name, "--slots", std::to_string(slots)});
+  void start_worker(const std::string& name, int slots = 1) { start_worker_at(endpoint_, name, slots); }
+  void start_worker_at(const std::string& scheduler, const std::string& name, int slots = 1) {
+    pids_[name] = spawn({binary_, "worker", "--scheduler", scheduler, "--name", name, "--slots", std::to_string(slots)});
   }
   void kill(const std::string& name) {
     kill_and_reap(pids_.at(name));
@@ -244,6 +247,106 @@ TEST(RealMode, ASubmissionRetriedUnderItsRequestIdMakesOneJobEvenAcrossARestart)
   ASSERT_FALSE(too_long.ok());
   EXPECT_NE(too_long.error().find("request id"), std::string::npos) << too_long.error();
   EXPECT_TRUE(c->refused());
+}
+
+// A scheduler played by the test over a raw socket: what a worker does with messages of an
+// older epoch than the newest it has seen (a deposed leader's late messages).
+class FakeScheduler {
+ public:
+  FakeScheduler() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 4) != 0) {
+      throw std::runtime_error("bind");
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~FakeScheduler() {
+    if (conn_ >= 0) ::close(conn_);
+    ::close(listener_);
+  }
+  int port() const { return port_; }
+  // Accepts the worker's next connection and reads its Register.
+  void accept_worker() {
+    if (conn_ >= 0) ::close(conn_);
+    pollfd p{listener_, POLLIN, 0};
+    if (::poll(&p, 1, 10000) != 1) throw std::runtime_error("the worker did not connect");
+    conn_ = ::accept(listener_, nullptr, nullptr);
+    reader_ = FrameReader{};
+    closed_ = false;
+    auto first = receive(10);
+    if (!first || !std::holds_alternative<Register>(*first)) throw std::runtime_error("expected Register");
+  }
+  void send(const Message& m) {
+    std::string frame;
+    encode_frame(m, frame);
+    ASSERT_EQ(::send(conn_, frame.data(), frame.size(), MSG_NOSIGNAL), static_cast<ssize_t>(frame.size()));
+  }
+  // The next message other than a Heartbeat; nullopt on timeout or when the worker closed.
+  std::optional<Message> receive(double timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+    for (;;) {
+      auto next = reader_.next();
+      if (!next.ok()) return std::nullopt;
+      if (next->has_message) {
+        if (std::holds_alternative<Heartbeat>(next->message)) continue;
+        return std::move(next->message);
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{conn_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buffer[4096];
+      const ssize_t n = ::recv(conn_, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        closed_ = true;
+        return std::nullopt;
+      }
+      reader_.feed(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  bool closed() const { return closed_; }  // the worker closed the current connection
+
+ private:
+  bool closed_ = false;
+  int listener_ = -1, conn_ = -1, port_ = 0;
+  FrameReader reader_;
+};
+
+TEST(RealMode, AWorkerRefusesMessagesOfAnOlderEpochThanItHasSeen) {
+  Cluster cluster;
+  FakeScheduler fake;
+  const std::string dir = cluster.dir();
+  cluster.start_worker_at("127.0.0.1:" + std::to_string(fake.port()), "w");
+  fake.accept_worker();
+  fake.send(Welcome{0, 5});
+  // A deposed leader (epoch 4) still talking, then the current one (epoch 5).
+  fake.send(Dispatch{4, 1, shell("touch " + dir + "/from-epoch-4")});
+  fake.send(Retire{4});
+  fake.send(Dispatch{5, 2, shell("touch " + dir + "/from-epoch-5")});
+  std::vector<std::uint64_t> reported;
+  while (auto m = fake.receive(10)) {
+    if (const auto* done = std::get_if<TaskDone>(&*m)) {
+      reported.push_back(done->task);
+      if (done->task == 2) break;
+    } else if (const auto* started = std::get_if<TaskStarted>(&*m)) {
+      reported.push_back(started->task);
+    }
+  }
+  EXPECT_EQ(reported, (std::vector<std::uint64_t>{2, 2})) << "only epoch 5's task started and finished";
+  EXPECT_TRUE(std::filesystem::exists(dir + "/from-epoch-5"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/from-epoch-4")) << "the older epoch's task ran";
+
+  // The worker reconnects; a Welcome of an older epoch makes it close that connection.
+  fake.accept_worker();
+  fake.send(Welcome{0, 3});
+  EXPECT_FALSE(fake.receive(5).has_value());
+  EXPECT_TRUE(fake.closed()) << "the worker kept a connection welcomed in an older epoch";
+  fake.accept_worker();  // it tries again, still alive (not retired by epoch 4's Retire)
 }
 
 TEST(RealMode, MalformedFramesAndGarbageDisturbNoOtherClient) {
