@@ -175,7 +175,30 @@ Expected<std::vector<std::string>> ZkClient::fenced_multi(const std::string& che
         break;
     }
   }
-  int r = zoo_multi(zh_, static_cast<int>(zops.size()), zops.data(), results.data());
+  // zoo_amulti and a wait, not zoo_multi: a synchronous multi outstanding when the
+  // connection drops leaks its per-op completion entries in libzookeeper_mt 3.8 (only the
+  // asynchronous path frees them, in cleanup_failed_multi); LeakSanitizer saw it.
+  struct Done {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    int rc = 0;
+  } done;
+  int r = zoo_amulti(
+      zh_, static_cast<int>(zops.size()), zops.data(), results.data(),
+      [](int rc, const void* data) {
+        auto* d = static_cast<Done*>(const_cast<void*>(data));
+        std::lock_guard<std::mutex> lock(d->mu);
+        d->rc = rc;
+        d->done = true;
+        d->cv.notify_one();
+      },
+      &done);
+  if (r == ZOK) {
+    std::unique_lock<std::mutex> lock(done.mu);
+    done.cv.wait(lock, [&] { return done.done; });
+    r = done.rc;
+  }
   // The multi's code is that of the first op that failed; a failed check is the fence.
   if (r != ZOK && results[0].err == ZBADVERSION) r = ZBADVERSION;
   if (rc) *rc = r;
