@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 #include <nlohmann/json.hpp>
@@ -220,6 +221,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     std::string secret_file;
     std::string zk;
     std::string zk_root = "/fulcrum";
+    double retry_for = -1;  // seconds; < 0: 60 with --zk, else 0
   };
   auto add_client = [&](const char* name, const char* help, bool takes_id) {
     auto args = std::make_shared<ClientArgs>();
@@ -228,6 +230,9 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     c->add_option("--secret-file", args->secret_file, "The scheduler's shared secret (mode 600), if it has one");
     c->add_option("--zk", args->zk, "ZooKeeper HOST:PORT[,...]: find the leader there instead of --scheduler");
     c->add_option("--zk-root", args->zk_root, "ZooKeeper path of the cluster")->capture_default_str();
+    c->add_option("--retry-for", args->retry_for,
+                  "Seconds to keep trying when the scheduler cannot be reached or the reply is lost, finding the "
+                  "leader again each time (default: 60 with --zk, else 0)");
     if (takes_id) c->add_option("id", args->task, "Task id")->required();
     return std::pair{c, args};
   };
@@ -261,20 +266,40 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     }
     return std::move(*client);
   };
+  // Sends `request` and returns the reply. A call that got no answer (nobody to connect to,
+  // the connection lost: a failover under way) is tried again, on the leader found anew,
+  // until --retry-for runs out; an answer, even a refusal, is final. Requests are safe to
+  // repeat: Submit carries a request id, the others are reads or idempotent. Prints the
+  // error and sets `exit_code` on failure.
+  auto call_retrying = [connect_client](const ClientArgs& a, const real::Message& request, double timeout,
+                                        int& exit_code) -> std::optional<real::Message> {
+    const double patience = a.retry_for >= 0 ? a.retry_for : a.zk.empty() ? 0 : 60;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(patience);
+    for (int tries = 0;; ++tries) {
+      exit_code = 0;
+      if (auto client = connect_client(a, exit_code)) {
+        auto reply = client->call(request, timeout);
+        if (reply) return std::move(*reply);
+        std::cerr << "error: " << reply.error() << "\n";
+        exit_code = kExitFailed;
+        if (client->refused()) return std::nullopt;
+      } else if (exit_code == kExitBadInput) {
+        return std::nullopt;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 << std::min(tries, 4))));
+    }
+  };
 
   auto [submit, submit_args] = add_client("submit", "Submit a command (or a job file) and print the task ids", false);
   submit->add_option("--timeout", submit_args->timeout, "Seconds before the command is killed (0: never)");
   submit->add_option("--file", submit_args->file, "A job file: {\"tasks\": [{\"command\": ..., \"timeout\": ..., \"parents\": [...]}]}");
   submit->add_option("command", submit_args->command, "The command and its arguments (after --)");
   auto request_id = std::make_shared<std::string>();
-  auto retry_for = std::make_shared<double>(-1);
   submit->add_option("--request-id", *request_id,
                      "Name this submission (default: a random one): the scheduler accepts a name once, so a retry "
                      "cannot make a second job");
-  submit->add_option("--retry-for", *retry_for,
-                     "Seconds to keep retrying when the scheduler cannot be reached or the reply is lost (default: 60 "
-                     "with --zk, else 0)");
-  runners.emplace_back(submit, [a = submit_args, connect_client, request_id, retry_for] {
+  runners.emplace_back(submit, [a = submit_args, call_retrying, request_id] {
     std::vector<TaskDesc> tasks;
     if (!a->file.empty()) {
       auto read = read_job_file(a->file);
@@ -305,53 +330,23 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
       std::cerr << "error: --request-id: longer than " << real::kMaxRequestId << " bytes\n";
       return kExitBadInput;
     }
-    const double patience = *retry_for >= 0 ? *retry_for : a->zk.empty() ? 0 : 60;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(patience);
     // A lost reply may hide an accepted job: the retry carries the same request id, so a
     // scheduler that journaled it (even a new leader) answers with the same task ids.
-    for (int tries = 0;; ++tries) {
-      int exit_code = 0;
-      std::string error;
-      if (auto client = connect_client(*a, exit_code)) {
-        auto reply = client->call(request);
-        if (reply) {
-          if (const auto* ok = std::get_if<real::Submitted>(&*reply)) {
-            for (std::uint32_t i = 0; i < ok->count; ++i) std::cout << ok->first_task + i << "\n";
-            return 0;
-          }
-        }
-        error = reply ? "unexpected reply" : reply.error();
-        // A refusal is an answer, not a lost reply: retrying cannot change it.
-        if (reply || client->refused()) {
-          std::cerr << "error: " << error << "\n";
-          return kExitFailed;
-        }
-        std::cerr << "error: " << error << "\n";
-      } else if (exit_code == kExitBadInput) {
-        return exit_code;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return kExitFailed;
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 << std::min(tries, 4))));
-    }
+    int exit_code = 0;
+    auto reply = call_retrying(*a, request, 30, exit_code);
+    if (!reply) return exit_code;
+    const auto& ok = std::get<real::Submitted>(*reply);
+    for (std::uint32_t i = 0; i < ok.count; ++i) std::cout << ok.first_task + i << "\n";
+    return 0;
   });
 
   auto status_like = [&](const char* name, const char* help, bool wait) {
     auto [cmd, args] = add_client(name, help, true);
-    runners.emplace_back(cmd, [args, wait, connect_client] {
+    runners.emplace_back(cmd, [args, wait, call_retrying] {
       int exit_code = 0;
-      auto client = connect_client(*args, exit_code);
-      if (!client) return exit_code;
-      auto reply = client->call(real::StatusRequest{args->task, wait}, wait ? -1 : 30);
-      // With --zk, `wait` outlives a failover: find the new leader and ask again.
-      for (int tries = 0; !reply && wait && !args->zk.empty() && tries < 100; ++tries) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        client = connect_client(*args, exit_code);
-        if (client) reply = client->call(real::StatusRequest{args->task, wait}, -1);
-      }
-      if (!reply) {
-        std::cerr << "error: " << reply.error() << "\n";
-        return kExitFailed;
-      }
+      // With --zk, `wait` outlives a failover: it asks the new leader again.
+      auto reply = call_retrying(*args, real::StatusRequest{args->task, wait}, wait ? -1 : 30, exit_code);
+      if (!reply) return exit_code;
       const auto& status = std::get<real::TaskStatus>(*reply);
       print_status(status);
       if (!wait) return 0;
@@ -363,15 +358,10 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   status_like("wait", "Wait until a task is finished, failed or cancelled, then print its status", true);
 
   auto [cancel, cancel_args] = add_client("cancel", "Cancel the job of a task", true);
-  runners.emplace_back(cancel, [a = cancel_args, connect_client] {
+  runners.emplace_back(cancel, [a = cancel_args, call_retrying] {
     int exit_code = 0;
-    auto client = connect_client(*a, exit_code);
-    if (!client) return exit_code;
-    auto reply = client->call(real::CancelRequest{a->task});
-    if (!reply) {
-      std::cerr << "error: " << reply.error() << "\n";
-      return kExitFailed;
-    }
+    auto reply = call_retrying(*a, real::CancelRequest{a->task}, 30, exit_code);
+    if (!reply) return exit_code;
     std::cout << "cancelled the job of task " << a->task << "\n";
     return 0;
   });

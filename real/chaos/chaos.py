@@ -6,7 +6,7 @@ Starts a cluster — one scheduler on a file journal (default) or scheduler repl
 then runs rounds of faults chosen by a seeded RNG:
 
   * SIGKILL of the leader (file mode: the scheduler, restarted on its journal at once;
-    ZooKeeper mode: the leader replica, restarted after a while as a follower),
+    ZooKeeper mode: the leader replica, restarted at the heal; it rejoins as a standby),
   * SIGKILL of a worker (restarted under the same name) or SIGSTOP of a worker (SIGCONT later),
   * network partitions, made with blackhole routes between network namespaces the test
     creates itself (one namespace per host, all joined by a bridge in a hub namespace,
@@ -585,7 +585,9 @@ class Client:
                     self.slow += 1
                 if r.returncode == 0:
                     self.accepted[token] = [int(x) for x in r.stdout.split()]
-                elif "cannot connect" in r.stderr or "no scheduler leads" in r.stderr:
+                elif (errors := [line for line in r.stderr.splitlines() if line.startswith("error:")]) and all(
+                        "cannot connect" in line or "no scheduler leads" in line for line in errors):
+                    # Every attempt failed to reach a leader: the job certainly was not sent.
                     self.refused += 1
                 else:
                     self.indeterminate.append((token, r.stderr.strip()))
