@@ -154,17 +154,26 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     if (sched->autoscale.window < sched->autoscale.period) sched->autoscale.window = sched->autoscale.period;
     const bool replica = !sched->zk_hosts.empty();
     // A replica that lost its place (fenced, session lost, ZooKeeper unreachable) starts
-    // afresh in the same process: a new session, a new place in the election line.
-    for (int tries = 0;; ++tries) {
+    // afresh in the same process: a new session, a new place in the election line. The
+    // pause between two tries grows while they keep failing fast; it is taken once the
+    // old daemon is gone, its ZooKeeper session closed.
+    auto pause = std::chrono::milliseconds(0);
+    for (;;) {
+      std::this_thread::sleep_for(pause);
+      const auto began = std::chrono::steady_clock::now();
+      auto next_pause = [&] {
+        const bool quick = std::chrono::steady_clock::now() - began < std::chrono::seconds(10);
+        return quick ? std::min(std::chrono::milliseconds(2000), std::max(pause * 2, std::chrono::milliseconds(250)))
+                     : std::chrono::milliseconds(250);
+      };
       asio::io_context io;
       real::SchedulerDaemon daemon(io, *sched);
       if (auto started = daemon.start(); !started) {
         std::cerr << "error: " << started.error() << "\n";
         if (!replica || !daemon.start_may_succeed_later() || *exit_on_fence) return kExitBadInput;
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 250 << std::min(tries, 3))));
+        pause = next_pause();
         continue;
       }
-      tries = 0;
       if (!port_file->empty()) {
         const std::string tmp = *port_file + ".tmp";
         std::ofstream(tmp) << daemon.port() << "\n";
@@ -177,9 +186,11 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
         daemon.stop();
       });
       if (signalled || daemon.fatal().empty()) return 0;
-      // Stopped on its own. A single scheduler's journal failed: a restart must replay it.
+      // Stopped on its own: a single scheduler whose journal failed exits (a restart
+      // replays what is durable); a replica rejoins.
       if (!replica || *exit_on_fence) return 3;
       std::cerr << "fulcrum scheduler: rejoining as a standby\n";
+      pause = next_pause();
     }
   });
 
@@ -268,25 +279,32 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   };
   // Sends `request` and returns the reply. A call that got no answer (nobody to connect to,
   // the connection lost: a failover under way) is tried again, on the leader found anew,
-  // until --retry-for runs out; an answer, even a refusal, is final. Requests are safe to
-  // repeat: Submit carries a request id, the others are reads or idempotent. Prints the
-  // error and sets `exit_code` on failure.
+  // until it has failed for --retry-for seconds in a row (a call that stood for a while,
+  // such as a long `wait`, starts the count afresh); an answer, even a refusal, is final.
+  // Requests are safe to repeat: Submit carries a request id, the others are reads or
+  // idempotent. Prints the error and sets `exit_code` on failure.
   auto call_retrying = [connect_client](const ClientArgs& a, const real::Message& request, double timeout,
                                         int& exit_code) -> std::optional<real::Message> {
-    const double patience = a.retry_for >= 0 ? a.retry_for : a.zk.empty() ? 0 : 60;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(patience);
+    using Clock = std::chrono::steady_clock;
+    const auto patience = std::chrono::duration<double>(a.retry_for >= 0 ? a.retry_for : a.zk.empty() ? 0 : 60);
+    auto failing_since = Clock::now();
     for (int tries = 0;; ++tries) {
       exit_code = 0;
       if (auto client = connect_client(a, exit_code)) {
+        const auto sent = Clock::now();
         auto reply = client->call(request, timeout);
         if (reply) return std::move(*reply);
         std::cerr << "error: " << reply.error() << "\n";
         exit_code = kExitFailed;
         if (client->refused()) return std::nullopt;
+        if (Clock::now() - sent > std::chrono::seconds(5)) {
+          failing_since = Clock::now();
+          tries = 0;
+        }
       } else if (exit_code == kExitBadInput) {
         return std::nullopt;
       }
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      if (Clock::now() - failing_since >= patience) return std::nullopt;
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 100 << std::min(tries, 4))));
     }
   };

@@ -322,6 +322,9 @@ void die_with_parent_if_asked() {
   // restarts daemons from a thread that ends before the run does.
   std::thread([parent] {
     while (::getppid() == parent) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // As if stopped by hand: a worker stops its tasks' process groups on the way out.
+    ::kill(::getpid(), SIGTERM);
+    std::this_thread::sleep_for(std::chrono::seconds(5));
     ::_exit(1);
   }).detach();
 }

@@ -378,9 +378,17 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
     if (!submit->request_id.empty()) {
       if (auto known = durable_.submissions.find(submit->request_id); known != durable_.submissions.end()) {
         // A retry of a submission journaled before (perhaps by an earlier leader): the
-        // same ids, once that record is committed (it may be in the batch being formed).
+        // same ids, once that record is committed (it may be in the batch being formed,
+        // so the comparison with what was accepted waits for it to be applied too).
         const DurableState::Accepted a = known->second;
-        enqueue([peer, a] { peer->conn->send(Submitted{a.job, a.first_task, a.count}); });
+        enqueue([this, peer, a, id = submit->request_id, tasks = std::move(submit->tasks)] {
+          const auto first = durable_.descs.begin() + static_cast<std::ptrdiff_t>(a.first_task);
+          if (!std::equal(tasks.begin(), tasks.end(), first, first + a.count)) {
+            peer->conn->send(ErrorReply{"Submit: request id '" + id + "' was already used for a different job"});
+            return;
+          }
+          peer->conn->send(Submitted{a.job, a.first_task, a.count});
+        });
         return;
       }
     }
@@ -484,8 +492,12 @@ void SchedulerDaemon::flush() {
       fence("journal commit failed: " + committed.error());
       return;
     }
+    fatal_ = "journal commit failed: " + committed.error();
     stop();
     return;
+  }
+  if (zk_journal_ && !zk_journal_->snapshot_error().empty()) {
+    log("journal snapshot failed (tried again at the next commit): " + zk_journal_->snapshot_error());
   }
   std::vector<std::function<void()>> batch;
   batch.swap(batch_);
@@ -848,6 +860,15 @@ void SchedulerDaemon::become_leader() {
   }
   trouble_since_ = 0;
   lease_until_->store(sent + static_cast<std::int64_t>(zk_->negotiated_timeout() * 2.0 / 3.0 * 1e9));
+  // Every write the server answers renews the lease too, so that a long snapshot (many
+  // writes in a row on this thread, no ping) does not let it lapse.
+  zk_->set_on_answered([lease = lease_until_, window = static_cast<std::int64_t>(zk_->negotiated_timeout() * 2.0 / 3.0 * 1e9)](
+                           std::int64_t sent_ns) {
+    const std::int64_t until = sent_ns + window;
+    std::int64_t cur = lease->load();
+    while (cur < until && !lease->compare_exchange_weak(cur, until)) {
+    }
+  });
   epoch_ = epoch->epoch;
   follower_->set_fence(epoch->version);
   // From here on no older leader can write: replay() reads the journal's final tail.

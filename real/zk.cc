@@ -184,6 +184,9 @@ Expected<std::vector<std::string>> ZkClient::fenced_multi(const std::string& che
     bool done = false;
     int rc = 0;
   } done;
+  const std::int64_t sent = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
   int r = zoo_amulti(
       zh_, static_cast<int>(zops.size()), zops.data(), results.data(),
       [](int rc, const void* data) {
@@ -199,6 +202,9 @@ Expected<std::vector<std::string>> ZkClient::fenced_multi(const std::string& che
     done.cv.wait(lock, [&] { return done.done; });
     r = done.rc;
   }
+  // The server's own answers (not a lost connection, a timeout or a dead session).
+  const bool answered = r == ZOK || r == ZNONODE || r == ZNODEEXISTS || r == ZBADVERSION || r == ZNOTEMPTY;
+  if (answered && on_answered_) on_answered_(sent);
   // The multi's code is that of the first op that failed; a failed check is the fence.
   if (r != ZOK && results[0].err == ZBADVERSION) r = ZBADVERSION;
   if (rc) *rc = r;

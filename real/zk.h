@@ -83,6 +83,11 @@ class ZkClient {
   Expected<std::vector<std::string>> fenced_multi(const std::string& check_path, std::int32_t version,
                                                   const std::vector<Op>& ops, int* rc = nullptr);
 
+  // Called (on the calling thread) after each fenced_multi that the server answered, with
+  // the steady_clock time in ns at which it was sent: the session was alive then. A leader
+  // renews its lease from it during long runs of writes (a snapshot).
+  void set_on_answered(std::function<void(std::int64_t sent_ns)> fn) { on_answered_ = std::move(fn); }
+
   // Starts an asynchronous exists(path); `done(ok)` runs on the client's thread.
   void ping(const std::string& path, std::function<void(bool ok)> done);
 
@@ -95,6 +100,7 @@ class ZkClient {
 
   zhandle_t* zh_ = nullptr;
   EventFn on_event_;
+  std::function<void(std::int64_t)> on_answered_;
   std::atomic<int> state_{0};
 };
 

@@ -61,12 +61,15 @@ Expected<ZkJournal::SnapshotPointer> ZkJournal::read_pointer() {
   if (node->data.empty()) return SnapshotPointer{};
   SnapshotPointer p;
   unsigned long long seq = 0, chunks = 0;
+  char name[64] = {};
   char extra = 0;
-  if (std::sscanf(node->data.c_str(), "%llu %llu %c", &seq, &chunks, &extra) != 2 || chunks == 0 || chunks > 1000000) {
-    return Error{"ZooKeeper " + root_ + "/snapshot: expected \"SEQ CHUNKS\", got \"" + node->data + "\""};
+  if (std::sscanf(node->data.c_str(), "%llu %llu %63s %c", &seq, &chunks, name, &extra) != 3 || chunks == 0 ||
+      chunks > 1000000 || name[0] == '\0' || std::string_view(name).find_first_of("/.") != std::string_view::npos) {
+    return Error{"ZooKeeper " + root_ + "/snapshot: expected \"SEQ CHUNKS NAME\", got \"" + node->data + "\""};
   }
   p.seq = static_cast<std::int64_t>(seq);
   p.chunks = static_cast<std::uint32_t>(chunks);
+  p.name = name;
   return p;
 }
 
@@ -75,7 +78,7 @@ Expected<bool> ZkJournal::catch_up_once(bool watch, std::uint64_t& added) {
   if (!before) return Error{before.error()};
   if (before->seq > position_) {
     // The snapshot covers more than we have: it replaces what we have.
-    const std::string dir = root_ + "/snapshots/" + padded(before->seq, 10);
+    const std::string dir = root_ + "/snapshots/" + before->name;
     std::string history;
     std::uint64_t records = 0;
     for (std::uint32_t i = 0; i < before->chunks; ++i) {
@@ -96,20 +99,47 @@ Expected<bool> ZkJournal::catch_up_once(bool watch, std::uint64_t& added) {
     since_snapshot_ = 0;
     ++snapshots_read_;
   }
+  // What we have now is a whole prefix of the journal. The batches read below count only
+  // if no compaction ran meanwhile: one may have deleted some of them before we listed or
+  // read them, and keeping the others would leave a hole. So the pass is undone unless
+  // the pointer is where it was.
+  const std::size_t mark_bytes = history_.size();
+  const std::uint64_t mark_records = records_, mark_since = since_snapshot_, mark_batches = batches_read_;
+  const std::uint64_t mark_added = added;
+  const std::int64_t mark_position = position_;
+  auto undo = [&] {
+    history_.resize(mark_bytes);
+    records_ = mark_records;
+    since_snapshot_ = mark_since;
+    batches_read_ = mark_batches;
+    added = mark_added;
+    position_ = mark_position;
+  };
+  if (before_listing_) before_listing_();
   auto names = zk_.children(root_ + "/journal", watch);
   if (!names) return Error{names.error()};
   // Sequence numbers are zero-padded to 10 digits: name order is write order.
   std::sort(names->begin(), names->end());
   for (const std::string& name : *names) {
     const std::int64_t seq = batch_seq(name);
+    if (seq < 0) {
+      undo();
+      return Error{"ZooKeeper " + root_ + "/journal/" + name + ": not a batch name (b- and 10 digits)"};
+    }
     if (seq <= position_) continue;
     const std::string path = root_ + "/journal/" + name;
     int rc = 0;
     auto batch = zk_.get(path, false, &rc);
-    if (!batch && rc == zk_no_node()) return false;  // compacted away meanwhile
-    if (!batch) return Error{batch.error()};
+    if (!batch) {
+      undo();
+      if (rc == zk_no_node()) return false;  // compacted away meanwhile
+      return Error{batch.error()};
+    }
     auto n = decode_records(batch->data, "ZooKeeper " + path, [](const JournalRecord&) {});
-    if (!n) return Error{n.error()};
+    if (!n) {
+      undo();
+      return Error{n.error()};
+    }
     history_ += batch->data;
     records_ += *n;
     added += *n;
@@ -117,11 +147,13 @@ Expected<bool> ZkJournal::catch_up_once(bool watch, std::uint64_t& added) {
     ++since_snapshot_;
     ++batches_read_;
   }
-  // A compaction between our read of the pointer and of the batch list may have deleted
-  // batches we never saw: the pointer has moved then, and we read again.
   auto after = read_pointer();
-  if (!after) return Error{after.error()};
-  return after->seq == before->seq;
+  if (!after || after->seq != before->seq || after->name != before->name) {
+    undo();
+    if (!after) return Error{after.error()};
+    return false;
+  }
+  return true;
 }
 
 Expected<std::uint64_t> ZkJournal::catch_up(bool watch) {
@@ -140,15 +172,22 @@ Expected<JournalReplayStats> ZkJournal::replay(const std::function<void(const Jo
   auto n = decode_records(history_, "ZooKeeper " + root_ + "/journal", apply);
   if (!n) return Error{n.error()};
   stats.records = *n;
+  if (snapshot_every_ == 0) {
+    history_.clear();
+    history_.shrink_to_fit();
+  }
   return stats;
 }
 
-Expected<bool> ZkJournal::snapshot() {
-  const std::string dir = root_ + "/snapshots/" + padded(position_, 10);
+Expected<bool> ZkJournal::snapshot(int& rc) {
+  // Named by position and by this leader's fence, so that it cannot collide with what an
+  // earlier leader left half-written at the same position.
+  const std::string name = padded(position_, 10) + "-" + std::to_string(fence_);
+  const std::string dir = root_ + "/snapshots/" + name;
   const std::string fence_path = root_ + "/epoch";
   using Kind = ZkClient::Op::Kind;
   // Leftovers of a leader that died while writing one, and the one being replaced.
-  auto old = zk_.children(root_ + "/snapshots");
+  auto old = zk_.children(root_ + "/snapshots", false, &rc);
   if (!old) return Error{old.error()};
   // The chunks: whole records, each chunk below the batch limit (a record alone may pass it).
   std::vector<ZkClient::Op> ops{{dir, "", 0, Kind::kCreate}};
@@ -161,13 +200,14 @@ Expected<bool> ZkJournal::snapshot() {
       end = next;
     }
     ops.push_back({dir + "/c-" + padded(chunks++, 6), history_.substr(begin, end - begin), 0, Kind::kCreate});
-    if (auto ok = zk_.fenced_multi(fence_path, fence_, ops); !ok) return Error{ok.error()};
+    if (auto ok = zk_.fenced_multi(fence_path, fence_, ops, &rc); !ok) return Error{ok.error()};
     ops.clear();
     begin = end;
   }
-  if (auto ok = zk_.fenced_multi(fence_path, fence_,
-                                 {{root_ + "/snapshot", std::to_string(position_) + " " + std::to_string(chunks), 0,
-                                   Kind::kSet}});
+  if (auto ok = zk_.fenced_multi(
+          fence_path, fence_,
+          {{root_ + "/snapshot", std::to_string(position_) + " " + std::to_string(chunks) + " " + name, 0, Kind::kSet}},
+          &rc);
       !ok) {
     return Error{ok.error()};
   }
@@ -176,25 +216,25 @@ Expected<bool> ZkJournal::snapshot() {
   std::vector<ZkClient::Op> deletes;
   auto flush = [&]() -> Expected<bool> {
     if (deletes.empty()) return true;
-    auto ok = zk_.fenced_multi(fence_path, fence_, deletes);
+    auto ok = zk_.fenced_multi(fence_path, fence_, deletes, &rc);
     deletes.clear();
     if (!ok) return Error{ok.error()};
     return true;
   };
-  auto names = zk_.children(root_ + "/journal");
+  auto names = zk_.children(root_ + "/journal", false, &rc);
   if (!names) return Error{names.error()};
-  for (const std::string& name : *names) {
-    const std::int64_t seq = batch_seq(name);
+  for (const std::string& batch : *names) {
+    const std::int64_t seq = batch_seq(batch);
     if (seq < 0 || seq > position_) continue;
-    deletes.push_back({root_ + "/journal/" + name, "", 0, Kind::kRemove});
+    deletes.push_back({root_ + "/journal/" + batch, "", 0, Kind::kRemove});
     if (deletes.size() >= 200) {
       if (auto ok = flush(); !ok) return ok;
     }
   }
-  for (const std::string& name : *old) {
-    const std::string path = root_ + "/snapshots/" + name;
+  for (const std::string& leftover : *old) {
+    const std::string path = root_ + "/snapshots/" + leftover;
     if (path == dir) continue;
-    auto children = zk_.children(path);
+    auto children = zk_.children(path, false, &rc);
     if (!children) return Error{children.error()};
     for (const std::string& c : *children) deletes.push_back({path + "/" + c, "", 0, Kind::kRemove});
     deletes.push_back({path, "", 0, Kind::kRemove});
@@ -229,6 +269,7 @@ Expected<bool> ZkJournal::commit() {
                  std::to_string(kZkMaxRecordBytes)};
   }
   // Batches of whole records below kZkMaxBatchBytes (one record may exceed it alone).
+  bool wrote = false;
   std::size_t begin = 0;
   while (begin < pending_.size()) {
     std::size_t end = begin;
@@ -248,17 +289,38 @@ Expected<bool> ZkJournal::commit() {
     }
     const std::string& path = made->front();
     position_ = batch_seq(path.substr(path.rfind('/') + 1));
+    if (position_ < 0) {
+      // ZooKeeper's sequence counter of ROOT/journal wrapped (after 2^31 creates and
+      // deletes): names would no longer sort in write order.
+      broken_ = "ZooKeeper " + path + ": the sequence counter wrapped; start a new --zk-root";
+      pending_.clear();
+      ends_.clear();
+      return Error{broken_};
+    }
     records_ += static_cast<std::uint64_t>(std::count_if(ends_.begin(), ends_.end(), [&](std::size_t e) {
       return e > begin && e <= end;
     }));
-    history_ += data;
+    if (snapshot_every_ > 0) history_ += data;  // else nobody reads it again
     ++since_snapshot_;
+    wrote = true;
     begin = end;
   }
   pending_.clear();
   ends_.clear();
-  if (snapshot_every_ > 0 && since_snapshot_ >= snapshot_every_) {
-    if (auto ok = snapshot(); !ok) broken_ = "snapshot: " + ok.error();
+  if (wrote && snapshot_every_ > 0 && since_snapshot_ >= snapshot_every_) {
+    int rc = 0;
+    if (auto ok = snapshot(rc); !ok) {
+      if (rc == zk_bad_version()) {
+        // Deposed while snapshotting: the batch is in the journal, but this leader must
+        // stop now rather than at its next commit.
+        broken_ = ok.error();
+        return Error{ok.error()};
+      }
+      // Not fatal: the batches stay until a later snapshot (tried at the next commit).
+      snapshot_error_ = ok.error();
+    } else {
+      snapshot_error_.clear();
+    }
   }
   return true;
 }

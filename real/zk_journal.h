@@ -3,9 +3,10 @@
 //   ROOT/epoch            the last epoch taken (decimal); its znode version fences writes
 //   ROOT/journal/b-NNNNNNNNNN   PERSISTENT_SEQUENTIAL batches: records framed exactly as
 //                         in the file journal (u32 length, u32 crc32, body), < 512 KB each
-//   ROOT/snapshot         "SEQ CHUNKS": the latest snapshot holds every record of the
-//                         batches up to sequence number SEQ ("" : no snapshot yet)
-//   ROOT/snapshots/SEQ/c-NNNNNN  its chunks, framed records again, < 512 KB each
+//   ROOT/snapshot         "SEQ CHUNKS NAME": the latest snapshot holds every record of
+//                         the batches up to sequence number SEQ ("" : no snapshot yet)
+//   ROOT/snapshots/NAME/c-NNNNNN  its chunks, framed records again, < 512 KB each; NAME
+//                         is SEQ (10 digits) "-" the writer's fence version, unique
 //   ROOT/election/n-NNNNNNNNNN  EPHEMERAL_SEQUENTIAL, one per replica (data: its address)
 //   ROOT/leader           EPHEMERAL, the leader's "HOST:PORT EPOCH"
 //
@@ -20,15 +21,18 @@
 // what a new replica reads is a few chunks plus the batches since, not one znode per
 // commit ever made, and ROOT/journal's child list stays far below ZooKeeper's 1 MB reply
 // limit. A leader that dies midway leaves either the old pointer (the new chunks are
-// garbage, removed by the next snapshot) or the new one with batches it covers (skipped).
+// garbage, removed by the next snapshot, whose name differs) or the new one with batches
+// it covers (skipped).
 //
 // A standby follows the journal: catch_up() reads the snapshot if it is ahead of what the
-// standby has, then the batches after it, in sequence order; it notices a compaction that
-// ran while it read (the pointer moved) and reads again. replay() (after promotion) reads
+// standby has, then the batches after it, in sequence order. If the pointer moved while
+// it read the batches (a compaction may have deleted some before it saw them), it drops
+// what that pass read and reads again, from the new snapshot. replay() (after promotion) reads
 // the rest and hands every record to `apply`, exactly as the file journal's replay does.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +69,12 @@ class ZkJournal : public JournalStore {
   std::uint64_t batches_read() const { return batches_read_; }
   std::uint64_t snapshots_read() const { return snapshots_read_; }
   std::uint64_t snapshots_written() const { return snapshots_written_; }
+  // A seam for tests: runs in catch_up() between reading the snapshot pointer and listing
+  // the batches, where a concurrent compaction does the most harm.
+  void set_before_listing(std::function<void()> hook) { before_listing_ = std::move(hook); }
+  // Why the last snapshot attempt failed ("" if it did not); a failed snapshot is tried
+  // again at the next commit.
+  const std::string& snapshot_error() const { return snapshot_error_; }
 
   // Leader: writes are fenced by this version of ROOT/epoch (see zk_take_epoch).
   void set_fence(std::int32_t epoch_version) { fence_ = epoch_version; fenced_ = true; }
@@ -72,19 +82,21 @@ class ZkJournal : public JournalStore {
   Expected<JournalReplayStats> replay(const std::function<void(const JournalRecord&)>& apply) override;
   void append(const JournalRecord& record) override;
   // Writes the batch; then, every snapshot_every batches, a snapshot (see above). A
-  // snapshot that fails after the batch was written breaks the journal for the next
-  // commit but not for this one: its records are durable.
+  // snapshot that fails is tried again at the next commit; one that finds this leader
+  // fenced fails the commit (the batch itself is durable, but the leader must stop).
   Expected<bool> commit() override;
 
  private:
   struct SnapshotPointer {
     std::int64_t seq = -1;  // -1: none
     std::uint32_t chunks = 0;
+    std::string name;       // its folder under ROOT/snapshots
   };
   Expected<SnapshotPointer> read_pointer();
   // One pass of catch_up: false when a compaction ran meanwhile (read again).
   Expected<bool> catch_up_once(bool watch, std::uint64_t& added);
-  Expected<bool> snapshot();
+  // `rc`: the ZooKeeper code of the call that failed (ZBADVERSION: fenced).
+  Expected<bool> snapshot(int& rc);
 
   ZkClient& zk_;
   std::string root_;
@@ -102,6 +114,8 @@ class ZkJournal : public JournalStore {
   std::vector<std::size_t> ends_;      // where each pending record ends in pending_
   std::size_t oversized_ = 0;
   std::string broken_;
+  std::string snapshot_error_;
+  std::function<void()> before_listing_;
 };
 
 }  // namespace fulcrum::real

@@ -243,6 +243,9 @@ TEST(RealMode, ASubmissionRetriedUnderItsRequestIdMakesOneJobEvenAcrossARestart)
   auto records = c->call(RecordsRequest{});
   ASSERT_TRUE(records.ok());
   EXPECT_EQ(std::get<RecordsReply>(*records).tasks.size(), 5u);
+  auto reused = c->call(Submit{{shell("false"), shell("true")}, "retry-me"});
+  ASSERT_FALSE(reused.ok()) << "a request id names one job";
+  EXPECT_NE(reused.error().find("different job"), std::string::npos) << reused.error();
   auto too_long = c->call(Submit{{shell("true")}, std::string(kMaxRequestId + 1, 'x')});
   ASSERT_FALSE(too_long.ok());
   EXPECT_NE(too_long.error().find("request id"), std::string::npos) << too_long.error();

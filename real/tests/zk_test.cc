@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -154,6 +155,66 @@ TEST(ZkJournal, SnapshotsCompactTheJournalAndEveryReaderSeesEachRecordOnce) {
   expected.push_back(23);
   ZkJournal last(**a, root, 0);
   EXPECT_EQ(job_ids(last), expected);
+}
+
+// A compaction lands between a reader's read of the snapshot pointer and its listing of
+// the batches, half done: the pointer moved and some of the batches it covers are gone,
+// others not yet. The reader must not keep the batches it then sees, or it would have a
+// hole where the deleted ones were; it reads again, from the new snapshot.
+TEST(ZkJournal, AReaderOverlappingAHalfDoneCompactionMissesNothing) {
+  ZkServer zk;
+  auto a = ZkClient::connect(zk.hosts(), 5, 10);
+  ASSERT_TRUE(a.ok()) << a.error();
+  auto b = ZkClient::connect(zk.hosts(), 5, 10);
+  ASSERT_TRUE(b.ok()) << b.error();
+  const std::string root = "/race";
+  ASSERT_TRUE(zk_prepare_root(**a, root).ok());
+  auto epoch = zk_take_epoch(**a, root);
+  ASSERT_TRUE(epoch.ok());
+  ZkJournal leader(**a, root, 0);
+  ASSERT_TRUE(leader.replay([](const JournalRecord&) {}).ok());
+  leader.set_fence(epoch->version);
+  std::string history;  // what a snapshot of batches 0..6 holds
+  auto commit_job = [&](std::uint64_t i) {
+    const JournalRecord r = job(i, "echo " + std::to_string(i));
+    encode_record(r, history);
+    leader.append(r);
+    ASSERT_TRUE(leader.commit().ok());
+  };
+  commit_job(0);
+  commit_job(1);
+  ZkJournal reader(**b, root, 0);
+  ASSERT_TRUE(reader.catch_up(false).ok());
+  ASSERT_EQ(reader.followed_records(), 2u);
+  for (std::uint64_t i = 2; i <= 6; ++i) commit_job(i);
+  reader.set_before_listing([&, once = true]() mutable {
+    if (!once) return;
+    once = false;
+    using Kind = ZkClient::Op::Kind;
+    auto ok = (*a)->fenced_multi(root + "/epoch", epoch->version,
+                                 {{root + "/snapshots/0000000006-x", "", 0, Kind::kCreate},
+                                  {root + "/snapshots/0000000006-x/c-000000", history, 0, Kind::kCreate},
+                                  {root + "/snapshot", "6 1 0000000006-x", 0, Kind::kSet},
+                                  {root + "/journal/b-0000000002", "", 0, Kind::kRemove},
+                                  {root + "/journal/b-0000000003", "", 0, Kind::kRemove}});
+    ASSERT_TRUE(ok.ok()) << ok.error();
+  });
+  ASSERT_TRUE(reader.catch_up(false).ok());
+  EXPECT_EQ(job_ids(reader), (std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(reader.snapshots_read(), 1u);
+
+  // A new leader's commit with nothing in it writes no snapshot (it would only re-snapshot
+  // the position the last one covers).
+  ZkJournal next(**b, root, 1);
+  ASSERT_EQ(job_ids(next).size(), 7u);
+  auto second = zk_take_epoch(**b, root);
+  ASSERT_TRUE(second.ok());
+  next.set_fence(second->version);
+  ASSERT_TRUE(next.commit().ok());
+  EXPECT_EQ(next.snapshots_written(), 0u);
+  next.append(job(7, "echo 7"));
+  ASSERT_TRUE(next.commit().ok());
+  EXPECT_EQ(next.snapshots_written(), 1u);
 }
 
 // Replicas, workers and a client on one ZooKeeper; every process is stopped at the end.
