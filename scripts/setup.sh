@@ -12,7 +12,7 @@ PACKAGES=(
   zookeeper libzookeeper-mt-dev default-jre-headless
   python3-distributed
   pybind11-dev python3-dev python3-pybind11 python3-pandas python3-pytest python3-numpy
-  python3-matplotlib python3-tqdm
+  python3-matplotlib python3-tqdm python3-yaml
   python3-nbclient python3-nbformat python3-ipykernel jupyter-nbconvert
   clang libclang-rt-14-dev
 )
