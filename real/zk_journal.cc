@@ -94,6 +94,7 @@ Expected<bool> ZkJournal::catch_up_once(bool watch, std::uint64_t& added) {
     }
     added += records > records_ ? records - records_ : 0;
     history_ = std::move(history);
+    snapshot_bytes_ = history_.size();
     records_ = records;
     position_ = before->seq;
     since_snapshot_ = 0;
@@ -242,6 +243,7 @@ Expected<bool> ZkJournal::snapshot(int& rc) {
   }
   if (auto ok = flush(); !ok) return ok;
   since_snapshot_ = 0;
+  snapshot_bytes_ = history_.size();
   ++snapshots_written_;
   return true;
 }
@@ -307,7 +309,13 @@ Expected<bool> ZkJournal::commit() {
   }
   pending_.clear();
   ends_.clear();
-  if (wrote && snapshot_every_ > 0 && since_snapshot_ >= snapshot_every_) {
+  // A snapshot rewrites the whole history, so one every N batches would cost time
+  // quadratic in it: the history must also have grown by half since the last one, which
+  // bounds the snapshot bytes ever written to 3 x the history. Too many batches in a row
+  // would outgrow a child listing, so kZkMaxBatchesBetweenSnapshots forces one anyway.
+  const bool grown = (history_.size() - snapshot_bytes_) * 2 >= snapshot_bytes_;
+  if (wrote && snapshot_every_ > 0 && since_snapshot_ >= snapshot_every_ &&
+      (grown || since_snapshot_ >= kZkMaxBatchesBetweenSnapshots)) {
     int rc = 0;
     if (auto ok = snapshot(rc); !ok) {
       if (rc == zk_bad_version()) {

@@ -15,9 +15,11 @@
 // once a newer leader has taken the epoch a deposed leader's write fails whole
 // (ZBADVERSION) and its journal breaks: it must stop.
 //
-// Snapshots with compaction: every `snapshot_every` batches the leader writes its whole
-// history (the records replayed and committed so far) as a few large chunks, points
-// ROOT/snapshot at them, then deletes the batches they cover and the older snapshot. So
+// Snapshots with compaction: after at least `snapshot_every` batches, once the history has
+// grown by half since the last snapshot (or after kZkMaxBatchesBetweenSnapshots batches),
+// the leader writes its whole history (the records replayed and committed so far) as a
+// few large chunks, points ROOT/snapshot at them, then deletes the batches they cover and
+// the older snapshot. So
 // what a new replica reads is a few chunks plus the batches since, not one znode per
 // commit ever made, and ROOT/journal's child list stays far below ZooKeeper's 1 MB reply
 // limit. A leader that dies midway leaves either the old pointer (the new chunks are
@@ -42,6 +44,8 @@
 namespace fulcrum::real {
 
 inline constexpr std::size_t kZkMaxBatchBytes = 512u << 10;
+// 50,000 batch names of 12 bytes stay well inside ZooKeeper's 1 MB reply to a listing.
+inline constexpr std::uint64_t kZkMaxBatchesBetweenSnapshots = 50000;
 // A single record must fit one znode (ZooKeeper's default jute.maxbuffer is 1 MB).
 inline constexpr std::size_t kZkMaxRecordBytes = 1000u << 10;
 
@@ -58,7 +62,7 @@ Expected<ZkEpoch> zk_take_epoch(ZkClient& zk, const std::string& root);
 
 class ZkJournal : public JournalStore {
  public:
-  // `snapshot_every`: batches committed between snapshots (0: never).
+  // `snapshot_every`: batches committed, at least, between snapshots (0: never).
   ZkJournal(ZkClient& zk, std::string root, std::uint64_t snapshot_every = 1000)
       : zk_(zk), root_(std::move(root)), snapshot_every_(snapshot_every) {}
 
@@ -81,7 +85,7 @@ class ZkJournal : public JournalStore {
 
   Expected<JournalReplayStats> replay(const std::function<void(const JournalRecord&)>& apply) override;
   void append(const JournalRecord& record) override;
-  // Writes the batch; then, every snapshot_every batches, a snapshot (see above). A
+  // Writes the batch; then, when due, a snapshot (see above). A
   // snapshot that fails is tried again at the next commit; one that finds this leader
   // fenced fails the commit (the batch itself is durable, but the leader must stop).
   Expected<bool> commit() override;
@@ -105,6 +109,7 @@ class ZkJournal : public JournalStore {
   std::uint64_t records_ = 0;          // records in history_
   std::int64_t position_ = -1;         // sequence number of the last batch in history_
   std::uint64_t since_snapshot_ = 0;   // batches in history_ after the last snapshot
+  std::size_t snapshot_bytes_ = 0;     // bytes of history_ the last snapshot held
   std::uint64_t batches_read_ = 0;
   std::uint64_t snapshots_read_ = 0;
   std::uint64_t snapshots_written_ = 0;

@@ -120,7 +120,7 @@ TEST(ZkJournal, SnapshotsCompactTheJournalAndEveryReaderSeesEachRecordOnce) {
   ZkJournal steady(**b, root, 0);  // follows every third batch
   ZkJournal early(**b, root, 0);   // read two batches, then nothing until the end
   std::vector<std::uint64_t> expected;
-  for (std::uint64_t i = 0; i < 23; ++i) {
+  for (std::uint64_t i = 0; i < 25; ++i) {
     leader.append(job(i, "echo " + std::to_string(i)));
     ASSERT_TRUE(leader.commit().ok());
     expected.push_back(i);
@@ -131,10 +131,12 @@ TEST(ZkJournal, SnapshotsCompactTheJournalAndEveryReaderSeesEachRecordOnce) {
       ASSERT_TRUE(early.catch_up(false).ok());
     }
   }
-  EXPECT_EQ(leader.snapshots_written(), 4u);  // after batches 5, 10, 15, 20
+  // After batches 5, 10 and 15, then 23: at least 5 batches apart, and only once the
+  // history has grown by half since the last snapshot (23 - 15 = 8 >= 15 / 2).
+  EXPECT_EQ(leader.snapshots_written(), 4u);
   auto batches = (*a)->children(root + "/journal");
   ASSERT_TRUE(batches.ok());
-  EXPECT_EQ(batches->size(), 3u) << "the batches a snapshot covers are deleted";
+  EXPECT_EQ(batches->size(), 2u) << "the batches a snapshot covers are deleted";
   auto snapshots = (*a)->children(root + "/snapshots");
   ASSERT_TRUE(snapshots.ok());
   EXPECT_EQ(snapshots->size(), 1u) << "older snapshots and leftovers are deleted";
@@ -144,15 +146,15 @@ TEST(ZkJournal, SnapshotsCompactTheJournalAndEveryReaderSeesEachRecordOnce) {
   ZkJournal fresh(**b, root, 0);
   EXPECT_EQ(job_ids(fresh), expected);
   EXPECT_EQ(fresh.snapshots_read(), 1u);
-  EXPECT_EQ(fresh.batches_read(), 3u) << "a new reader reads the snapshot and the batches after it only";
+  EXPECT_EQ(fresh.batches_read(), 2u) << "a new reader reads the snapshot and the batches after it only";
 
   // A new leader on a compacted journal goes on from it; so does the next reader.
   auto next = zk_take_epoch(**b, root);
   ASSERT_TRUE(next.ok());
   fresh.set_fence(next->version);
-  fresh.append(job(23, "echo 23"));
+  fresh.append(job(25, "echo 25"));
   ASSERT_TRUE(fresh.commit().ok());
-  expected.push_back(23);
+  expected.push_back(25);
   ZkJournal last(**a, root, 0);
   EXPECT_EQ(job_ids(last), expected);
 }
@@ -212,8 +214,13 @@ TEST(ZkJournal, AReaderOverlappingAHalfDoneCompactionMissesNothing) {
   next.set_fence(second->version);
   ASSERT_TRUE(next.commit().ok());
   EXPECT_EQ(next.snapshots_written(), 0u);
-  next.append(job(7, "echo 7"));
-  ASSERT_TRUE(next.commit().ok());
+  // Then one is due once the history has grown by half since the snapshot it read (7
+  // records): after the 4th one-record batch, not before.
+  for (std::uint64_t i = 7; i <= 10; ++i) {
+    EXPECT_EQ(next.snapshots_written(), 0u) << "before batch " << i;
+    next.append(job(i, "echo " + std::to_string(i)));
+    ASSERT_TRUE(next.commit().ok());
+  }
   EXPECT_EQ(next.snapshots_written(), 1u);
 }
 
@@ -259,9 +266,10 @@ class Ha {
     }
   }
   std::size_t replicas() { return children("/election"); }
-  std::size_t children(const std::string& under_root) {
+  std::size_t children(const std::string& under_root) { return names(under_root).size(); }
+  std::vector<std::string> names(const std::string& under_root) {
     auto c = zk_->children(root_ + under_root);
-    return c ? c->size() : 0;
+    return c ? *c : std::vector<std::string>{};
   }
   std::string data(const std::string& under_root) {
     auto node = zk_->get(root_ + under_root);
@@ -403,8 +411,12 @@ TEST(ZkFailover, ZooKeeperServersKilledInTurnLoseNoTaskAndNoReplica) {
   EXPECT_EQ(wait_exit(ha.pid("a"), 0), -1) << "replica a exited";
   EXPECT_EQ(wait_exit(ha.pid("b"), 0), -1) << "replica b exited";
   EXPECT_TRUE(eventually([&] { return ha.replicas() == 2; }, 10)) << "both replicas are in the election again";
-  EXPECT_NE(ha.data("/snapshot"), "") << "snapshots were written";
-  EXPECT_LT(ha.children("/journal"), 10u) << "and the batches they cover deleted";
+  const std::string pointer = ha.data("/snapshot");
+  ASSERT_NE(pointer, "") << "snapshots were written";
+  const long long covered = std::stoll(pointer);
+  for (const std::string& name : ha.names("/journal")) {
+    EXPECT_GT(std::stoll(name.substr(2)), covered) << name << " is covered by the snapshot and was not deleted";
+  }
   std::cout << "[ ensemble ] snapshot " << ha.data("/snapshot") << ", " << ha.children("/journal")
             << " batches after it, epoch " << ha.wait_leader(0).epoch << "\n";
 }
