@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "real/auth.h"
+#include "real/tests/loopback.h"
 #include "real/client.h"
 #include "real/connection.h"
 
@@ -301,12 +302,8 @@ class Processes {
 int port_of(const std::string& endpoint) { return std::stoi(endpoint.substr(endpoint.rfind(':') + 1)); }
 
 int connect_raw(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = testing::connect_loopback(port);
+  EXPECT_GE(fd, 0);
   return fd;
 }
 
@@ -410,15 +407,10 @@ TEST(AuthReal, AWorkerRefusesASchedulerThatCannotProveTheSecret) {
   TempDir dir;
   const std::string a = dir.file("a.secret", kSecretA);
   // A fake scheduler: it listens, challenges, accepts any Auth and then misbehaves.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 8), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  const std::string endpoint = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  int listen_port = 0;
+  const int listener = testing::listen_loopback(listen_port);
+  ASSERT_GE(listener, 0);
+  const std::string endpoint = "127.0.0.1:" + std::to_string(listen_port);
   Processes procs;
   procs.worker("victim", endpoint, {"--secret-file", a});
   auto accept_one = [&] {

@@ -24,6 +24,7 @@
 #include "real/client.h"
 #include "real/metrics.h"
 #include "real/metrics_server.h"
+#include "real/tests/loopback.h"
 
 extern char** environ;
 
@@ -111,12 +112,8 @@ Exposition scrape_until(int port, const std::function<bool(const Exposition&)>& 
 
 // What a raw request gets back (the whole response, up to the server's close).
 std::string raw_http(int port, const std::string& request) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = testing::connect_loopback(port);
+  EXPECT_GE(fd, 0);
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string reply;
   char buffer[4096];

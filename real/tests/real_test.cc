@@ -23,6 +23,7 @@
 
 #include "real/client.h"
 #include "real/journal.h"
+#include "real/tests/loopback.h"
 
 extern char** environ;
 
@@ -257,16 +258,8 @@ TEST(RealMode, ASubmissionRetriedUnderItsRequestIdMakesOneJobEvenAcrossARestart)
 class FakeScheduler {
  public:
   FakeScheduler() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 4) != 0) {
-      throw std::runtime_error("bind");
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    listener_ = testing::listen_loopback(port_);
+    if (listener_ < 0) throw std::runtime_error("cannot listen on 127.0.0.1");
   }
   ~FakeScheduler() {
     if (conn_ >= 0) ::close(conn_);
@@ -358,12 +351,8 @@ TEST(RealMode, MalformedFramesAndGarbageDisturbNoOtherClient) {
   cluster.start_worker("a");
   cluster.wait_for_workers(1);
   auto raw = [&](const std::string& bytes) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(cluster.port()));
-    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const int fd = testing::connect_loopback(cluster.port());
+    EXPECT_GE(fd, 0);
     EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
     return fd;
   };

@@ -346,15 +346,22 @@ bool eventually(F f, double timeout) {
   return true;
 }
 
+// Replicas A (the first leader, returned) and B standing by, and workers w1 and w2 with
+// two slots each. Throws when the second replica does not join the election.
+LeaderInfo start_two_replicas_and_workers(Ha& ha, const std::vector<std::string>& replica_args = {}) {
+  ha.start_replica("a", replica_args);
+  const LeaderInfo first = ha.wait_leader(0);
+  ha.start_replica("b", replica_args);
+  if (!eventually([&] { return ha.replicas() == 2; }, 10)) throw std::runtime_error("replica b did not join");
+  ha.start_worker("w1", 2);
+  ha.start_worker("w2", 2);
+  return first;
+}
+
 TEST(ZkFailover, LeaderKilledMidDispatchLosesNoTask) {
   ZkServer zk;
   Ha ha(zk.hosts());
-  ha.start_replica("a");
-  const LeaderInfo first = ha.wait_leader(0);
-  ha.start_replica("b");
-  ASSERT_TRUE(eventually([&] { return ha.replicas() == 2; }, 10));
-  ha.start_worker("w1", 2);
-  ha.start_worker("w2", 2);
+  const LeaderInfo first = start_two_replicas_and_workers(ha);
   const auto ids = ha.submit(first, 24, "sleep 0.25");
   ASSERT_TRUE(eventually([&] { return ha.finished(first) >= 6; }, 15));
 
@@ -384,13 +391,7 @@ TEST(ZkFailover, LeaderKilledMidDispatchLosesNoTask) {
 TEST(ZkFailover, ZooKeeperServersKilledInTurnLoseNoTaskAndNoReplica) {
   testing::ZkEnsemble zk(3);
   Ha ha(zk.hosts());
-  const std::vector<std::string> snapshots{"--zk-snapshot-every", "3"};
-  ha.start_replica("a", snapshots);
-  const LeaderInfo first = ha.wait_leader(0);
-  ha.start_replica("b", snapshots);
-  ASSERT_TRUE(eventually([&] { return ha.replicas() == 2; }, 10));
-  ha.start_worker("w1", 2);
-  ha.start_worker("w2", 2);
+  const LeaderInfo first = start_two_replicas_and_workers(ha, {"--zk-snapshot-every", "3"});
   const auto ids = ha.submit(first, 60, "sleep 0.2");
   for (int i = 0; i < 3; ++i) {
     zk.kill(i);
@@ -424,12 +425,7 @@ TEST(ZkFailover, ZooKeeperServersKilledInTurnLoseNoTaskAndNoReplica) {
 TEST(ZkFailover, FrozenLeaderStopsBeforeTheNewLeaderDispatches) {
   ZkServer zk;
   Ha ha(zk.hosts());
-  ha.start_replica("a");
-  const LeaderInfo first = ha.wait_leader(0);
-  ha.start_replica("b");
-  ASSERT_TRUE(eventually([&] { return ha.replicas() == 2; }, 10));
-  ha.start_worker("w1", 2);
-  ha.start_worker("w2", 2);
+  const LeaderInfo first = start_two_replicas_and_workers(ha);
   const auto ids = ha.submit(first, 30, "sleep 0.2");
   ASSERT_TRUE(eventually([&] { return ha.finished(first) >= 4; }, 15));
 
