@@ -6,12 +6,14 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <utility>
 
 #include "cli/real_commands.h"
 #include "policies/registry.h"
@@ -197,6 +199,33 @@ std::vector<std::string> split_policy_list(const std::string& text) {
   return specs;
 }
 
+// One example per command, shown at the end of its --help (and the README's tour).
+void add_help_examples(CLI::App& app) {
+  app.footer(
+      "Example: fulcrum compare examples/faults.yaml --policies jsq,random --seeds 3\n"
+      "Run `fulcrum COMMAND --help` for a command's options; the manual is in docs/ (mkdocs serve).");
+  const std::pair<const char*, const char*> examples[] = {
+      {"run", "fulcrum run examples/faults.yaml --policy jsq --out /tmp/faults-run"},
+      {"compare", "fulcrum compare --policies jsq,power_of_d:d=2,random --seeds 5 --set workload.rate=36"},
+      {"validate", "fulcrum validate examples/swf_kth.yaml"},
+      {"default-scenario", "fulcrum default-scenario > my-scenario.yaml"},
+      {"policies", "fulcrum policies"},
+      {"scheduler", "fulcrum scheduler --listen 127.0.0.1:7070 --journal /var/lib/fulcrum"},
+      {"worker", "fulcrum worker --scheduler 127.0.0.1:7070 --slots 4"},
+      {"submit", "fulcrum submit --scheduler 127.0.0.1:7070 -- make -C /src all"},
+      {"status", "fulcrum status --scheduler 127.0.0.1:7070 42"},
+      {"wait", "fulcrum wait --scheduler 127.0.0.1:7070 42"},
+      {"cancel", "fulcrum cancel --scheduler 127.0.0.1:7070 42"},
+      {"top", "fulcrum top --metrics 127.0.0.1:9464"},
+  };
+  for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    const auto it = std::find_if(std::begin(examples), std::end(examples),
+                                 [&](const auto& e) { return command->get_name() == e.first; });
+    // A command without an example is a mistake the CLI test catches (every --help has one).
+    if (it != std::end(examples)) command->footer(std::string("Example: ") + it->second);
+  }
+}
+
 }  // namespace
 }  // namespace fulcrum
 
@@ -250,6 +279,7 @@ int main(int argc, char** argv) {
   CLI::App* show = app.add_subcommand("default-scenario", "Print the embedded default scenario");
   CLI::App* policies = app.add_subcommand("policies", "List the policy names");
   const auto real_commands = add_real_commands(app);
+  add_help_examples(app);
 
   try {
     app.parse(argc, argv);

@@ -95,7 +95,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   CLI::App* s = app.add_subcommand("scheduler", "Run the scheduler daemon (real mode)");
   s->add_option("--listen", sched->listen, "HOST:PORT to listen on (port 0: pick one)")->capture_default_str();
   s->add_option("--journal", sched->journal_dir, "Journal folder (replayed on start); with --zk, only this replica's events.csv");
-  s->add_option("--zk", sched->zk_hosts, "ZooKeeper HOST:PORT[,...]: run as a replica, journal in ZooKeeper (README \"High availability\")");
+  s->add_option("--zk", sched->zk_hosts, "ZooKeeper HOST:PORT[,...]: run as a replica, journal in ZooKeeper (docs/real/ha-zookeeper.md)");
   s->add_option("--zk-root", sched->zk_root, "ZooKeeper path of this cluster")->capture_default_str();
   s->add_option("--zk-session-timeout", sched->zk_session_timeout, "ZooKeeper session timeout (s): how fast a dead leader is replaced")
       ->capture_default_str();
@@ -124,7 +124,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
       ->check(CLI::Range(0, 65535));
   s->add_option("--metrics-host", sched->metrics.host, "Address /metrics binds to (default: the --listen host)");
   s->add_option("--metrics-port-file", sched->metrics.port_file, "Write the metrics port to this file once ready");
-  // Autoscaling (README "Autoscaling"): the core's autoscaler and the commands it runs.
+  // Autoscaling (docs/autoscaling.md): the core's autoscaler and the commands it runs.
   auto metric = std::make_shared<std::string>("utilisation");
   AutoscaleConfig& as = sched->autoscale;
   s->add_flag("--autoscale", as.enabled, "Grow and shrink the cluster (needs --scale-out-command)");

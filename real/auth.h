@@ -1,4 +1,4 @@
-// Mutual authentication on a shared secret (README "Security").
+// Mutual authentication on a shared secret (docs/real/security.md).
 //
 // When the scheduler has a secret, every connection starts with a challenge-response
 // handshake before anything else is processed:

@@ -683,7 +683,7 @@ TaskStatus SchedulerDaemon::status_of(std::uint64_t t) const {
 
 }  // namespace fulcrum::real
 
-// ---- High availability with ZooKeeper (README "High availability with ZooKeeper") ----
+// ---- High availability with ZooKeeper (docs/real/ha-zookeeper.md) ----
 
 namespace fulcrum::real {
 namespace {

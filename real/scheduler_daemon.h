@@ -77,7 +77,7 @@ struct SchedulerOptions {
   std::string scale_in_command;               // optional; after Retire was sent to {name}
   std::vector<std::string> scale_out_names;   // names to start, first free first; empty: scaled-EPOCH-N
   double boot_timeout = 60;                   // seconds for a started worker to register
-  // High availability (README "High availability with ZooKeeper"): with zk_hosts set the
+  // High availability (docs/real/ha-zookeeper.md): with zk_hosts set the
   // daemon is one of several replicas; the leader keeps the journal in ZooKeeper under
   // zk_root and journal_dir (optional then) holds only this replica's events.csv.
   std::string zk_hosts;

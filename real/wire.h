@@ -3,7 +3,7 @@
 // A frame is a 4-byte little-endian payload length followed by the payload; the payload
 // starts with the protocol version (u8, kWireVersion) and the message type (u8), then the
 // message's fields in order: integers and doubles little-endian, strings and lists as a
-// u32 count followed by their items. The README has the table of messages.
+// u32 count followed by their items. docs/real/wire-protocol.md has the table of messages.
 //
 // Decoding is strict and total: a frame longer than the limit, a truncated payload,
 // trailing bytes, an unknown version or type, or an out-of-range enum is an Error with a

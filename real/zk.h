@@ -1,5 +1,5 @@
 // A small RAII wrapper of the ZooKeeper C client (libzookeeper_mt) for the real-mode
-// daemons' high-availability mode (README "High availability with ZooKeeper").
+// daemons' high-availability mode (docs/real/ha-zookeeper.md).
 //
 // Threading: the C client runs its own I/O and completion threads. Every call here is
 // synchronous (it blocks the calling thread for one round trip, as the file journal's

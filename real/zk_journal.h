@@ -1,5 +1,5 @@
-// The scheduler's journal kept in ZooKeeper, for replicated schedulers (README "High
-// availability with ZooKeeper"). Layout under ROOT:
+// The scheduler's journal kept in ZooKeeper, for replicated schedulers (docs/real/ha-zookeeper.md
+// and docs/real/journal-format.md). Layout under ROOT:
 //   ROOT/epoch            the last epoch taken (decimal); its znode version fences writes
 //   ROOT/journal/b-NNNNNNNNNN   PERSISTENT_SEQUENTIAL batches: records framed exactly as
 //                         in the file journal (u32 length, u32 crc32, body), < 512 KB each
@@ -23,8 +23,9 @@
 // what a new replica reads is a few chunks plus the batches since, not one znode per
 // commit ever made, and ROOT/journal's child list stays far below ZooKeeper's 1 MB reply
 // limit. A leader that dies midway leaves either the old pointer (the new chunks are
-// garbage, removed by the next snapshot, whose name differs) or the new one with batches
-// it covers (skipped).
+// garbage) or the new one with batches it covers (skipped by readers); either is cleaned
+// up by the next leader's first commit, and a compaction that failed (a lost connection)
+// is tried again at the leader's next commit.
 //
 // A standby follows the journal: catch_up() reads the snapshot if it is ahead of what the
 // standby has, then the batches after it, in sequence order. If the pointer moved while
@@ -76,12 +77,17 @@ class ZkJournal : public JournalStore {
   // A seam for tests: runs in catch_up() between reading the snapshot pointer and listing
   // the batches, where a concurrent compaction does the most harm.
   void set_before_listing(std::function<void()> hook) { before_listing_ = std::move(hook); }
-  // Why the last snapshot attempt failed ("" if it did not); a failed snapshot is tried
+  // Why the last snapshot or compaction attempt failed ("" if it did not); either is tried
   // again at the next commit.
   const std::string& snapshot_error() const { return snapshot_error_; }
 
   // Leader: writes are fenced by this version of ROOT/epoch (see zk_take_epoch).
-  void set_fence(std::int32_t epoch_version) { fence_ = epoch_version; fenced_ = true; }
+  // A new leader's first commit finishes any compaction an earlier leader left undone.
+  void set_fence(std::int32_t epoch_version) {
+    fence_ = epoch_version;
+    fenced_ = true;
+    compact_due_ = true;
+  }
 
   Expected<JournalReplayStats> replay(const std::function<void(const JournalRecord&)>& apply) override;
   void append(const JournalRecord& record) override;
@@ -101,6 +107,9 @@ class ZkJournal : public JournalStore {
   Expected<bool> catch_up_once(bool watch, std::uint64_t& added);
   // `rc`: the ZooKeeper code of the call that failed (ZBADVERSION: fenced).
   Expected<bool> snapshot(int& rc);
+  // Deletes the batches ROOT/snapshot covers and every snapshot folder but its own;
+  // clears compact_due_ once done.
+  Expected<bool> compact(int& rc);
 
   ZkClient& zk_;
   std::string root_;
@@ -120,6 +129,7 @@ class ZkJournal : public JournalStore {
   std::size_t oversized_ = 0;
   std::string broken_;
   std::string snapshot_error_;
+  bool compact_due_ = false;           // a compaction to do (or finish) at the next commit
   std::function<void()> before_listing_;
 };
 

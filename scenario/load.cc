@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <system_error>
 #include <tuple>
 #include <type_traits>
@@ -48,6 +49,67 @@ workload:
   tasks: 20000
 policy: power_of_d:d=2
 )yaml";
+
+// Every key of the scenario, in one place: each YAML map the loader reads, by its schema
+// path (a list's entries as "[]": "cluster.hosts[]", "faults[]"), with the keys it
+// accepts, in the order messages list them. MapReader refuses any other key, and
+// scenario_key_paths() exports the table, which scenario/tests/reference_test.cc checks
+// against docs/scenario.md. A new key goes here, in its Loader function and on that page.
+struct MapKeys {
+  std::string_view path;
+  std::vector<std::string_view> keys;
+};
+
+const std::vector<MapKeys>& scenario_maps() {
+  static const std::vector<MapKeys> maps = {
+      {"", {"seed", "cluster", "workload", "policy", "priority", "real", "recovery", "faults", "autoscale", "power"}},
+      {"cluster", {"hosts", "platform", "network", "queue_cap", "scheduler_host"}},
+      {"cluster.hosts[]", {"name", "count", "speed", "slots", "weight"}},
+      {"cluster.network", {"latency", "bandwidth"}},
+      {"workload",
+       {"type", "rate", "size", "tasks", "file", "files", "reference_speed", "count", "interval", "first_job",
+        "max_jobs", "time_scale", "runtime_scale", "max_procs", "rate_profile"}},
+      // Every dist's keys; size() checks which ones the chosen dist takes.
+      {"workload.size", {"dist", "value", "mean", "sigma", "low", "high", "alpha"}},
+      {"workload.rate_profile", {"kind", "period", "amplitude", "at", "factor"}},
+      {"real", {"task", "time_scale"}},
+      {"recovery",
+       {"heartbeat_interval", "suspect_after", "dead_after", "max_attempts", "retry_backoff", "task_timeout",
+        "quarantine_after", "quarantine_window", "quarantine_for", "backlog_alert", "election_delay",
+        "reconcile_grace"}},
+      // Every kind's keys; fault() checks which ones the chosen kind takes.
+      {"faults[]",
+       {"kind", "host", "group", "fraction", "at", "recover_after", "duration", "factor", "cut", "mtbf", "mttr",
+        "until"}},
+      {"autoscale",
+       {"metric", "target", "min", "max", "period", "window", "cooldown_out", "cooldown_in", "tolerance",
+        "scale_in_after", "boot_delay", "initial"}},
+      {"power", {"idle", "busy", "off"}},
+  };
+  return maps;
+}
+
+// A concrete path's schema path: "faults[3]" -> "faults[]", "cluster.hosts[0]" -> "cluster.hosts[]".
+std::string schema_path(std::string_view path) {
+  std::string out;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    out += path[i];
+    if (path[i] == '[') {
+      while (i + 1 < path.size() && path[i + 1] != ']') ++i;
+    }
+  }
+  return out;
+}
+
+// The keys of the map at `path` (a concrete path). Every map the loader reads is in the
+// table; a missing one is a bug in the loader, not in the input.
+const std::vector<std::string_view>& keys_of(std::string_view path) {
+  const std::string schema = schema_path(path);
+  for (const MapKeys& m : scenario_maps()) {
+    if (m.path == schema) return m.keys;
+  }
+  throw std::logic_error("scenario key table has no map '" + schema + "'");
+}
 
 // Bounds that keep validation (and total_hosts()'s int) sane on absurd input.
 constexpr int kMaxHosts = 10'000'000;
@@ -278,12 +340,11 @@ struct Field {
 
 class Loader;
 
-// A map whose keys are checked against a known list: unknown, duplicate and non-scalar
-// keys are refused on construction.
+// A map whose keys are checked against its entry in scenario_maps(): unknown, duplicate
+// and non-scalar keys are refused on construction.
 class MapReader {
  public:
-  MapReader(const Loader& loader, const Field& self, std::vector<std::string_view> known,
-            const std::string& example = "");
+  MapReader(const Loader& loader, const Field& self, const std::string& example = "");
 
   std::optional<Field> get(std::string_view key) const;
   Field require(std::string_view key) const;
@@ -360,9 +421,9 @@ class Loader {
   std::vector<AppliedOverride> overrides_;
 };
 
-MapReader::MapReader(const Loader& loader, const Field& self, std::vector<std::string_view> known,
-                     const std::string& example)
+MapReader::MapReader(const Loader& loader, const Field& self, const std::string& example)
     : loader_(loader), self_(self) {
+  const std::vector<std::string_view>& known = keys_of(self.path);
   std::string names;
   for (std::string_view k : known) names += (names.empty() ? "" : ", ") + std::string(k);
   if (!self.node.IsMap()) {
@@ -439,9 +500,7 @@ Scenario Loader::load(const YAML::Node& root) const {
   if (!root.IsMap()) {
     fail(top, "a scenario is a map of seed, cluster, workload and policy, got " + describe(root));
   }
-  const MapReader m(*this, top,
-                    {"seed", "cluster", "workload", "policy", "priority", "real", "recovery", "faults", "autoscale",
-                     "power"});
+  const MapReader m(*this, top);
   Scenario s;
   s.source = source_;
   if (auto f = m.get("seed")) {
@@ -465,10 +524,7 @@ Scenario Loader::load(const YAML::Node& root) const {
 }
 
 AutoscaleSpec Loader::autoscale(const Field& f, const ClusterSpec& cluster) const {
-  const MapReader m(*this, f,
-                    {"metric", "target", "min", "max", "period", "window", "cooldown_out", "cooldown_in", "tolerance",
-                     "scale_in_after", "boot_delay", "initial"},
-                    "{metric: utilisation, target: 0.7, min: 2, max: 16}");
+  const MapReader m(*this, f, "{metric: utilisation, target: 0.7, min: 2, max: 16}");
   AutoscaleSpec a;
   a.enabled = true;
   const auto positive = [](double x) { return x > 0; };
@@ -516,7 +572,7 @@ AutoscaleSpec Loader::autoscale(const Field& f, const ClusterSpec& cluster) cons
 }
 
 PowerSpec Loader::power(const Field& f) const {
-  const MapReader m(*this, f, {"idle", "busy", "off"}, "{idle: 100, busy: 200, off: 5}");
+  const MapReader m(*this, f, "{idle: 100, busy: 200, off: 5}");
   PowerSpec p;
   p.given = true;
   const auto non_negative = [](double x) { return x >= 0; };
@@ -528,7 +584,7 @@ PowerSpec Loader::power(const Field& f) const {
 }
 
 RealSpec Loader::real(const Field& f) const {
-  const MapReader m(*this, f, {"task", "time_scale"}, "{task: sleep, time_scale: 0.01}");
+  const MapReader m(*this, f, "{task: sleep, time_scale: 0.01}");
   RealSpec r;
   if (auto t = m.get("task")) {
     r.task = text(*t);
@@ -541,10 +597,7 @@ RealSpec Loader::real(const Field& f) const {
 }
 
 RecoverySpec Loader::recovery(const Field& f) const {
-  const MapReader m(*this, f,
-                    {"heartbeat_interval", "suspect_after", "dead_after", "max_attempts", "retry_backoff",
-                     "task_timeout", "quarantine_after", "quarantine_window", "quarantine_for", "backlog_alert",
-                     "election_delay", "reconcile_grace"});
+  const MapReader m(*this, f);
   RecoverySpec r;
   const auto positive = [](double x) { return x > 0; };
   const auto non_negative = [](double x) { return x >= 0; };
@@ -648,10 +701,7 @@ std::vector<FaultSpec> Loader::faults(const Field& f, const ClusterSpec& cluster
 
 FaultSpec Loader::fault(const Field& f, const ClusterSpec& cluster) const {
   using K = FaultSpec::Kind;
-  const MapReader m(*this, f,
-                    {"kind", "host", "group", "fraction", "at", "recover_after", "duration", "factor", "cut", "mtbf",
-                     "mttr", "until"},
-                    "{kind: crash, host: w-0, at: 10}");
+  const MapReader m(*this, f, "{kind: crash, host: w-0, at: 10}");
   struct KindInfo {
     const char* name;
     K kind;
@@ -678,8 +728,8 @@ FaultSpec Loader::fault(const Field& f, const ClusterSpec& cluster) const {
   if (!kind) fail(*kind_field, "unknown fault kind '" + name + "' (known: " + known + ")");
   std::string takes;
   for (std::string_view k : kind->keys) takes += (takes.empty() ? "" : ", ") + std::string(k);
-  for (std::string_view k : {"host", "group", "fraction", "at", "recover_after", "duration", "factor", "cut", "mtbf",
-                             "mttr", "until"}) {
+  for (std::string_view k : keys_of(f.path)) {
+    if (k == "kind") continue;
     bool allowed = false;
     for (std::string_view a : kind->keys) allowed = allowed || a == k;
     if (auto v = m.get(k); v && !allowed) {
@@ -771,7 +821,7 @@ FaultSpec Loader::fault(const Field& f, const ClusterSpec& cluster) const {
 }
 
 ClusterSpec Loader::cluster(const Field& f) const {
-  const MapReader m(*this, f, {"hosts", "platform", "network", "queue_cap", "scheduler_host"});
+  const MapReader m(*this, f);
   ClusterSpec c;
   const std::optional<Field> hosts = m.get("hosts");
   const std::optional<Field> platform = m.get("platform");
@@ -803,10 +853,11 @@ std::vector<HostGroup> Loader::host_groups(const Field& f) const {
   }
   std::vector<HostGroup> groups;
   std::vector<Field> where;  // the group or its name, for clash messages
+  std::vector<std::size_t> unnamed;  // groups without a name
   long long total = 0;
   for (const YAML::Node& item : f.node) {
     const Field g{item, f.path + "[" + std::to_string(groups.size()) + "]", item.Mark()};
-    const MapReader m(*this, g, {"name", "count", "speed", "slots", "weight"});
+    const MapReader m(*this, g);
     HostGroup h;
     const std::optional<Field> name = m.get("name");
     h.name = name ? host_name_value(*name) : "w";
@@ -822,6 +873,12 @@ std::vector<HostGroup> Loader::host_groups(const Field& f) const {
     }
     groups.push_back(h);
     where.push_back(name ? *name : g);
+    if (!name) unnamed.push_back(groups.size() - 1);
+  }
+  // Default names: one group without a name is "w" (hosts w-0, w-1, ...); when several
+  // have none, each is "w<i>", i its index in the list (hosts w0-0, ..., w1-0, ...).
+  if (unnamed.size() > 1) {
+    for (std::size_t g : unnamed) groups[g].name = "w" + std::to_string(g);
   }
 
   // Host names must be unique. Rather than expanding every name, use their shape: a group
@@ -895,7 +952,7 @@ std::string Loader::existing_file(const Field& f, const std::string& what) const
 }
 
 NetworkSpec Loader::network(const Field& f) const {
-  const MapReader m(*this, f, {"latency", "bandwidth"});
+  const MapReader m(*this, f);
   NetworkSpec n;
   if (auto v = m.get("latency")) {
     n.latency = number(*v, "a number of seconds >= 0", [](double x) { return x >= 0; });
@@ -907,9 +964,7 @@ NetworkSpec Loader::network(const Field& f) const {
 }
 
 SyntheticWorkload Loader::workload(const Field& f, TraceWorkload& trace_out) const {
-  const MapReader m(*this, f, {"type", "rate", "size", "tasks", "file", "files", "reference_speed", "count",
-                               "interval", "first_job", "max_jobs", "time_scale", "runtime_scale", "max_procs",
-                               "rate_profile"});
+  const MapReader m(*this, f);
   SyntheticWorkload w;
   std::string type = "poisson";
   if (auto t = m.get("type")) {
@@ -938,8 +993,7 @@ SyntheticWorkload Loader::workload(const Field& f, TraceWorkload& trace_out) con
 }
 
 RateProfile Loader::rate_profile(const Field& f) const {
-  const MapReader m(*this, f, {"kind", "period", "amplitude", "at", "factor"},
-                    "{kind: diurnal, period: 600, amplitude: 0.8}");
+  const MapReader m(*this, f, "{kind: diurnal, period: 600, amplitude: 0.8}");
   RateProfile p;
   const Field kind = m.require("kind");
   const std::string name = text(kind);
@@ -1016,8 +1070,7 @@ TraceWorkload Loader::trace(const Field& f, const MapReader& m, const std::strin
 
 SizeDistribution Loader::size(const Field& f) const {
   // Every dist's keys are accepted first; which ones the chosen dist takes is checked next.
-  const MapReader m(*this, f, {"dist", "value", "mean", "sigma", "low", "high", "alpha"},
-                    "{dist: exponential, mean: 1e9}");
+  const MapReader m(*this, f, "{dist: exponential, mean: 1e9}");
   struct Dist {
     const char* name;
     SizeDistribution::Kind kind;
@@ -1042,7 +1095,8 @@ SizeDistribution Loader::size(const Field& f) const {
   if (!dist) fail(*dist_field, "unknown size dist '" + name + "' (known: " + known + ")");
   std::string takes;
   for (std::string_view k : dist->keys) takes += (takes.empty() ? "" : ", ") + std::string(k);
-  for (std::string_view k : {"value", "mean", "sigma", "low", "high", "alpha"}) {
+  for (std::string_view k : keys_of(f.path)) {
+    if (k == "dist") continue;
     bool allowed = false;
     for (std::string_view a : dist->keys) allowed = allowed || a == k;
     if (auto v = m.get(k); v && !allowed) {
@@ -1298,5 +1352,13 @@ Expected<Scenario> load_scenario_file(const std::string& path, const std::vector
 }
 
 std::string_view default_scenario_yaml() { return kDefaultScenario; }
+
+std::vector<std::string> scenario_key_paths() {
+  std::vector<std::string> paths;
+  for (const MapKeys& m : scenario_maps()) {
+    for (std::string_view k : m.keys) paths.push_back(join(std::string(m.path), k));
+  }
+  return paths;
+}
 
 }  // namespace fulcrum

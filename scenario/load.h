@@ -1,11 +1,11 @@
 // Loading and validating scenario files: YAML text in, a checked Scenario or one error
 // message out.
 //
-// The YAML keys are a public contract (see the README and default_scenario_yaml() for a
-// complete example). Loading is strict: unknown keys at any level, duplicate keys, values
-// of the wrong type or out of range, an unknown policy and a missing platform file are all
-// refused, so that a typo never silently falls back to a default. Every message names the
-// source, the 1-based line and the key path, e.g.
+// The YAML keys are a public contract (docs/scenario.md is their reference,
+// default_scenario_yaml() a complete example). Loading is strict: unknown keys at any
+// level, duplicate keys, values of the wrong type or out of range, an unknown policy and a
+// missing platform file are all refused, so that a typo never silently falls back to a
+// default. Every message names the source, the 1-based line and the key path, e.g.
 //   scenarios/x.yaml:7: cluster.hosts[0].count: must be a positive integer, got -3
 // and a value that came from an override names the override instead of a line.
 //
@@ -48,5 +48,11 @@ Expected<Scenario> load_scenario_text(const std::string& yaml, const std::string
 // The built-in demo scenario, as commented YAML: a heterogeneous 16-host cluster at about
 // 80% load, so that the policies visibly differ.
 std::string_view default_scenario_yaml();
+
+// Every key path the loader accepts, a list's entries written "[]": "seed", "cluster.hosts",
+// "cluster.hosts[].count", "workload.size.dist", "faults[].mtbf", ... (one table in load.cc
+// holds them). docs/scenario.md documents each one; scenario/tests/reference_test.cc checks
+// that the page and this list agree.
+std::vector<std::string> scenario_key_paths();
 
 }  // namespace fulcrum

@@ -1,6 +1,6 @@
 // A scenario: the one file that describes a run (cluster, workload, policy, seed), as a
 // value type. Loading and validation live in scenario/load.h; the YAML keys are a public
-// contract documented in the README.
+// contract documented in docs/scenario.md.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +15,9 @@ namespace fulcrum {
 
 struct HostGroup {
   std::string name;    // a host's name when count is 1, else a prefix: name-0, name-1, ...
-                       // (empty: "w"; the loader always fills it in)
+                       // The loader always fills it in: "w" for the one group without a
+                       // name, "w<i>" (i: its index) when several have none. Empty counts
+                       // as "w".
   int count = 1;
   double speed = 1e9;  // flop/s per core
   int slots = 1;       // cores, each runs one task at a time

@@ -73,4 +73,16 @@ if [ "$rows" -ne 3 ]; then
   echo "FAIL: compare printed $rows policy rows, want 3" >&2
   failures=$((failures + 1))
 fi
+# Every command's --help ends with an example (the list of commands is read from --help).
+commands=$("$FULCRUM" --help | awk '/^Subcommands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{on=0}')
+if [ -z "$commands" ] || ! "$FULCRUM" --help | grep -q "^Example: fulcrum "; then
+  echo "FAIL: fulcrum --help lists no commands or shows no example" >&2
+  failures=$((failures + 1))
+fi
+for c in $commands; do
+  if ! "$FULCRUM" "$c" --help | grep -q "^Example: fulcrum $c"; then
+    echo "FAIL: fulcrum $c --help shows no example of fulcrum $c" >&2
+    failures=$((failures + 1))
+  fi
+done
 exit $((failures > 0))

@@ -1,4 +1,4 @@
-// Authentication on a shared secret (real/auth.h, README "Security"): the secret file
+// Authentication on a shared secret (real/auth.h, docs/real/security.md): the secret file
 // checks, the handshake state machines, the Connection's authentication phase in process,
 // and the daemons on loopback — right, missing and wrong secrets for workers and clients,
 // a fake scheduler the worker must refuse, replayed answers and garbage. Ports are picked
