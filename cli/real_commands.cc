@@ -199,9 +199,13 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   w->add_option("--scheduler", worker->scheduler, "Scheduler HOST:PORT")->capture_default_str();
   w->add_option("--zk", worker->zk_hosts, "ZooKeeper HOST:PORT[,...]: find and follow the leader there instead of --scheduler");
   w->add_option("--zk-root", worker->zk_root, "ZooKeeper path of the cluster")->capture_default_str();
-  w->add_option("--slots", worker->slots, "Tasks run at once")->capture_default_str()->check(CLI::Range(1u, 4096u));
-  w->add_option("--speed", worker->speed, "flop/s per slot, for synthetic tasks")->capture_default_str();
-  w->add_option("--name", worker->name, "Worker name (default: worker-PID)");
+  w->add_option("--slots", worker->worker.slots, "Tasks run at once")->capture_default_str()->check(CLI::Range(1, 4096));
+  w->add_option("--speed", worker->worker.speed, "flop/s per slot, for synthetic tasks")->capture_default_str();
+  w->add_option("--name", worker->worker.name, "Worker name (default: worker-PID)");
+  w->add_option("--group", worker->worker.group, "Host group, as a scenario's group name (policies and learned models may use it)")
+      ->capture_default_str();
+  w->add_option("--weight", worker->worker.weight, "Weight for the weighted policies (0: speed x slots)")
+      ->capture_default_str();
   w->add_option("--heartbeat", worker->heartbeat_interval, "Seconds between heartbeats")->capture_default_str();
   w->add_flag("--verbose", worker->verbose, "Log on stderr");
   w->add_option("--secret-file", worker->secret_file,

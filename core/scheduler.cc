@@ -103,7 +103,8 @@ void Scheduler::declare_dead(Time now, WorkerId w) {
   if (!lost.empty()) {
     const std::uint32_t group = next_recovery_++;
     recovery_left_[group] = {w, static_cast<std::uint32_t>(lost.size())};
-    for (TaskId t : lost) recovering_task_[t] = group;
+    // A task lost before (by another dead worker) stays in that worker's group too.
+    for (TaskId t : lost) recovering_task_[t].push_back(group);
   }
   // requeue() pushes to the front: go backwards so that the lost tasks keep their order.
   for (auto it = lost.rbegin(); it != lost.rend(); ++it) requeue(*it);
@@ -201,10 +202,7 @@ void Scheduler::on_job_cancelled(Time now, JobId job_id) {
       worker_changed(task.worker);
     }
     // A pending task stays in pending_ and is skipped there: it is no longer kPending.
-    task.state = TaskState::kCancelled;
-    task.end = now;
-    --unfinished_;
-    --table_.jobs[job_id].unfinished;
+    finish(now, t, TaskState::kCancelled);
   }
   place_pending(now);
 }
@@ -465,10 +463,12 @@ void Scheduler::finish(Time now, TaskId t, TaskState final_state) {
   --table_.jobs[task.job].unfinished;
   if (final_state == TaskState::kFailed) notice(now, Notice::Kind::kTaskFailed, task.worker, t, task.attempts);
   if (auto it = recovering_task_.find(t); it != recovering_task_.end()) {
-    auto left = recovery_left_.find(it->second);
-    if (--left->second.second == 0) {
-      notice(now, Notice::Kind::kWorkRecovered, left->second.first);
-      recovery_left_.erase(left);
+    for (const std::uint32_t group : it->second) {
+      auto left = recovery_left_.find(group);
+      if (--left->second.second == 0) {
+        notice(now, Notice::Kind::kWorkRecovered, left->second.first);
+        recovery_left_.erase(left);
+      }
     }
     recovering_task_.erase(it);
   }

@@ -211,8 +211,9 @@ class Scheduler {
   // across crashes, when it rejoins under a new WorkerId).
   std::map<std::string, std::deque<Time>> worker_failures_;
   std::map<WorkerId, Time> quarantine_ends_;
-  // Work a dead worker held, until all of it is terminal: task -> group, group -> left.
-  std::map<TaskId, std::uint32_t> recovering_task_;
+  // Work a dead worker held, until all of it is terminal: task -> the groups of the
+  // workers that lost it (more than one when it was lost again), group -> left.
+  std::map<TaskId, std::vector<std::uint32_t>> recovering_task_;
   std::map<std::uint32_t, std::pair<WorkerId, std::uint32_t>> recovery_left_;
   std::uint32_t next_recovery_ = 0;
   bool backlog_high_ = false;

@@ -79,6 +79,9 @@ class JournalStore {
   virtual Expected<JournalReplayStats> replay(const std::function<void(const JournalRecord&)>& apply) = 0;
   virtual void append(const JournalRecord& record) = 0;
   virtual Expected<bool> commit() = 0;
+  // The largest record body this store can hold. A record above it fails its whole batch
+  // at commit, so the daemon refuses a client's job whose record would be larger.
+  virtual std::size_t max_record_bytes() const = 0;
 };
 
 // The record framing of the file (u32 length, u32 crc32, body), reused by ZkJournal for
@@ -114,6 +117,7 @@ class Journal : public JournalStore {
   // A batch holding a record above kMaxRecordBytes is dropped whole with an Error and
   // the journal stays usable; an I/O error breaks the journal (see above).
   Expected<bool> commit() override;
+  std::size_t max_record_bytes() const override { return kMaxRecordBytes; }
 
   std::uint64_t pending() const { return pending_records_; }  // appended, not committed
   std::uint64_t committed_records() const { return committed_records_; }  // incl. replayed

@@ -35,6 +35,17 @@ std::string number(double v) {
   return buf;
 }
 
+// The boot scripts' worker command line names the scheduler through the environment the
+// scale-out command sets.
+constexpr const char* kSchedulerVariable = "$FULCRUM_SCHEDULER";
+
+// `text` as one word of /bin/sh, whatever it holds.
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 void reap(pid_t pid, std::chrono::milliseconds grace) {
   const auto deadline = Clock::now() + grace;
   while (::waitpid(pid, nullptr, WNOHANG) == 0) {
@@ -123,14 +134,21 @@ class LocalCluster {
     return true;
   }
 
-  Expected<bool> start_worker(const WorkerSpec& h) {
+  // The command line of host h's worker daemon: the scenario's whole description of the
+  // host (speeds scaled to wall time), so that real mode decides as the simulation does.
+  std::vector<std::string> worker_args(const WorkerSpec& h, const std::string& scheduler) const {
     const double scale = scenario_.real.time_scale;
-    std::vector<std::string> args{options_.binary, "worker", "--scheduler", endpoint_, "--name", h.name,
-                                  "--slots", std::to_string(h.slots), "--speed", number(h.speed / scale),
+    std::vector<std::string> args{options_.binary, "worker", "--scheduler", scheduler, "--name", h.name,
+                                  "--group", h.group, "--slots", std::to_string(h.slots),
+                                  "--speed", number(h.speed / scale), "--weight", number(h.weight),
                                   "--heartbeat", number(scenario_.recovery.heartbeat_interval * scale),
                                   "--secret-file", (dir_ / "secret").string()};
     if (options_.verbose) args.push_back("--verbose");
-    auto pid = spawn(args);
+    return args;
+  }
+
+  Expected<bool> start_worker(const WorkerSpec& h) {
+    auto pid = spawn(worker_args(h, endpoint_));
     if (!pid) return Error{pid.error()};
     std::lock_guard lock(mutex_);
     workers_[h.name] = *pid;
@@ -150,10 +168,11 @@ class LocalCluster {
       std::ofstream out(path);
       out << "echo $$ > '" << (dir_ / "boot" / (h.name + ".pid")).string() << "'\n";
       if (scenario_.autoscale.boot_delay > 0) out << "sleep " << number(scenario_.autoscale.boot_delay * scale) << "\n";
-      out << "exec '" << options_.binary << "' worker --scheduler \"$FULCRUM_SCHEDULER\" --name '" << h.name
-          << "' --slots " << h.slots << " --speed " << number(h.speed / scale) << " --heartbeat "
-          << number(scenario_.recovery.heartbeat_interval * scale) << " --secret-file '" << (dir_ / "secret").string()
-          << "'" << (options_.verbose ? " --verbose" : "") << "\n";
+      out << "exec";
+      for (const std::string& arg : worker_args(h, kSchedulerVariable)) {
+        out << " " << (arg == kSchedulerVariable ? "\"" + arg + "\"" : shell_quoted(arg));
+      }
+      out << "\n";
       if (!out) return Error{path + ": cannot write"};
     }
     return true;

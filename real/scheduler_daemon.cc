@@ -290,14 +290,14 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
   }
 
   if (auto* reg = std::get_if<Register>(&message)) {
-    if (reg->slots == 0 || !(reg->speed > 0)) {
-      peer->conn->send(ErrorReply{"Register: slots and speed must be positive"});
+    const WorkerSpec& spec = reg->worker;
+    if (spec.slots <= 0 || !(spec.speed > 0) || !(spec.weight >= 0) || !std::isfinite(spec.weight)) {
+      peer->conn->send(ErrorReply{"Register: slots and speed must be positive and weight at least 0"});
       peer->conn->close("bad Register");
       return;
     }
-    peer->name = reg->name;
+    peer->name = spec.name;
     std::vector<TaskId> claimed(reg->running.begin(), reg->running.end());
-    WorkerSpec spec{reg->name, "real", reg->speed, static_cast<int>(reg->slots), 0};
     enqueue([this, peer, spec, claimed] {
       if (!peer->conn->open()) return;
       // A worker a scale-out started joins booted (it no longer counts as booting).
@@ -392,13 +392,26 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
         return;
       }
     }
-    const std::uint64_t job = next_job_++;
+    const std::uint64_t job = next_job_;
     const std::uint64_t first = next_task_;
+    const JournalRecord record = JobAccepted{job, now(), submit->tasks, submit->request_id};
+    // A record the journal cannot hold would fail the commit of its whole batch and stop
+    // this scheduler (and, retried by the client, every leader after it): refuse the job.
+    // Only a journal whose limit is below the wire's frame limit (ZooKeeper's) can see one.
+    if (journal_->max_record_bytes() < kDefaultMaxFrame) {
+      std::string encoded;
+      if (const std::size_t length = encode_record(record, encoded); length > journal_->max_record_bytes()) {
+        peer->conn->send(ErrorReply{"Submit: the job's journal record would be " + std::to_string(length) +
+                                    " bytes, above the journal's limit of " +
+                                    std::to_string(journal_->max_record_bytes()) + ": submit it as smaller jobs"});
+        return;
+      }
+    }
+    ++next_job_;
     next_task_ += submit->tasks.size();
     if (!submit->request_id.empty()) {
       durable_.submissions[submit->request_id] = {job, first, static_cast<std::uint32_t>(submit->tasks.size())};
     }
-    const JournalRecord record = JobAccepted{job, now(), submit->tasks, submit->request_id};
     enqueue([this, peer, job, first, tasks = std::move(submit->tasks)] {
       [[maybe_unused]] const JobId id = core_->on_job_submitted(now(), job_spec(tasks));
       assert(id == job && "job ids are assigned in journal order");

@@ -40,10 +40,15 @@ template <class IO> void fields(IO& io, WorkerRecord& w) {
   io.field(w.busy_time);
   io.field(w.utilisation);
 }
+template <class IO> void fields(IO& io, WorkerSpec& w) {
+  io.field(w.name);
+  io.field(w.group);
+  io.field(w.speed);
+  io.field(w.slots);
+  io.field(w.weight);
+}
 template <class IO> void fields(IO& io, Register& m) {
-  io.field(m.name);
-  io.field(m.slots);
-  io.field(m.speed);
+  io.nested(m.worker);
   io.field(m.running);
 }
 template <class IO> void fields(IO& io, Heartbeat& m) { io.field(m.running); }

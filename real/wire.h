@@ -23,16 +23,15 @@
 
 namespace fulcrum::real {
 
-inline constexpr std::uint8_t kWireVersion = 5;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
+inline constexpr std::uint8_t kWireVersion = 6;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
                                                  // 4: Challenge, Auth, AuthOk (real/auth.h);
-                                                 // 5: Submit carries request_id
+                                                 // 5: Submit carries request_id;
+                                                 // 6: Register carries the whole WorkerSpec
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---
 struct Register {                      // first message of a worker connection
-  std::string name;
-  std::uint32_t slots = 1;
-  double speed = 1e9;
+  WorkerSpec worker;                   // as a scenario describes a host: the same description
   std::vector<std::uint64_t> running;  // tasks it still runs (reconciliation after a failover)
 };
 struct Heartbeat { std::uint32_t running = 0; };

@@ -4,17 +4,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 namespace fulcrum::real {
 
 WorkerDaemon::WorkerDaemon(asio::io_context& io, WorkerOptions options)
-    : io_(io), options_(std::move(options)), executor_(io, options_.speed), retry_timer_(io), heartbeat_timer_(io) {
-  if (options_.name.empty()) options_.name = "worker-" + std::to_string(::getpid());
+    : io_(io), options_(std::move(options)), executor_(io, options_.worker.speed), retry_timer_(io), heartbeat_timer_(io) {
+  if (options_.worker.name.empty()) options_.worker.name = "worker-" + std::to_string(::getpid());
 }
 
 void WorkerDaemon::log(const std::string& line) const {
-  if (options_.verbose) std::fprintf(stderr, "fulcrum worker %s: %s\n", options_.name.c_str(), line.c_str());
+  if (options_.verbose) std::fprintf(stderr, "fulcrum worker %s: %s\n", options_.worker.name.c_str(), line.c_str());
 }
 
 WorkerDaemon::~WorkerDaemon() { zk_.reset(); }  // its threads end before the daemon goes
@@ -68,8 +69,11 @@ Expected<bool> WorkerDaemon::start() {
   }
   auto endpoint = parse_endpoint(options_.scheduler);
   if (!endpoint) return Error{"--scheduler: " + endpoint.error()};
-  if (options_.slots == 0) return Error{"--slots: must be at least 1"};
-  if (!(options_.speed > 0)) return Error{"--speed: must be positive"};
+  if (options_.worker.slots <= 0) return Error{"--slots: must be at least 1"};
+  if (!(options_.worker.speed > 0)) return Error{"--speed: must be positive"};
+  if (!(options_.worker.weight >= 0) || !std::isfinite(options_.worker.weight)) {
+    return Error{"--weight: must be a number >= 0 (0: speed x slots)"};
+  }
   endpoint_ = *endpoint;
   if (!options_.secret_file.empty()) {
     auto secret = read_secret_file(options_.secret_file);
@@ -77,7 +81,7 @@ Expected<bool> WorkerDaemon::start() {
     secret_ = std::move(*secret);
   }
   metrics_server_ = std::make_unique<MetricsServer>(io_, [this] { return render_metrics(); });
-  if (auto m = start_metrics(*metrics_server_, options_.metrics, "127.0.0.1", "worker " + options_.name); !m) return m;
+  if (auto m = start_metrics(*metrics_server_, options_.metrics, "127.0.0.1", "worker " + options_.worker.name); !m) return m;
   if (zk_) {
     watch_leader();
   } else {
@@ -120,7 +124,7 @@ void WorkerDaemon::connect() {
     if (!secret_.empty()) conn_->require_auth(secret_, /*server=*/false, AuthRole::kWorker);
     conn_->start([this](Message&& m) { on_message(std::move(m)); },
                  [this](const std::string& reason) { on_closed(reason); });
-    Register reg{options_.name, options_.slots, options_.speed, executor_.running_tasks()};
+    Register reg{options_.worker, executor_.running_tasks()};
     for (const auto& [task, outcome] : unreported_) reg.running.push_back(task);
     conn_->send(reg);
   });
@@ -139,7 +143,7 @@ void WorkerDaemon::reconnect_later() {
 void WorkerDaemon::on_closed(const std::string& reason) {
   if (reason.rfind("authentication failed", 0) == 0) {
     // Logged whatever --verbose says: a worker that cannot authenticate does no work.
-    std::fprintf(stderr, "fulcrum worker %s: %s\n", options_.name.c_str(), reason.c_str());
+    std::fprintf(stderr, "fulcrum worker %s: %s\n", options_.worker.name.c_str(), reason.c_str());
   } else {
     log("disconnected" + (reason.empty() ? std::string() : ": " + reason));
   }
@@ -189,14 +193,14 @@ void WorkerDaemon::on_message(Message&& message) {
       if (options_.on_retired) options_.on_retired();
     });
   } else if (auto* error = std::get_if<ErrorReply>(&message)) {
-    std::fprintf(stderr, "fulcrum worker %s: scheduler says: %s\n", options_.name.c_str(), error->message.c_str());
+    std::fprintf(stderr, "fulcrum worker %s: scheduler says: %s\n", options_.worker.name.c_str(), error->message.c_str());
   } else {
     conn_->close(std::string("protocol error: unexpected ") + std::string(message_name(message)));
   }
 }
 
 void WorkerDaemon::start_queued() {
-  while (!queue_.empty() && executor_.running() < options_.slots) {
+  while (!queue_.empty() && executor_.running() < static_cast<std::size_t>(options_.worker.slots)) {
     auto [task, desc] = std::move(queue_.front());
     queue_.pop_front();
     if (conn_) conn_->send(TaskStarted{task});
@@ -231,8 +235,8 @@ namespace fulcrum::real {
 std::string WorkerDaemon::render_metrics() const {
   MetricsWriter m;
   m.family("fulcrum_worker_info", MetricType::kGauge, "1, labelled with the worker's name and slots");
-  const std::string slots = std::to_string(options_.slots);
-  m.sample({{"worker", options_.name}, {"slots", slots}}, 1);
+  const std::string slots = std::to_string(options_.worker.slots);
+  m.sample({{"worker", options_.worker.name}, {"slots", slots}}, 1);
   m.gauge("fulcrum_worker_connected", "1 while registered with a scheduler", conn_ && registered_ ? 1 : 0);
   m.gauge("fulcrum_worker_epoch", "The newest scheduler epoch seen", static_cast<double>(epoch_));
   m.gauge("fulcrum_worker_running_tasks", "Tasks running now", static_cast<double>(executor_.running()));

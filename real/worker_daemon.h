@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "core/cluster.h"
 #include "core/expected.h"
 #include "real/connection.h"
 #include "real/executor.h"
@@ -28,9 +29,9 @@ namespace fulcrum::real {
 
 struct WorkerOptions {
   std::string scheduler = "127.0.0.1:7070";  // HOST:PORT
-  std::string name;                          // default: worker-PID
-  std::uint32_t slots = 1;
-  double speed = 1e9;                        // flop/s per slot, for synthetic tasks
+  // What it registers as: name (default: worker-PID), group, speed (flop/s per slot, for
+  // synthetic tasks), slots and weight (0: speed x slots), as a scenario's host.
+  WorkerSpec worker{"", "real", 1e9, 1, 0};
   double heartbeat_interval = 1.0;           // seconds
   bool verbose = false;
   // Authentication (real/auth.h): a file holding the scheduler's shared secret; empty:

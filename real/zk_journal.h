@@ -95,6 +95,7 @@ class ZkJournal : public JournalStore {
   // snapshot that fails is tried again at the next commit; one that finds this leader
   // fenced fails the commit (the batch itself is durable, but the leader must stop).
   Expected<bool> commit() override;
+  std::size_t max_record_bytes() const override { return kZkMaxRecordBytes; }
 
  private:
   struct SnapshotPointer {

@@ -393,4 +393,52 @@ TEST(Alerts, BacklogOverThresholdRaisesAndClears) {
 }
 
 }  // namespace
+// kWorkRecovered names the dead worker once every task it held is terminal: finished,
+// failed for good, or cancelled.
+std::vector<WorkerId> recovered(Scheduler& s) {
+  std::vector<Notice> notices;
+  s.take_notices(notices);
+  std::vector<WorkerId> out;
+  for (const Notice& n : notices) {
+    if (n.kind == Notice::Kind::kWorkRecovered) out.push_back(n.worker);
+  }
+  return out;
+}
+
+TEST(Recovery, ACancelledJobCompletesTheRecoveryOfTheWorkerThatLostIt) {
+  auto s = make("round_robin");
+  s->on_worker_joined(0, worker("a"));
+  s->on_worker_joined(0, worker("b"));
+  s->on_job_submitted(0, independent(1));
+  drain(*s);
+  s->on_worker_left(1.0, 0);  // the task moves to b
+  drain(*s);
+  EXPECT_TRUE(recovered(*s).empty());
+  s->on_job_cancelled(2.0, 0);
+  EXPECT_EQ(recovered(*s), std::vector<WorkerId>{0});
+}
+
+TEST(Recovery, ATaskLostTwiceCountsForBothWorkersThatLostIt) {
+  auto s = make("round_robin");
+  s->on_worker_joined(0, worker("a"));
+  s->on_worker_joined(0, worker("b"));
+  s->on_worker_joined(0, worker("c"));
+  s->on_job_submitted(0, independent(1));
+  drain(*s);
+  ASSERT_EQ(s->table().tasks[0].worker, 0u);
+  s->on_worker_left(1.0, 0);
+  drain(*s);
+  const WorkerId second = s->table().tasks[0].worker;
+  ASSERT_NE(second, 0u);
+  s->on_worker_left(2.0, second);
+  drain(*s);
+  const WorkerId third = s->table().tasks[0].worker;
+  ASSERT_NE(third, second);
+  EXPECT_TRUE(recovered(*s).empty());
+  s->on_task_finished(3.0, 0, third, 2.5);
+  auto both = recovered(*s);
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(both, (std::vector<WorkerId>{0, second}));
+}
+
 }  // namespace fulcrum

@@ -154,7 +154,7 @@ TEST(AuthHandshake, SameSecretAgreesOthersFail) {
     EXPECT_FALSE(short_nonce.on_message(Challenge{"short"}).ok());
     Handshake server = Handshake::server(kSecretA);
     ASSERT_TRUE(server.start().ok());
-    auto r = server.on_message(Register{"w", 1, 1e9, {}});
+    auto r = server.on_message(Register{{"w", "g", 1e9, 1, 0}, {}});
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().find("expected Auth, got Register"), std::string::npos) << r.error();
   }
@@ -212,7 +212,7 @@ TEST(AuthConnection, NothingPassesBeforeTheHandshakeAndHeldMessagesFollowIt) {
     p.peer->close("");
     p.server->close("");
   }, [&](const std::string& r) { peer_closed = r; });
-  p.peer->send(Register{"w", 1, 1e9, {}});  // held until the scheduler proved itself
+  p.peer->send(Register{{"w", "g", 1e9, 1, 0}, {}});  // held until the scheduler proved itself
   p.io.run_for(5s);
   EXPECT_EQ(at_server, std::vector<std::string>{"Register"});
   EXPECT_EQ(at_peer, std::vector<std::string>{"Welcome"});
@@ -228,7 +228,7 @@ TEST(AuthConnection, WrongSecretAndSilenceClose) {
     p.peer->require_auth(kSecretB, false, AuthRole::kWorker);
     p.server->start([&](Message&&) { delivered = true; }, [&](const std::string& r) { server_closed = r; });
     p.peer->start([&](Message&&) { delivered = true; }, [&](const std::string& r) { peer_closed = r; });
-    p.peer->send(Register{"w", 1, 1e9, {}});
+    p.peer->send(Register{{"w", "g", 1e9, 1, 0}, {}});
     p.io.run_for(3s);
     EXPECT_FALSE(delivered);
     EXPECT_NE(server_closed.find("wrong MAC"), std::string::npos) << server_closed;
@@ -483,7 +483,7 @@ TEST(AuthReal, ReplayedAnswersGarbageAndWrongRolesAreRefused) {
     ASSERT_TRUE(ok.ok() && std::holds_alternative<AuthOk>(*ok)) << (ok.ok() ? message_name(*ok) : ok.error());
     EXPECT_TRUE(macs_equal(std::get<AuthOk>(*ok).mac, server_mac(kSecretA, ns, nc)));
     // Authenticated as a client: registering as a worker is refused.
-    send_raw(fd, Register{"sneaky", 1, 1e9, {}});
+    send_raw(fd, Register{{"sneaky", "g", 1e9, 1, 0}, {}});
     auto after = read_raw(fd, reader);
     ASSERT_FALSE(after.ok());
     EXPECT_EQ(after.error(), "closed");

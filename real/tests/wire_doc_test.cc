@@ -3,7 +3,7 @@
 //    alternative of Message, numbered by its index and named by message_name();
 //  - each row's fields (`name: type`, comma-separated) add up to the encoded size of that
 //    message with default fields, so a field added, removed or retyped without the page
-//    fails; the struct tables (### TaskDesc, TaskOutcome, TaskRecord, WorkerRecord) are
+//    fails; the struct tables (### TaskDesc, TaskOutcome, TaskRecord, WorkerSpec, WorkerRecord) are
 //    checked the same way;
 //  - the version history table ends at kWireVersion, one row per version.
 #include <gtest/gtest.h>
@@ -112,7 +112,7 @@ std::size_t encoded_size(const Message& m) {
 class Sizes {
  public:
   explicit Sizes(const std::vector<Table>& tables) {
-    for (const char* name : {"TaskDesc", "TaskOutcome", "TaskRecord", "WorkerRecord"}) {
+    for (const char* name : {"TaskDesc", "TaskOutcome", "TaskRecord", "WorkerSpec", "WorkerRecord"}) {
       const Table* t = find_table(tables, "field", name);
       if (!t) {
         ADD_FAILURE() << kPage << ": no field table under a heading '" << name << "'";

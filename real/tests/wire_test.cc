@@ -15,7 +15,7 @@ std::vector<Message> samples() {
   records.tasks.push_back({1, 0, 2e9, 0.5, 0.75, 1.0, 2.0, 3, 1, TaskState::kFinished});
   records.workers.push_back({"w-0", "w", 1e9, 2, 10, 5.5, 0.25});
   records.tasks_retried = 4;
-  return {Register{"w-0", 4, 2e9, {7, 8}},
+  return {Register{{"w-0", "fast", 2e9, 4, 3}, {7, 8}},
           Heartbeat{3},
           TaskStarted{42},
           TaskDone{42, {-9, "killed"}},
@@ -85,7 +85,7 @@ TEST(Wire, OversizedFrameIsRefusedBeforeItIsBuffered) {
 
 TEST(Wire, MalformedPayloadsAreErrorsWithReasons) {
   std::string frame;
-  encode_frame(Register{"w", 1, 1e9, {1, 2, 3}}, frame);
+  encode_frame(Register{{"w", "g", 1e9, 1, 0}, {1, 2, 3}}, frame);
   const std::string payload = frame.substr(4);
   auto expect_error = [](std::string_view bytes, const std::string& needle) {
     auto m = decode_payload(bytes);
