@@ -51,6 +51,7 @@ struct DispatchMessage {
   double flops;
   WorkerId worker;      // the incarnation it was sent to
   std::uint64_t epoch;  // the leader that sent it
+  std::uint64_t seq;    // dispatches in the order they were sent (a cancel names those before it)
 };
 
 struct WorkerMessage {
@@ -87,6 +88,10 @@ struct HostState {
   // task starts until the pause ends. (Suspending the actors themselves would leave an
   // executor blocked in a receive unable to take messages after the resume.)
   std::map<TaskId, sg4::ExecPtr> execs;
+  // Cancels that arrived before their task started computing (still in the mailbox, or
+  // waiting for its inputs): task -> the last dispatch sent before the cancel. The
+  // executor drops a dispatch of the task sent no later; one sent after (a retry) runs.
+  std::map<TaskId, std::uint64_t> cancelled;
   sg4::MutexPtr mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr resumed = sg4::ConditionVariable::create();
 };
@@ -102,6 +107,8 @@ class Simulation {
         with_faults_(!scenario.faults.empty()),
         // Start reports let the core time attempts out and count the work a crash wastes.
         report_starts_(scenario.recovery.task_timeout > 0 || !scenario.faults.empty()),
+        // The core cancels attempts only after a timeout or a fault.
+        track_execs_(report_starts_),
         // The durable records matter only to a failover; without one they would cost a
         // record per task for nothing.
         keep_journal_(std::any_of(scenario.faults.begin(), scenario.faults.end(),
@@ -452,6 +459,7 @@ class Simulation {
       // Epoch fencing: a deposed leader's dispatch, or one for a past incarnation of this
       // host (whose tasks the scheduler already moved), is refused.
       if (task->epoch < epoch_ || task->worker != host.current) continue;
+      if (cancelled_before(host, *task)) continue;
       if (host.paused) {
         std::unique_lock<sg4::Mutex> lock(*host.mutex);
         while (host.paused) host.resumed->wait(lock);
@@ -459,17 +467,27 @@ class Simulation {
       if (with_faults_) host.running.insert(task->task);
       // The slot is taken while the inputs arrive; the task starts computing after.
       receive_inputs(h, task->task);
+      if (cancelled_before(host, *task)) {
+        host.running.erase(task->task);
+        continue;
+      }
       const double started = now();
       if (report_starts_ && !host.cut) {
         send(h, WorkerMessage{WorkerMessage::Kind::kStarted, h, host.current, task->task, started});
       }
       const double flops = flops_on(h, task->task, task->flops);
-      if (with_faults_) {
-        // Kept where a pause can suspend it and a failover can see what the host runs.
+      if (track_execs_) {
+        // Kept where a pause can suspend it, a cancel stop it and a failover see it.
         sg4::ExecPtr exec = sg4::this_actor::exec_init(flops);
         host.execs[task->task] = exec;
         exec->start();
-        exec->wait();
+        try {
+          exec->wait();
+        } catch (const simgrid::CancelException&) {
+          host.execs.erase(task->task);
+          host.running.erase(task->task);
+          continue;  // cancelled by the scheduler: the slot is free, nothing to report
+        }
         host.execs.erase(task->task);
         host.running.erase(task->task);
       } else {
@@ -559,16 +577,15 @@ class Simulation {
     for (const Notice& n : notices) on_notice(n);
     for (const Command& c : commands) {
       if (c.kind == Command::Kind::kDispatch) {
-        hosts_[host_of_[c.worker]].inbox->put_init(new DispatchMessage{c.task, c.flops, c.worker, c.epoch}, kControlMessageBytes)
+        hosts_[host_of_[c.worker]].inbox->put_init(new DispatchMessage{c.task, c.flops, c.worker, c.epoch, ++dispatch_seq_}, kControlMessageBytes)
             ->detach();
       } else if (c.kind == Command::Kind::kScaleOut) {
         boot(c.count);
       } else if (c.kind == Command::Kind::kRetire) {
         retire(host_of_[c.worker]);
+      } else if (c.kind == Command::Kind::kCancel) {
+        cancel(host_of_[c.worker], c.task);
       }
-      // A Cancel (task timeout, claim of a task done elsewhere) needs no action: the
-      // simulated attempt runs to its end and its report is ignored, as for a worker
-      // that did not get the cancel in time.
     }
     rearm_ticker();
     // The last task may end outside the scheduler loop (a claim flushed at registration,
@@ -602,6 +619,31 @@ class Simulation {
     if (started < n) core_->on_scale_out_failed(t, n - started);
   }
 
+  // A Cancel (a task timed out, a claim of a task done elsewhere, a cancelled job): the
+  // host stops the task, as a worker kills its process, and the slot the core freed is
+  // free here too. The message is modelled as instant; a host that cannot hear it (crashed,
+  // cut off) runs the attempt to its end and its report is ignored.
+  void cancel(std::uint32_t h, TaskId task) {
+    HostState& host = hosts_[h];
+    if (!host.up || host.cut || host.standby) return;
+    if (host.unreported.erase(task) > 0) return;  // finished already; the result is dropped
+    if (auto it = host.execs.find(task); it != host.execs.end()) {
+      it->second->cancel();
+    } else {
+      host.cancelled[task] = dispatch_seq_;
+    }
+  }
+
+  // Whether the scheduler cancelled this dispatch (a cancel is consumed by the first
+  // dispatch of its task the host gets to, whether it drops it or runs a later one).
+  static bool cancelled_before(HostState& host, const DispatchMessage& d) {
+    auto it = host.cancelled.find(d.task);
+    if (it == host.cancelled.end()) return false;
+    const bool dropped = d.seq <= it->second;
+    host.cancelled.erase(it);
+    return dropped;
+  }
+
   // Scale-in: the worker drained; its host powers off and is standby again.
   void retire(std::uint32_t h) {
     HostState& host = hosts_[h];
@@ -611,6 +653,7 @@ class Simulation {
     power_off(host, now());
     host.standby = true;
     host.running.clear();
+    host.cancelled.clear();
     host.execs.clear();
     host.unreported.clear();
     host.registered_epoch = 0;
@@ -716,6 +759,7 @@ class Simulation {
           host.up = false;
           host.paused = false;
           host.running.clear();
+          host.cancelled.clear();
           host.execs.clear();
           host.unreported.clear();
           host.registered_epoch = 0;
@@ -799,6 +843,8 @@ class Simulation {
   ProgressFn progress_;
   const bool with_faults_;
   const bool report_starts_;
+  const bool track_execs_;
+  std::uint64_t dispatch_seq_ = 0;
   const bool keep_journal_;
   std::unique_ptr<Scheduler> core_;
   std::uint64_t epoch_ = 0;

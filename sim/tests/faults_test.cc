@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -712,6 +713,7 @@ TEST(FaultProperty, RandomTimelinesNeverLoseOrDuplicateTasksAndAreDeterministic)
   std::vector<Scenario> scenarios;
   for (std::uint64_t seed = first; seed < first + seeds; ++seed) {
     cases.push_back(random_case(seed));
+    if (seeds == 1) std::cout << cases.back().yaml;  // a replay shows the scenario it runs
     auto s = load_scenario_text(cases.back().yaml, "seed-" + std::to_string(seed) + ".yaml");
     ASSERT_TRUE(s.ok()) << s.error() << "\n" << cases.back().yaml;
     scenarios.push_back(*s);

@@ -3,6 +3,7 @@
 // for the same seed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -129,6 +130,36 @@ TEST(Simulation, AnUnloadablePlatformIsAnErrorNotACrash) {
   auto r = sim::simulate(s);
   EXPECT_FALSE(r.ok());
   std::filesystem::remove_all(dir);
+}
+
+// A Cancel stops the simulated attempt, as a worker kills its process: after a timeout
+// the slot the core frees is free on the host too. One single-slot host, tasks of 10 s
+// that time out after 2 s: each next task starts about 2 s after the previous one (before,
+// the cancelled attempt ran its 10 s on and the next task waited behind it). Timeouts are
+// checked every second, so an attempt lasts 2 to 3 s.
+TEST(Simulation, ATimedOutAttemptFreesItsSlotOnTheHost) {
+  auto scenario = load_scenario_text(R"(
+seed: 5
+cluster: {hosts: [{count: 1, speed: 1e9, slots: 1}], network: {latency: 1e-6}}
+workload: {type: poisson, rate: 4, size: {dist: constant, value: 1e10}, tasks: 10}
+policy: round_robin
+recovery: {task_timeout: 2, max_attempts: 1}
+)", "timeouts.yaml");
+  ASSERT_TRUE(scenario.ok()) << scenario.error();
+  auto r = sim::simulate(*scenario);
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_EQ(r->tasks.size(), 10u);
+  std::vector<double> starts;
+  for (const TaskRecord& t : r->tasks) {
+    EXPECT_EQ(t.state, TaskState::kFailed) << "task " << t.id;
+    EXPECT_EQ(t.attempts, 1u) << "task " << t.id;
+    starts.push_back(t.start);
+  }
+  std::sort(starts.begin(), starts.end());
+  for (std::size_t i = 1; i < starts.size(); ++i) {
+    EXPECT_LT(starts[i] - starts[i - 1], 3.1) << "the task started " << i << "th waited behind a cancelled attempt";
+  }
+  EXPECT_LT(r->summary.makespan, 35);
 }
 
 }  // namespace
