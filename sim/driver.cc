@@ -872,6 +872,10 @@ class Simulation {
 
 }  // namespace
 
+// Above this many worker slots (one actor each), actors get heap stacks without guards.
+constexpr long long kGuardedActorsAtMost = 20'000;
+constexpr int kLargeClusterStackKiB = 32;
+
 Expected<RunRecords> run_simulation_in_process(const Scenario& scenario, const ProgressFn& progress) {
   if (auto policy = make_policy(scenario.policy); !policy) return Error{scenario.source + ": policy: " + policy.error()};
   xbt_log_control_set("root.thres:critical");
@@ -885,6 +889,16 @@ Expected<RunRecords> run_simulation_in_process(const Scenario& scenario, const P
                                  scenario.measures_energy() ? &scenario.power : nullptr);
   if (!platform) return Error{platform.error()};
   if (platform->hosts.empty()) return Error{scenario.source + ": cluster: no worker hosts"};
+  // Every actor's stack is a mapping of its own, and its guard page splits it in two: past
+  // some 30,000 actors a process exceeds Linux's vm.max_map_count (65,530 by default) and
+  // SimGrid aborts. fulcrum's actors are shallow loops, so large clusters get small stacks
+  // from the heap, without guard pages (no new mapping per actor).
+  long long actors = 0;  // one executor per slot, and a heartbeat per host under faults
+  for (const WorkerSpec& spec : platform->specs) actors += spec.slots + (scenario.faults.empty() ? 0 : 1);
+  if (actors > kGuardedActorsAtMost) {
+    sg4::Engine::set_config("contexts/guard-size:0");
+    sg4::Engine::set_config("contexts/stack-size:" + std::to_string(kLargeClusterStackKiB));
+  }
   std::vector<DagJob> jobs;
   if (!scenario.trace.type.empty()) {
     auto loaded = load_jobs(scenario.trace);
