@@ -362,8 +362,15 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
     }
   }
   const double scale = scenario.real.time_scale;
-  char pattern[] = "/tmp/fulcrum-real-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) return Error{std::string("cannot make a temporary folder: ") + std::strerror(errno)};
+  // Under $TMPDIR (else /tmp): whoever starts a run that may be SIGKILLed, which leaves
+  // the folder behind, can have it made in a folder of their own.
+  std::error_code no_tmpdir;
+  std::filesystem::path tmp = std::filesystem::temp_directory_path(no_tmpdir);
+  if (no_tmpdir) tmp = "/tmp";
+  std::string pattern = (tmp / "fulcrum-real-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Error{"cannot make a temporary folder in " + tmp.string() + ": " + std::strerror(errno)};
+  }
   const std::filesystem::path dir(pattern);
   struct Cleanup {
     std::filesystem::path dir;

@@ -187,9 +187,6 @@ Expected<bool> ZkJournal::snapshot(int& rc) {
   const std::string dir = root_ + "/snapshots/" + name;
   const std::string fence_path = root_ + "/epoch";
   using Kind = ZkClient::Op::Kind;
-  // Leftovers of a leader that died while writing one, and the one being replaced.
-  auto old = zk_.children(root_ + "/snapshots", false, &rc);
-  if (!old) return Error{old.error()};
   // The chunks: whole records, each chunk below the batch limit (a record alone may pass it).
   std::vector<ZkClient::Op> ops{{dir, "", 0, Kind::kCreate}};
   std::uint32_t chunks = 0;
@@ -212,8 +209,21 @@ Expected<bool> ZkJournal::snapshot(int& rc) {
       !ok) {
     return Error{ok.error()};
   }
-  // Compaction: the batches the snapshot covers, and the older snapshots. A few hundred
-  // deletes per multi keep each request small.
+  since_snapshot_ = 0;
+  snapshot_bytes_ = history_.size();
+  ++snapshots_written_;
+  compact_due_ = true;
+  return compact(rc);
+}
+
+Expected<bool> ZkJournal::compact(int& rc) {
+  using Kind = ZkClient::Op::Kind;
+  const std::string fence_path = root_ + "/epoch";
+  auto pointer = read_pointer();
+  if (!pointer) return Error{pointer.error()};
+  // The batches the snapshot covers, and every other snapshot folder (older ones, and
+  // leftovers of a leader that died while writing one). A few hundred deletes per multi
+  // keep each request small.
   std::vector<ZkClient::Op> deletes;
   auto flush = [&]() -> Expected<bool> {
     if (deletes.empty()) return true;
@@ -222,19 +232,23 @@ Expected<bool> ZkJournal::snapshot(int& rc) {
     if (!ok) return Error{ok.error()};
     return true;
   };
-  auto names = zk_.children(root_ + "/journal", false, &rc);
+  // No snapshot yet: no batch is covered (and the listing could be long).
+  auto names = pointer->seq < 0 ? Expected<std::vector<std::string>>(std::vector<std::string>{})
+                                : zk_.children(root_ + "/journal", false, &rc);
   if (!names) return Error{names.error()};
   for (const std::string& batch : *names) {
     const std::int64_t seq = batch_seq(batch);
-    if (seq < 0 || seq > position_) continue;
+    if (seq < 0 || seq > pointer->seq) continue;
     deletes.push_back({root_ + "/journal/" + batch, "", 0, Kind::kRemove});
     if (deletes.size() >= 200) {
       if (auto ok = flush(); !ok) return ok;
     }
   }
-  for (const std::string& leftover : *old) {
+  auto snapshots = zk_.children(root_ + "/snapshots", false, &rc);
+  if (!snapshots) return Error{snapshots.error()};
+  for (const std::string& leftover : *snapshots) {
+    if (leftover == pointer->name) continue;
     const std::string path = root_ + "/snapshots/" + leftover;
-    if (path == dir) continue;
     auto children = zk_.children(path, false, &rc);
     if (!children) return Error{children.error()};
     for (const std::string& c : *children) deletes.push_back({path + "/" + c, "", 0, Kind::kRemove});
@@ -242,9 +256,7 @@ Expected<bool> ZkJournal::snapshot(int& rc) {
     if (auto ok = flush(); !ok) return ok;
   }
   if (auto ok = flush(); !ok) return ok;
-  since_snapshot_ = 0;
-  snapshot_bytes_ = history_.size();
-  ++snapshots_written_;
+  compact_due_ = false;
   return true;
 }
 
@@ -314,17 +326,20 @@ Expected<bool> ZkJournal::commit() {
   // bounds the snapshot bytes ever written to 3 x the history. Too many batches in a row
   // would outgrow a child listing, so kZkMaxBatchesBetweenSnapshots forces one anyway.
   const bool grown = (history_.size() - snapshot_bytes_) * 2 >= snapshot_bytes_;
-  if (wrote && snapshot_every_ > 0 && since_snapshot_ >= snapshot_every_ &&
-      (grown || since_snapshot_ >= kZkMaxBatchesBetweenSnapshots)) {
+  const bool snapshot_due = wrote && snapshot_every_ > 0 && since_snapshot_ >= snapshot_every_ &&
+                            (grown || since_snapshot_ >= kZkMaxBatchesBetweenSnapshots);
+  if (snapshot_due || compact_due_) {
+    // A snapshot compacts after it; without one, a compaction left undone (this leader's
+    // failed, or an earlier leader's cut short by its death or deposition) is finished.
     int rc = 0;
-    if (auto ok = snapshot(rc); !ok) {
+    if (auto ok = snapshot_due ? snapshot(rc) : compact(rc); !ok) {
       if (rc == zk_bad_version()) {
         // Deposed while snapshotting: the batch is in the journal, but this leader must
         // stop now rather than at its next commit.
         broken_ = ok.error();
         return Error{ok.error()};
       }
-      // Not fatal: the batches stay until a later snapshot (tried at the next commit).
+      // Not fatal: tried again at the next commit (the covered batches are skipped meanwhile).
       snapshot_error_ = ok.error();
     } else {
       snapshot_error_.clear();

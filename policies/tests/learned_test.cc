@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "core/cluster.h"
 #include "core/random.h"
@@ -264,8 +265,7 @@ class ModelFile : public ::testing::Test {
  protected:
   std::string write(const std::string& text) {
     const std::string path = (std::filesystem::temp_directory_path() /
-                              ("fulcrum_model_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-                               std::to_string(counter_++) + ".json"))
+                              ("fulcrum_model_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++) + ".json"))
                                  .string();
     std::ofstream(path) << text;
     paths_.push_back(path);

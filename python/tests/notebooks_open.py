@@ -15,24 +15,42 @@ import time
 import urllib.request
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def own_loopback_address() -> str:
+    """A loopback address of this process's own: 127.64.0.0 + pid (pid_max is at most 2^22),
+    as in real/chaos/chaos.py: other test processes (ctest -j) never bind it."""
+    pid = os.getpid()
+    return f"127.{64 + ((pid >> 16) & 63)}.{(pid >> 8) & 255}.{pid & 255}"
+
+
+def free_port(ip: str) -> int:
+    """A free port of `ip` below the kernel's ephemeral range: the server binds it later
+    (--port-retries=0), and no other process's bind to port 0 or connect() can take one
+    there meanwhile."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_low = int(f.read().split()[0])
+    for port in range(20000, ephemeral_low):
+        with socket.socket() as s:
+            try:
+                s.bind((ip, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port on {ip}")
 
 
 def main() -> int:
     repo = os.path.abspath(sys.argv[1])
     python = os.path.join(repo, ".venv", "bin", "python")
-    port, token = free_port(), secrets.token_hex(16)
+    ip = own_loopback_address()
+    port, token = free_port(ip), secrets.token_hex(16)
     runtime = tempfile.mkdtemp(prefix=f"fulcrum_nb_{os.getpid()}_")
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=runtime)
     env.pop("PYTHONPATH", None)
     server = subprocess.Popen(
-        [python, "-m", "notebook", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+        [python, "-m", "notebook", "--no-browser", "--allow-root", f"--ip={ip}", f"--port={port}",
          "--port-retries=0", f"--NotebookApp.token={token}", "--notebook-dir", os.path.join(repo, "notebooks")],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}/api"
+    base = f"http://{ip}:{port}/api"
 
     def call(path, method="GET"):
         req = urllib.request.Request(base + path, method=method, headers={"Authorization": f"token {token}"},
@@ -55,9 +73,15 @@ def main() -> int:
         if default["argv"][0] != python:
             print(f"the default kernel runs {default['argv'][0]}, not {python}")
             return 1
-        # The kernel a notebook gets imports fulcrum (from /, without PYTHONPATH).
-        probe = ("from jupyter_client.manager import start_new_kernel\n"
-                 "km, kc = start_new_kernel(kernel_name='python3')\n"
+        # The kernel a notebook gets imports fulcrum (from /, without PYTHONPATH). Its
+        # channels are Unix sockets in `runtime`: over TCP, jupyter_client picks ports free
+        # a moment ago, which another test process may take before the kernel binds them.
+        probe = ("from jupyter_client.manager import KernelManager\n"
+                 f"km = KernelManager(kernel_name='python3', transport='ipc', ip={os.path.join(runtime, 'k')!r})\n"
+                 "km.start_kernel()\n"
+                 "kc = km.client()\n"
+                 "kc.start_channels()\n"
+                 "kc.wait_for_ready(timeout=60)\n"
                  "out = []\n"
                  "r = kc.execute_interactive('import fulcrum; print(fulcrum.__file__)', timeout=60,\n"
                  "    output_hook=lambda m: out.append(m['content'].get('text', '')))\n"

@@ -2,21 +2,13 @@
 host-seconds and less energy than the fixed cluster (run with PYTHONPATH=build/python and
 Debian's /usr/bin/python3)."""
 
-import os
-import subprocess
-
 import pandas as pd
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from quick_runs import run_quick
 
 
 def test_autoscale_quick(tmp_path):
-    env = dict(os.environ)
-    env.setdefault("PYTHONPATH", os.path.join(REPO, "build", "python"))
-    env["MPLBACKEND"] = "Agg"
-    p = subprocess.run(["/usr/bin/python3", os.path.join(REPO, "experiments", "autoscale.py"), "--quick",
-                        "--out", str(tmp_path)], capture_output=True, text=True, timeout=60, env=env)
-    assert p.returncode == 0, p.stderr
+    p = run_quick("autoscale.py", tmp_path, cpu_seconds=60)
     assert "util-0.6" in p.stdout
     assert (tmp_path / "autoscale.png").stat().st_size > 0
     df = pd.read_csv(tmp_path / "autoscale.csv").set_index("config")

@@ -4,24 +4,13 @@ with --quick into a temporary folder (run with PYTHONPATH=build/python and Debia
 
 import math
 import os
-import subprocess
 
 import pandas as pd
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PYTHON = "/usr/bin/python3"
+from quick_runs import REPO, run_quick
+
 WFCOMMONS = os.path.join(os.path.dirname(REPO), "shared", "workloads", "wfcommons")
-
-
-def run_quick(script: str, out) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.join(REPO, "build", "python")
-    env["MPLBACKEND"] = "Agg"
-    p = subprocess.run([PYTHON, os.path.join(REPO, "experiments", script), "--quick", "--out", str(out)],
-                       capture_output=True, text=True, timeout=90, env=env)
-    assert p.returncode == 0, p.stderr
-    return p
 
 
 def nonempty(path) -> bool:

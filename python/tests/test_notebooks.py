@@ -6,11 +6,14 @@ import glob
 import json
 import os
 import sys
+import tempfile
 
 import pytest
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
+traitlets = pytest.importorskip("traitlets")
+import traitlets.config  # noqa: E402
 
 import fulcrum  # noqa: E402
 
@@ -38,9 +41,14 @@ def kernel_env():
 
 
 def execute(nb):
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name=KERNEL,
-                                     resources={"metadata": {"path": NOTEBOOK_DIR}})
-    client.execute(env=kernel_env())
+    # The kernel's channels are Unix sockets in a folder of this test's own: over TCP,
+    # jupyter_client picks five ports free a moment ago (bind to port 0, close) and the
+    # kernel binds them later, when another test process (ctest -j) may have taken one.
+    with tempfile.TemporaryDirectory(prefix="fulcrum-kernel-") as sockets:
+        config = traitlets.config.Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "k")}})
+        client = nbclient.NotebookClient(nb, timeout=120, kernel_name=KERNEL, config=config,
+                                         resources={"metadata": {"path": NOTEBOOK_DIR}})
+        client.execute(env=kernel_env())
     return nb
 
 

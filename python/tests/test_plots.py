@@ -3,7 +3,6 @@
 
 import math
 import os
-import subprocess
 
 import matplotlib
 
@@ -14,9 +13,7 @@ import pytest  # noqa: E402
 
 import fulcrum  # noqa: E402
 from fulcrum import plots, theory  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PYTHON = "/usr/bin/python3"
+from quick_runs import REPO, run_quick  # noqa: E402
 
 
 # ---------------------------------------------------------------- theory
@@ -123,12 +120,7 @@ def test_around_faults(small, faulty):
 # ---------------------------------------------------------------- experiments/load_sweep.py
 
 def test_load_sweep_quick(tmp_path):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.join(REPO, "build", "python")
-    env["MPLBACKEND"] = "Agg"
-    p = subprocess.run([PYTHON, os.path.join(REPO, "experiments", "load_sweep.py"), "--quick", "--out", str(tmp_path)],
-                       capture_output=True, text=True, timeout=60, env=env)
-    assert p.returncode == 0, p.stderr
+    p = run_quick("load_sweep.py", tmp_path, cpu_seconds=60)
     assert "random" in p.stdout
     df = pd.read_csv(tmp_path / "load_sweep.csv")
     assert (tmp_path / "load_sweep.png").stat().st_size > 0

@@ -40,7 +40,7 @@ def test_process_pool_matches_serial(scenario, serial):
     pandas.testing.assert_frame_equal(df, serial)
 
 
-def test_dask_matches_serial(scenario, serial):
+def test_dask_matches_serial(scenario, serial, tmp_path):
     from dask.distributed import Client, LocalCluster
 
     # Worker processes must be able to import fulcrum.
@@ -49,8 +49,10 @@ def test_dask_matches_serial(scenario, serial):
     os.environ["PYTHONPATH"] = pkg_parent + (os.pathsep + old if old else "")
     cluster = client = None
     try:
+        # The workers' scratch space in this test's own folder, not the shared
+        # /tmp/dask-worker-space.
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+                               host="127.0.0.1", dashboard_address=None, local_directory=str(tmp_path))
         client = Client(cluster)
         df = fulcrum.sweep(scenario, GRID, POLICIES, seeds=2, executor=client)
     finally:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Chaos test of fulcrum's real mode (README "Chaos testing and deployment").
+"""Chaos test of fulcrum's real mode (docs/testing.md, "Chaos testing").
 
 Starts a cluster — one scheduler on a file journal (default) or scheduler replicas on a
 3-node ZooKeeper ensemble (--zk) —, workers, and a client that submits tasks throughout,
@@ -78,7 +78,7 @@ def run(argv, check=True, **kw):
 
 
 # --------------------------------------------------------------------------------------
-# Hosts: network namespaces joined by a bridge, or all on 127.0.0.1 (--no-netns)
+# Hosts: network namespaces joined by a bridge, or all on one loopback address (--no-netns)
 # --------------------------------------------------------------------------------------
 
 def netns_available():
@@ -96,11 +96,12 @@ def netns_available():
 
 
 def remove_stale_namespaces():
-    """Namespaces left by a chaos run that died without cleaning up (its PID is gone)."""
+    """Namespaces left by a chaos or deploy_demo run that died without cleaning up (its PID
+    is gone). Names are fch<pid><tag>-<host> (Net)."""
     r = run(["ip", "netns", "list"], check=False)
     for line in r.stdout.splitlines():
         name = line.split()[0] if line.strip() else ""
-        m = re.match(r"^fch(\d+)-", name)
+        m = re.match(r"^fch(\d+)[a-z]*-", name)
         if m and not os.path.exists(f"/proc/{m.group(1)}"):
             run(["ip", "netns", "del", name], check=False)
 
@@ -183,27 +184,51 @@ class Net:
         self.hosts.clear()
 
 
+def own_loopback_address():
+    """A loopback address of this process's own: 127.64.0.0 + pid (pid_max is at most 2^22,
+    so no two live processes share one; real/tests/zk_fixture.h does the same)."""
+    pid = os.getpid()
+    return f"127.{64 + ((pid >> 16) & 63)}.{(pid >> 8) & 255}.{pid & 255}"
+
+
 class FlatNet:
-    """Every host on 127.0.0.1 (no namespaces): no partitions; ports made distinct."""
+    """Every host on one loopback address (no namespaces): no partitions; ports made distinct.
+
+    The ports are fixed for the run (a scheduler restarts on its port, ZooKeeper's are in
+    zoo.cfg), so the address is this process's own and the ports lie below the kernel's
+    ephemeral range: no other process, in particular no other test under ctest -j, can take
+    one between its choice and its (re)bind."""
 
     def __init__(self):
         self.hosts = {}
         self._ports = {}
+        self.ip = own_loopback_address()
+        self._next = 20000
+        try:
+            with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+                self._ephemeral_low = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            self._ephemeral_low = 32768
 
     def add_host(self, host):
-        self.hosts[host] = "127.0.0.1"
-        return "127.0.0.1"
+        self.hosts[host] = self.ip
+        return self.ip
 
     def wrap(self, host, argv):
         return argv
 
     def port(self, host, base):
         key = (host, base)
-        if key not in self._ports:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            self._ports[key] = s.getsockname()[1]
-            s.close()
+        while key not in self._ports:
+            if self._next >= self._ephemeral_low:
+                raise SetupError(f"no free port on {self.ip} below {self._ephemeral_low}")
+            candidate, self._next = self._next, self._next + 1
+            with socket.socket() as s:
+                try:
+                    s.bind((self.ip, candidate))
+                except OSError:
+                    continue
+            self._ports[key] = candidate
         return self._ports[key]
 
     def heal(self):
@@ -371,7 +396,7 @@ def wait_for(what, predicate, timeout, period=0.05):
 
 def read_journal(path):
     """{task id: count} of TaskFinished and of TaskFailed records in a journal file
-    (README "Durability and recovery"): header "FULCRUMJ" + u32 version, then records
+    (docs/real/journal-format.md): header "FULCRUMJ" + u32 version, then records
     u32 length, u32 crc32, body = u8 type, u8 version, fields (TaskFinished/TaskFailed:
     u64 task first). Stops at a torn tail, as replay does."""
     import zlib
@@ -944,7 +969,7 @@ def main():
     ap.add_argument("--drain-timeout", type=float, default=60)
     ap.add_argument("--failover-timeout", type=float, default=60,
                     help="a leader kill without a dispatch by a new leader within this is a failure")
-    ap.add_argument("--no-netns", action="store_true", help="everything on 127.0.0.1, no partitions")
+    ap.add_argument("--no-netns", action="store_true", help="everything on one loopback address, no partitions")
     ap.add_argument("--require-netns", action="store_true", help="fail instead of skipping the partitions")
     ap.add_argument("--sabotage", choices=["none", "wipe-journal"], default="none",
                     help="file mode: wipe the journal at the last leader kill (the checker must object)")

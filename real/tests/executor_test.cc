@@ -108,11 +108,17 @@ std::vector<pid_t> Pids(const std::string& text) {
   return pids;
 }
 
-std::string TempPath() {
-  static int counter = 0;
-  return ::testing::TempDir() + "executor_test_" + std::to_string(::getpid()) + "_" +
-         std::to_string(counter++);
-}
+// A file name unique to this process and object, unlinked when it goes out of scope (also
+// when an assertion ends the test early).
+struct TempPath {
+  TempPath()
+      : path(::testing::TempDir() + "executor_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)) {}
+  ~TempPath() { ::unlink(path.c_str()); }
+  TempPath(const TempPath&) = delete;
+  TempPath& operator=(const TempPath&) = delete;
+  const std::string path;
+  static inline int counter = 0;
+};
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -186,7 +192,8 @@ TEST(ExecutorTest, OutputJustUnderTheBoundIsKeptWhole) {
 TEST(ExecutorTest, CancelRunningCommand) {
   asio::io_context io;
   Executor executor(io, 1e9);
-  std::string path = TempPath();
+  const TempPath temp;
+  const std::string& path = temp.path;
   Finished f;
   executor.start(1, Command("echo $$ > " + path + "; sleep 30 & echo $! >> " + path + "; wait"),
                  Record(f));
@@ -200,7 +207,6 @@ TEST(ExecutorTest, CancelRunningCommand) {
   EXPECT_TRUE(Vanished(pids[0]));
   EXPECT_TRUE(EventuallyDead(pids[1]));
   EXPECT_EQ(f.calls, 0);
-  ::unlink(path.c_str());
 }
 
 TEST(ExecutorTest, CancelUnknownOrFinished) {
@@ -340,7 +346,8 @@ TEST(ExecutorTest, DoneMayStartTheNextTask) {
 TEST(ExecutorTest, DoneMayDestroyTheExecutor) {
   asio::io_context io;
   auto executor = std::make_unique<Executor>(io, 1e9);
-  std::string path = TempPath();
+  const TempPath temp;
+  const std::string& path = temp.path;
   Finished other;
   executor->start(1, Command("echo $$ > " + path + "; exec sleep 30"), Record(other));
   ASSERT_TRUE(RunUntil(io, [&] { return Pids(ReadFile(path)).size() == 1; }));
@@ -353,12 +360,12 @@ TEST(ExecutorTest, DoneMayDestroyTheExecutor) {
   EXPECT_LT(RunIdle(io), 2.0);
   EXPECT_EQ(other.calls, 0);
   EXPECT_TRUE(Vanished(Pids(ReadFile(path))[0]));
-  ::unlink(path.c_str());
 }
 
 TEST(ExecutorTest, DestructorKillsEverything) {
   asio::io_context io;
-  std::string path = TempPath();
+  const TempPath temp;
+  const std::string& path = temp.path;
   std::vector<Finished> f(3);
   std::vector<pid_t> pids;
   {
@@ -375,7 +382,6 @@ TEST(ExecutorTest, DestructorKillsEverything) {
   // Handlers left in the queue find nothing to do.
   EXPECT_LT(RunIdle(io), 2.0);
   for (const Finished& x : f) EXPECT_EQ(x.calls, 0);
-  ::unlink(path.c_str());
 }
 
 TEST(ExecutorTest, KillAllLeavesItUsable) {

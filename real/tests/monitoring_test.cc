@@ -19,7 +19,10 @@
 #include <functional>
 #include <map>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "real/client.h"
 #include "real/metrics.h"
@@ -41,9 +44,11 @@ class Processes {
   }
   ~Processes() {
     for (auto& [name, pid] : pids_) kill_and_reap(pid);
-    std::filesystem::remove_all(dir_);
+    std::error_code ignored;  // never throw from here
+    std::filesystem::remove_all(dir_, ignored);
   }
-  // Starts `fulcrum ARGS... --metrics-port 0 --metrics-port-file F` as `name`; returns the
+  // Starts `fulcrum ARGS... --metrics-port 0 --metrics-port-file F` as `name`, with TMPDIR
+  // set to this folder (a `run` killed by SIGKILL leaves its own folder there); returns the
   // port in F once written (and, with `port_file`, the one written there too).
   int start(const std::string& name, std::vector<std::string> args, int* port = nullptr) {
     const std::string metrics_file = dir_ + "/" + name + ".mport";
@@ -60,8 +65,14 @@ class Processes {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    std::string tmpdir = "TMPDIR=" + dir_;
+    std::vector<char*> envp{tmpdir.data()};
+    for (char** e = environ; *e; ++e) {
+      if (std::string_view(*e).substr(0, 7) != "TMPDIR=") envp.push_back(*e);
+    }
+    envp.push_back(nullptr);
     pid_t pid = 0;
-    if (::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) throw std::runtime_error("spawn");
+    if (::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data()) != 0) throw std::runtime_error("spawn");
     pids_[name] = pid;
     const int metrics = read_port(metrics_file);
     if (port) *port = read_port(port_file);

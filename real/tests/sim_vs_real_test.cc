@@ -5,11 +5,11 @@
 // real processes add to every task — timer overshoot, loopback messages, and the journal's
 // fdatasync before a completion counts. These are wall-clock costs of each task, so the
 // scale sets how much they weigh: at time_scale 0.1 a task of mean 0.75 scenario seconds
-// lasts 75 ms of wall time. On 2 cores kept busy by 2 CPU hogs the overheads are ~2 ms a
-// task (the worker wakes late from its timer): utilisation +0.016-0.029 and response mean
-// +2-3 % (at 0.05 it was +0.03-0.04, too near the bound). Other tests beside it on the same
-// cores (ctest -j4) stretched tasks by 10-30 % more, so ctest runs these tests alone
-// (RUN_SERIAL, CMakeLists.txt).
+// lasts 75 ms of wall time. On 2 cores kept busy by 2 CPU hogs the overheads come to ~2 ms
+// a task: utilisation +0.016-0.029 and response mean +2-3 % (at 0.05: utilisation
+// +0.03-0.04, too near the bound). Other tests beside it on the same cores (ctest -j4)
+// stretched tasks by 10-30 % more, so ctest runs these tests alone (RUN_SERIAL,
+// CMakeLists.txt).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -2,7 +2,7 @@
 // zookeeper package; see /work/shared/TOOLCHAIN.md). Reusable by any test:
 //
 //   fulcrum::real::testing::ZkServer zk;          // standalone, ready (ruok -> imok)
-//   zk.hosts();                                   // "127.0.0.1:PORT"
+//   zk.hosts();                                   // "127.A.B.C:PORT" (own_loopback_address())
 //   fulcrum::real::testing::ZkEnsemble three(3);  // a quorum; hosts() lists all of them
 //   three.kill(i); three.restart(i);
 //
@@ -36,29 +36,46 @@ extern char** environ;
 
 namespace fulcrum::real::testing {
 
-// A port the kernel had free a moment ago (bind 0, read, close).
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("no free port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
+// A loopback address of this process's own: 127.64.0.0 + pid (pid_max is at most 2^22, so
+// it lies in 127.64.0.0-127.127.255.255, and no two live processes share one). ZooKeeper
+// needs its ports before it starts (they are in zoo.cfg); a port that was free on 127.0.0.1
+// a moment ago could be taken by another test process (ctest -j runs each test as its own
+// process) before java binds it. Nobody else binds this address.
+inline std::string own_loopback_address() {
+  const unsigned pid = static_cast<unsigned>(::getpid());
+  return "127." + std::to_string(64 + ((pid >> 16) & 63)) + "." + std::to_string((pid >> 8) & 255) + "." +
+         std::to_string(pid & 255);
 }
 
-// Sends a four-letter word to 127.0.0.1:port; returns the answer ("" if none).
-inline std::string four_letter(int port, const char* word) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+inline sockaddr_in own_loopback(int port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::inet_pton(AF_INET, own_loopback_address().c_str(), &a.sin_addr);
+  return a;
+}
+
+// A port of own_loopback_address() that is free, below the kernel's ephemeral range (so that
+// no bind to port 0 or connect() of another process can take it before the server binds it),
+// and not returned before by this process.
+inline int free_port() {
+  static int next = 20000;
+  int ephemeral_low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral_low;
+  for (; next < ephemeral_low; ++next) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = own_loopback(next);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free) return next++;
+  }
+  throw std::runtime_error("no free port below " + std::to_string(ephemeral_low));
+}
+
+// Sends a four-letter word to own_loopback_address():port; returns the answer ("" if none).
+inline std::string four_letter(int port, const char* word) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = own_loopback(port);
   // A peer that accepts but never answers (another process that took the port) must not
   // hang the caller: reads give up after a second.
   timeval timeout{1, 0};
@@ -114,11 +131,12 @@ class ZkEnsemble {
       std::ofstream(data + "/myid") << i + 1 << "\n";
       std::ofstream cfg(data + "/zoo.cfg");
       cfg << "tickTime=" << tick_ms << "\ninitLimit=20\nsyncLimit=10\ndataDir=" << data << "\nclientPort="
-          << nodes_[i].client << "\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
+          << nodes_[i].client << "\nclientPortAddress=" << own_loopback_address() << "\nadmin.enableServer=false\n"
           << "4lw.commands.whitelist=ruok,srvr,stat,mntr\n";
       if (n > 1) {
         for (int k = 0; k < n; ++k) {
-          cfg << "server." << k + 1 << "=127.0.0.1:" << nodes_[k].peer << ":" << nodes_[k].election << "\n";
+          cfg << "server." << k + 1 << "=" << own_loopback_address() << ":" << nodes_[k].peer << ":"
+              << nodes_[k].election << "\n";
         }
       }
     }
@@ -140,7 +158,7 @@ class ZkEnsemble {
 
   std::string hosts() const {
     std::string h;
-    for (const Node& node : nodes_) h += (h.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(node.client);
+    for (const Node& node : nodes_) h += (h.empty() ? "" : ",") + own_loopback_address() + ":" + std::to_string(node.client);
     return h;
   }
   int client_port(int i) const { return nodes_[i].client; }

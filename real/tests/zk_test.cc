@@ -1,4 +1,4 @@
-// High availability with ZooKeeper (README "High availability with ZooKeeper"): the ZK
+// High availability with ZooKeeper (docs/real/ha-zookeeper.md): the ZK
 // journal and its fence, and failovers of scheduler replicas run as real processes
 // (the fulcrum binary) against a ZooKeeper server started by real/tests/zk_fixture.h.
 #include <gtest/gtest.h>
@@ -214,6 +214,11 @@ TEST(ZkJournal, AReaderOverlappingAHalfDoneCompactionMissesNothing) {
   next.set_fence(second->version);
   ASSERT_TRUE(next.commit().ok());
   EXPECT_EQ(next.snapshots_written(), 0u);
+  // That commit finished the compaction the last leader left half done: the batches the
+  // snapshot covers (0, 1, 4, 5, 6) are gone.
+  auto left = (*b)->children(root + "/journal");
+  ASSERT_TRUE(left.ok()) << left.error();
+  EXPECT_EQ(*left, std::vector<std::string>{}) << "covered batches left behind";
   // Then one is due once the history has grown by half since the snapshot it read (7
   // records): after the 4th one-record batch, not before.
   for (std::uint64_t i = 7; i <= 10; ++i) {
@@ -358,6 +363,27 @@ LeaderInfo start_two_replicas_and_workers(Ha& ha, const std::vector<std::string>
   return first;
 }
 
+// A job whose journal record ZooKeeper cannot hold is refused with the reason, and the
+// leader serves on. (It used to fail the commit and fence the leader; the client's
+// retries then fenced every leader after it.)
+TEST(ZkFailover, AJobTooLargeForTheJournalIsRefusedAndTheLeaderServesOn) {
+  ZkServer zk;
+  Ha ha(zk.hosts());
+  ha.start_replica("a");
+  const LeaderInfo leader = ha.wait_leader(0);
+  ha.start_worker("w1", 1);
+  const std::vector<TaskDesc> big{TaskDesc{TaskKind::kCommand, "true " + std::string(kZkMaxRecordBytes, 'x'), 0, 0, {}}};
+  auto c = ha.client(leader);
+  auto reply = c->call(Submit{big, ""});
+  ASSERT_FALSE(reply.ok());
+  EXPECT_TRUE(c->refused());
+  EXPECT_NE(reply.error().find("above the journal's limit"), std::string::npos) << reply.error();
+  const auto ids = ha.submit(leader, 2, "true");
+  ASSERT_TRUE(eventually([&] { return ha.finished(leader) == ids.size(); }, 15)) << slurp(ha.dir() + "/a.log");
+  EXPECT_EQ(ha.wait_leader(0).epoch, leader.epoch);
+  EXPECT_EQ(wait_exit(ha.pid("a"), 0), -1) << "replica a exited";
+}
+
 TEST(ZkFailover, LeaderKilledMidDispatchLosesNoTask) {
   ZkServer zk;
   Ha ha(zk.hosts());
@@ -406,8 +432,13 @@ TEST(ZkFailover, ZooKeeperServersKilledInTurnLoseNoTaskAndNoReplica) {
     }
   };
   ASSERT_TRUE(eventually(done, 40)) << slurp(ha.dir() + "/a.log") << slurp(ha.dir() + "/b.log");
+  // A compaction cut short by a server's death (or its leader's deposition) is finished at
+  // the leader's next commit: commit once more, with every server back.
+  const LeaderInfo last = ha.wait_leader(0);
+  const auto one_more = ha.submit(last, 1, "true");
+  ASSERT_TRUE(eventually([&] { return ha.finished(last) == ids.size() + one_more.size(); }, 20));
   const auto records = ha.finished_records();
-  EXPECT_EQ(records.size(), ids.size());
+  EXPECT_EQ(records.size(), ids.size() + one_more.size());
   for (const auto& [task, n] : records) EXPECT_EQ(n, 1) << "task " << task;
   EXPECT_EQ(wait_exit(ha.pid("a"), 0), -1) << "replica a exited";
   EXPECT_EQ(wait_exit(ha.pid("b"), 0), -1) << "replica b exited";
