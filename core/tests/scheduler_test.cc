@@ -396,10 +396,8 @@ TEST(Alerts, BacklogOverThresholdRaisesAndClears) {
 // kWorkRecovered names the dead worker once every task it held is terminal: finished,
 // failed for good, or cancelled.
 std::vector<WorkerId> recovered(Scheduler& s) {
-  std::vector<Notice> notices;
-  s.take_notices(notices);
   std::vector<WorkerId> out;
-  for (const Notice& n : notices) {
+  for (const Notice& n : notices(s)) {
     if (n.kind == Notice::Kind::kWorkRecovered) out.push_back(n.worker);
   }
   return out;
