@@ -15,6 +15,7 @@
 #include <thread>
 #include <utility>
 
+#include "cli/journal_command.h"
 #include "cli/real_commands.h"
 #include "policies/registry.h"
 #include "real/local_run.h"
@@ -217,6 +218,7 @@ void add_help_examples(CLI::App& app) {
       {"wait", "fulcrum wait --scheduler 127.0.0.1:7070 42"},
       {"cancel", "fulcrum cancel --scheduler 127.0.0.1:7070 42"},
       {"top", "fulcrum top --metrics 127.0.0.1:9464"},
+      {"journal", "fulcrum journal dump /var/lib/fulcrum"},
   };
   for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
     const auto it = std::find_if(std::begin(examples), std::end(examples),
@@ -278,7 +280,8 @@ int main(int argc, char** argv) {
 
   CLI::App* show = app.add_subcommand("default-scenario", "Print the embedded default scenario");
   CLI::App* policies = app.add_subcommand("policies", "List the policy names");
-  const auto real_commands = add_real_commands(app);
+  auto real_commands = add_real_commands(app);
+  add_journal_command(app, real_commands);
   add_help_examples(app);
 
   try {

@@ -43,7 +43,7 @@ void print_status(const real::TaskStatus& s) {
 }
 
 // A job file: {"tasks": [{"command": "...", "timeout": 5, "parents": [0]}, ...]}.
-Expected<std::vector<TaskDesc>> read_job_file(const std::string& path) {
+Expected<JobSpec> read_job_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Error{path + ": cannot read file"};
   nlohmann::json j;
@@ -55,7 +55,7 @@ Expected<std::vector<TaskDesc>> read_job_file(const std::string& path) {
   if (!j.is_object() || !j.contains("tasks") || !j["tasks"].is_array() || j["tasks"].empty()) {
     return Error{path + ": expected {\"tasks\": [{\"command\": ...}, ...]}"};
   }
-  std::vector<TaskDesc> tasks;
+  JobSpec job;
   for (std::size_t i = 0; i < j["tasks"].size(); ++i) {
     const auto& t = j["tasks"][i];
     const std::string where = path + ": tasks[" + std::to_string(i) + "]";
@@ -65,7 +65,8 @@ Expected<std::vector<TaskDesc>> read_job_file(const std::string& path) {
     for (const auto& [key, value] : t.items()) {
       if (key != "command" && key != "timeout" && key != "parents") return Error{where + ": unknown key '" + key + "'"};
     }
-    TaskDesc d;
+    TaskSpec d;
+    d.kind = TaskKind::kCommand;
     d.command = t["command"];
     if (t.contains("timeout")) {
       if (!t["timeout"].is_number() || t["timeout"].get<double>() < 0) return Error{where + ".timeout: must be a number >= 0"};
@@ -80,9 +81,9 @@ Expected<std::vector<TaskDesc>> read_job_file(const std::string& path) {
         d.parents.push_back(p.get<std::uint32_t>());
       }
     }
-    tasks.push_back(std::move(d));
+    job.tasks.push_back(std::move(d));
   }
-  return tasks;
+  return job;
 }
 
 }  // namespace
@@ -322,14 +323,14 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
                      "Name this submission (default: a random one): the scheduler accepts a name once, so a retry "
                      "cannot make a second job");
   runners.emplace_back(submit, [a = submit_args, call_retrying, request_id] {
-    std::vector<TaskDesc> tasks;
+    JobSpec job;
     if (!a->file.empty()) {
       auto read = read_job_file(a->file);
       if (!read) {
         std::cerr << "error: " << read.error() << "\n";
         return kExitBadInput;
       }
-      tasks = std::move(*read);
+      job = std::move(*read);
     } else if (!a->command.empty()) {
       std::string cmd;
       for (const std::string& word : a->command) {
@@ -338,12 +339,16 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
         for (char ch : word) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
         cmd += (cmd.empty() ? "" : " ") + quoted + "'";
       }
-      tasks.push_back(TaskDesc{TaskKind::kCommand, cmd, 0, a->timeout, {}});
+      TaskSpec task;
+      task.kind = TaskKind::kCommand;
+      task.command = cmd;
+      task.timeout = a->timeout;
+      job.tasks.push_back(std::move(task));
     } else {
       std::cerr << "error: submit needs a command after -- or --file\n";
       return kExitBadInput;
     }
-    real::Submit request{tasks, *request_id};
+    real::Submit request{job, *request_id};
     if (request.request_id.empty()) {
       std::random_device random;
       request.request_id = fmt::format("{:08x}{:08x}{:08x}{:08x}", random(), random(), random(), random());

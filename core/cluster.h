@@ -24,6 +24,15 @@ struct WorkerSpec {
   double weight = 0;    // 0: speed x slots
 };
 
+// The field list every serialiser walks (see core/job_spec.h).
+template <class V> void fields(V& v, WorkerSpec& w) {
+  v.field("name", w.name);
+  v.field("group", w.group);
+  v.field("speed", w.speed);
+  v.field("slots", w.slots);
+  v.field("weight", w.weight);
+}
+
 struct Worker {
   WorkerId id = 0;
   WorkerSpec spec;

@@ -26,6 +26,20 @@ struct TaskRecord {
   TaskState state = TaskState::kBlocked;
 };
 
+// The field list every serialiser walks (see core/job_spec.h).
+template <class V> void fields(V& v, TaskRecord& t) {
+  v.field("id", t.id);
+  v.field("job", t.job);
+  v.field("flops", t.flops);
+  v.field("submit", t.submit);
+  v.field("dispatched", t.dispatched);
+  v.field("start", t.start);
+  v.field("end", t.end);
+  v.field("worker", t.worker);
+  v.field("attempts", t.attempts);
+  v.enumeration("state", t.state, TaskState::kCancelled);
+}
+
 struct WorkerRecord {
   std::string name;
   std::string group;
@@ -35,6 +49,16 @@ struct WorkerRecord {
   double busy_time = 0;     // slot-seconds of completed tasks
   double utilisation = 0;   // busy_time / (slots x makespan)
 };
+
+template <class V> void fields(V& v, WorkerRecord& w) {
+  v.field("name", w.name);
+  v.field("group", w.group);
+  v.field("speed", w.speed);
+  v.field("slots", w.slots);
+  v.field("tasks", w.tasks);
+  v.field("busy_time", w.busy_time);
+  v.field("utilisation", w.utilisation);
+}
 
 struct Summary {
   std::uint64_t tasks_submitted = 0;
@@ -82,6 +106,18 @@ struct JobRecord {
   bool success = true;           // every task finished
 };
 
+template <class V> void fields(V& v, JobRecord& j) {
+  v.field("id", j.id);
+  v.field("name", j.name);
+  v.field("submit", j.submit);
+  v.field("start", j.start);
+  v.field("end", j.end);
+  v.field("tasks", j.tasks);
+  v.field("processors", j.processors);
+  v.field("critical_path", j.critical_path);
+  v.field("success", j.success);
+}
+
 // One line of events.csv: a fault injected or ended, or what the scheduler noticed.
 struct EventRecord {
   double time = 0;
@@ -90,6 +126,14 @@ struct EventRecord {
   std::string detail;
   bool alert = false;
 };
+
+template <class V> void fields(V& v, EventRecord& e) {
+  v.field("time", e.time);
+  v.field("kind", e.kind);
+  v.field("host", e.host);
+  v.field("detail", e.detail);
+  v.field("alert", e.alert);
+}
 
 // The summary's metric names and values in a fixed order (for JSON and tables).
 std::vector<std::pair<std::string, double>> summary_fields(const Summary& s);

@@ -20,6 +20,12 @@ class PendingQueue {
   std::size_t size() const { return heap_.size(); }
   // REQUIRES: !empty().
   TaskId front() const { return heap_.front().task; }
+  // Gives every entry the priority `priority_of(task)` (a plan restored after a failover);
+  // the order among equal priorities is kept. O(n).
+  template <class F> void reprioritise(F priority_of) {
+    for (Entry& e : heap_) e.priority = priority_of(e.task);
+    std::make_heap(heap_.begin(), heap_.end(), Later{});
+  }
   void pop_front() {
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
     heap_.pop_back();

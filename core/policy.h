@@ -10,12 +10,24 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/cluster.h"
 #include "core/random.h"
 #include "core/task.h"
 
 namespace fulcrum {
+
+// What the scheduler decided for a job when it was submitted: a priority per task (higher
+// first in the central queue) and, where a DAG-aware policy planned one, the worker each
+// task should run on, by name ("" none). Drivers journal it, so that a new leader keeps
+// the plan across a failover (core/durable.h, JobPlanned).
+struct JobPlan {
+  std::vector<double> priorities;
+  std::vector<std::string> workers;  // empty, or one per task
+
+  bool operator==(const JobPlan&) const = default;
+};
 
 class Policy {
  public:
@@ -36,10 +48,16 @@ class Policy {
                                 Time /*now*/) {}
 
   // DAG-aware policies see each whole job when it is submitted and may plan it against
-  // the current cluster; they may overwrite `priorities` (one per task, higher first in
-  // the central queue). The job's tasks get ids first, first + 1, ...
+  // the current cluster: they may overwrite plan.priorities (one per task) and fill
+  // plan.workers with the worker each task is planned on. The job's tasks get ids
+  // first, first + 1, ...
   virtual void on_job_submitted(const ClusterState& /*cluster*/, const JobSpec& /*job*/, TaskId /*first*/,
-                                Time /*now*/, std::vector<double>& /*priorities*/) {}
+                                Time /*now*/, JobPlan& /*plan*/) {}
+
+  // A plan journaled by an earlier leader (replayed after a failover): tasks first,
+  // first + 1, ... were planned on these workers (names; "" none). Workers may not have
+  // joined yet.
+  virtual void restore_plan(TaskId /*first*/, const std::vector<std::string>& /*workers*/) {}
 };
 
 }  // namespace fulcrum

@@ -19,26 +19,6 @@ std::string_view to_string(TaskState state) {
   return "?";
 }
 
-std::string_view to_string(Notice::Kind kind) {
-  switch (kind) {
-    case Notice::Kind::kWorkerSuspected: return "worker_suspected";
-    case Notice::Kind::kWorkerAlive: return "worker_alive";
-    case Notice::Kind::kWorkerDead: return "worker_dead";
-    case Notice::Kind::kWorkerQuarantined: return "worker_quarantined";
-    case Notice::Kind::kWorkerReleased: return "worker_released";
-    case Notice::Kind::kTaskTimedOut: return "task_timed_out";
-    case Notice::Kind::kTaskRetry: return "task_retry";
-    case Notice::Kind::kTaskFailed: return "task_failed";
-    case Notice::Kind::kWorkRecovered: return "work_recovered";
-    case Notice::Kind::kBacklogHigh: return "backlog_high";
-    case Notice::Kind::kBacklogCleared: return "backlog_cleared";
-    case Notice::Kind::kScaleOut: return "scale_out";
-    case Notice::Kind::kScaleIn: return "scale_in";
-    case Notice::Kind::kWorkerRetired: return "worker_retired";
-  }
-  return "?";
-}
-
 Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy)
     : config_(config), policy_(std::move(policy)), rng_(config.seed, /*stream=*/2),
       cluster_(config.queue_cap) {
@@ -136,9 +116,9 @@ JobId Scheduler::on_job_submitted(Time now, const JobSpec& spec) {
     table_.tasks.push_back(std::move(task));
   }
   unfinished_ += spec.tasks.size();
-  std::vector<double> priority = priorities(spec);
-  policy_->on_job_submitted(cluster_, spec, first, now, priority);
-  for (std::size_t i = 0; i < spec.tasks.size(); ++i) table_.tasks[first + i].priority = priority[i];
+  last_plan_ = JobPlan{priorities(spec), {}};
+  policy_->on_job_submitted(cluster_, spec, first, now, last_plan_);
+  for (std::size_t i = 0; i < spec.tasks.size(); ++i) table_.tasks[first + i].priority = last_plan_.priorities[i];
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
     if (table_.tasks[first + i].unfinished_parents == 0) make_ready(now, first + i);
   }
@@ -209,24 +189,30 @@ void Scheduler::on_job_cancelled(Time now, JobId job_id) {
 
 void Scheduler::on_task_started(Time now, TaskId t, WorkerId w) {
   last_now_ = now;
-  on_heartbeat(now, w);
-  if (t >= table_.tasks.size()) return;
-  Task& task = table_.tasks[t];
-  if (task.state != TaskState::kQueued || task.worker != w) return;
-  Worker& worker = cluster_.mutable_worker(w);
-  // The worker runs its queue in FIFO order, so the task is almost always at the front.
-  auto it = std::find(worker.queue.begin(), worker.queue.end(), t);
-  if (it == worker.queue.end()) return;
-  worker.queue.erase(it);
-  worker.running.push_back(t);
-  task.state = TaskState::kRunning;
-  task.start = now;
+  // The report is applied before the heartbeat it carries lets w take new tasks: placing
+  // first could dispatch this very task to w anew and count the old attempt's report for
+  // the new one (or dispatch to w just before the report quarantines it).
+  const bool revived = heard_from(now, w);
+  if (holds(t, w) && table_.tasks[t].state == TaskState::kQueued) {
+    Worker& worker = cluster_.mutable_worker(w);
+    // The worker runs its queue in FIFO order, so the task is almost always at the front.
+    if (auto it = std::find(worker.queue.begin(), worker.queue.end(), t); it != worker.queue.end()) {
+      worker.queue.erase(it);
+      worker.running.push_back(t);
+      table_.tasks[t].state = TaskState::kRunning;
+      table_.tasks[t].start = now;
+    }
+  }
+  if (revived) place_pending(now);
 }
 
 void Scheduler::on_task_finished(Time now, TaskId t, WorkerId w, Time started_at) {
   last_now_ = now;
-  on_heartbeat(now, w);
-  if (!holds(t, w)) return;  // stale: reassigned, cancelled or already recorded
+  const bool revived = heard_from(now, w);  // see on_task_started
+  if (!holds(t, w)) {  // stale: reassigned, cancelled or already recorded
+    if (revived) place_pending(now);
+    return;
+  }
   Task& task = table_.tasks[t];
   task.start = started_at;
   cluster_.set_now(now);
@@ -252,8 +238,11 @@ bool Scheduler::failure_is_final(TaskId t) const {
 
 void Scheduler::on_task_failed(Time now, TaskId t, WorkerId w) {
   last_now_ = now;
-  on_heartbeat(now, w);
-  if (!holds(t, w)) return;
+  const bool revived = heard_from(now, w);  // see on_task_started
+  if (!holds(t, w)) {
+    if (revived) place_pending(now);
+    return;
+  }
   attempt_failed(now, t, w);
   note_worker_failure(now, w);
   place_pending(now);
@@ -283,18 +272,21 @@ void Scheduler::attempt_failed(Time now, TaskId t, WorkerId w) {
   backoff_.emplace(now + backoff, backoff_order_++, t);
 }
 
+bool Scheduler::heard_from(Time now, WorkerId w) {
+  if (w >= cluster_.size()) return false;
+  Worker& worker = cluster_.mutable_worker(w);
+  if (!worker.alive) return false;  // a dead worker must join again
+  worker.last_heard = now;
+  if (!worker.suspected) return false;
+  worker.suspected = false;
+  worker_changed(w);
+  notice(now, Notice::Kind::kWorkerAlive, w);
+  return true;
+}
+
 void Scheduler::on_heartbeat(Time now, WorkerId w) {
   last_now_ = now;
-  if (w >= cluster_.size()) return;
-  Worker& worker = cluster_.mutable_worker(w);
-  if (!worker.alive) return;  // a dead worker must join again
-  worker.last_heard = now;
-  if (worker.suspected) {
-    worker.suspected = false;
-    worker_changed(w);
-    notice(now, Notice::Kind::kWorkerAlive, w);
-    place_pending(now);
-  }
+  if (heard_from(now, w)) place_pending(now);
 }
 
 void Scheduler::on_tick(Time now) {
@@ -439,10 +431,27 @@ void Scheduler::restore_finished(TaskId t, Time start, Time end, std::uint32_t a
   finish(end, t, TaskState::kFinished);
 }
 
-void Scheduler::restore_failed(TaskId t, Time end, std::uint32_t attempts) {
+void Scheduler::restore_failed(TaskId t, Time start, Time end, std::uint32_t attempts) {
   assert(t < table_.tasks.size() && !is_terminal(table_.tasks[t].state));
+  table_.tasks[t].start = start;
   table_.tasks[t].attempts = attempts;
   finish(end, t, TaskState::kFailed);
+}
+
+void Scheduler::restore_attempts(TaskId t, std::uint32_t attempts, Time start) {
+  assert(t < table_.tasks.size() && !is_terminal(table_.tasks[t].state));
+  assert(table_.tasks[t].state != TaskState::kQueued && table_.tasks[t].state != TaskState::kRunning);
+  table_.tasks[t].attempts = attempts;
+  table_.tasks[t].start = start;
+}
+
+void Scheduler::restore_plan(JobId job_id, const JobPlan& plan) {
+  const Job& job = table_.jobs.at(job_id);
+  for (std::uint32_t i = 0; i < job.task_count && i < plan.priorities.size(); ++i) {
+    table_.tasks[job.first_task + i].priority = plan.priorities[i];
+  }
+  pending_.reprioritise([this](TaskId t) { return table_.tasks[t].priority; });
+  policy_->restore_plan(job.first_task, plan.workers);
 }
 
 void Scheduler::begin_recovery(Time now, Time grace) {

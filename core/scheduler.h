@@ -22,6 +22,7 @@
 
 #include "core/autoscaler.h"
 #include "core/cluster.h"
+#include "core/notice.h"
 #include "core/pending_queue.h"
 #include "core/policy.h"
 #include "core/random.h"
@@ -41,35 +42,6 @@ struct Command {
   std::uint64_t epoch;
   std::uint32_t count = 0;  // kScaleOut
 };
-
-// What the core reports besides commands: failure detection, retries, alerts. Drivers
-// write them to events.csv; `alert` ones are the operator-facing alerts.
-struct Notice {
-  enum class Kind : std::uint8_t {
-    kWorkerSuspected,    // silent for suspect_after: no new tasks
-    kWorkerAlive,        // a suspected worker was heard from again
-    kWorkerDead,         // declared dead (silence or disconnect): its tasks move (alert)
-    kWorkerQuarantined,  // failed quarantine_after times within the window (alert)
-    kWorkerReleased,     // its quarantine is over
-    kTaskTimedOut,       // a running attempt exceeded task_timeout
-    kTaskRetry,          // a failed attempt will be retried after `value` seconds
-    kTaskFailed,         // failed for good (alert)
-    kWorkRecovered,      // every task a dead worker held has finished or failed for good
-    kBacklogHigh,        // backlog_alert or more tasks wait centrally (alert)
-    kBacklogCleared,
-    kScaleOut,           // the autoscaler starts `count` workers (value: the metric)
-    kScaleIn,            // the autoscaler drains `worker` (value: the metric)
-    kWorkerRetired,      // a draining worker is empty: it is stopped
-  };
-  Time time = 0;
-  Kind kind = Kind::kWorkerDead;
-  WorkerId worker = kNoWorker;
-  TaskId task = 0;
-  double value = 0;  // kind-specific: tasks moved, backoff, backlog length, ...
-  bool alert = false;
-  std::uint32_t count = 0;  // kScaleOut: workers started
-};
-std::string_view to_string(Notice::Kind kind);
 
 struct SchedulerConfig {
   std::uint64_t seed = 1;
@@ -139,7 +111,13 @@ class Scheduler {
   // Replays a completion recorded before a crash (REQUIRES: the task was submitted and is
   // not terminal). Its children become ready as usual.
   void restore_finished(TaskId task, Time start, Time end, std::uint32_t attempts);
-  void restore_failed(TaskId task, Time end, std::uint32_t attempts);
+  void restore_failed(TaskId task, Time start, Time end, std::uint32_t attempts);
+  // Replays the dispatches of a task and the start of its last attempt (a cancelled job
+  // journals them). REQUIRES: the task is not terminal and is on no worker.
+  void restore_attempts(TaskId task, std::uint32_t attempts, Time start);
+  // Replays the plan an earlier leader made for `job` when it was submitted (priorities,
+  // planned workers), in place of the one made again at replay (with no workers yet).
+  void restore_plan(JobId job, const JobPlan& plan);
   // Holds every dispatch until now + grace, so that reconnecting workers can claim the
   // tasks they still run before anything is dispatched twice. next_wakeup() asks for a
   // tick at the end of the grace period.
@@ -157,6 +135,8 @@ class Scheduler {
   const TaskTable& table() const { return table_; }
   const ClusterState& cluster() const { return cluster_; }
   const Policy& policy() const { return *policy_; }
+  // The plan made for the job submitted last (drivers journal it: core/durable.h).
+  const JobPlan& last_plan() const { return last_plan_; }
   std::uint64_t tasks_unfinished() const { return unfinished_; }
   // Autoscaling: workers started and not joined yet; workers alive and not draining.
   std::uint32_t booting() const { return booting_; }
@@ -175,6 +155,9 @@ class Scheduler {
   void requeue(TaskId t);
   // The attempt of t on w ended without a result (w kept it no longer): retry or fail.
   void attempt_failed(Time now, TaskId t, WorkerId w);
+  // Any message from w proves it alive. Returns whether that made a suspected w eligible
+  // again: the caller places pending tasks once it has applied the message.
+  bool heard_from(Time now, WorkerId w);
   void declare_dead(Time now, WorkerId w);
   void note_worker_failure(Time now, WorkerId w);
   void check_detector(Time now);
@@ -217,6 +200,7 @@ class Scheduler {
   std::map<std::uint32_t, std::pair<WorkerId, std::uint32_t>> recovery_left_;
   std::uint32_t next_recovery_ = 0;
   bool backlog_high_ = false;
+  JobPlan last_plan_;
   // Autoscaling (null when off): each worker's share of the load, and the totals.
   std::unique_ptr<Autoscaler> autoscaler_;
   struct LoadShare {

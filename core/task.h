@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/job_spec.h"
 #include "core/types.h"
 
 namespace fulcrum {
@@ -28,21 +29,6 @@ std::string_view to_string(TaskState state);
 inline bool is_terminal(TaskState s) {
   return s == TaskState::kFinished || s == TaskState::kFailed || s == TaskState::kCancelled;
 }
-
-struct TaskSpec {
-  double flops = 0;
-  std::vector<std::uint32_t> parents;  // indices into the job's task list, each < own index
-  // DAG jobs only (empty otherwise), aligned with `parents`: the data each parent sends,
-  // as bytes through the network or, when >= 0, as seconds between different hosts.
-  std::vector<double> parent_bytes;
-  std::vector<double> parent_comm;
-  std::map<std::string, double> cost;  // seconds on the named host; empty: flops / speed
-  double priority = 0;                 // higher goes first in the central queue
-};
-
-struct JobSpec {
-  std::vector<TaskSpec> tasks;
-};
 
 struct Task {
   TaskId id = 0;

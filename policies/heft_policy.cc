@@ -18,7 +18,7 @@ class HeftPolicy final : public Policy {
   std::string name() const override { return "heft"; }
 
   void on_job_submitted(const ClusterState& cluster, const JobSpec& job, TaskId first, Time now,
-                        std::vector<double>& priorities) override {
+                        JobPlan& plan_out) override {
     // One HEFT processor per slot, each with its own planned availability.
     std::vector<HeftHost> hosts;
     std::vector<std::pair<WorkerId, int>> slot_of;
@@ -42,11 +42,19 @@ class HeftPolicy final : public Policy {
       }
     }
     const HeftPlan plan = plan_heft(dag, hosts, HeftNetwork{cluster.latency(), cluster.bandwidth()}, now);
+    plan_out.workers.resize(job.tasks.size());
     for (std::uint32_t i = 0; i < job.tasks.size(); ++i) {
       const auto [w, slot] = slot_of[plan.host[i]];
       planned_[first + i] = w;
       busy_until_[w][slot] = std::max(busy_until_[w][slot], plan.finish[i]);
-      priorities[i] = plan.rank[i];
+      plan_out.priorities[i] = plan.rank[i];
+      plan_out.workers[i] = cluster.worker(w).spec.name;
+    }
+  }
+
+  void restore_plan(TaskId first, const std::vector<std::string>& workers) override {
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      if (!workers[i].empty()) planned_by_name_[first + i] = workers[i];
     }
   }
 
@@ -57,6 +65,14 @@ class HeftPolicy final : public Policy {
       if (cluster.is_eligible(w)) return w;
     }
     const auto eligible = cluster.eligible();
+    // Planned by an earlier leader: its worker, by name, if it rejoined (rare: a linear scan).
+    if (auto it = planned_by_name_.find(task.id); it != planned_by_name_.end()) {
+      const std::string name = std::move(it->second);
+      planned_by_name_.erase(it);
+      for (WorkerId w : eligible) {
+        if (cluster.worker(w).spec.name == name) return w;
+      }
+    }
     return *std::min_element(eligible.begin(), eligible.end(), [&](WorkerId a, WorkerId b) {
       const auto la = cluster.worker(a).in_system, lb = cluster.worker(b).in_system;
       return la != lb ? la < lb : a < b;
@@ -65,6 +81,7 @@ class HeftPolicy final : public Policy {
 
  private:
   std::unordered_map<TaskId, WorkerId> planned_;
+  std::unordered_map<TaskId, std::string> planned_by_name_;  // restored after a failover
   std::vector<std::vector<double>> busy_until_;  // per worker and slot: when its planned work ends
 };
 

@@ -152,7 +152,7 @@ Executor::Executor(asio::io_context& io, double speed) : io_(io), speed_(speed) 
 
 Executor::~Executor() { kill_all(); }
 
-void Executor::start(std::uint64_t task, const TaskDesc& desc, Done done) {
+void Executor::start(std::uint64_t task, const TaskSpec& desc, Done done) {
   assert(!runs_.contains(task));
   auto r = std::make_shared<Run>(task, desc.kind, std::move(done));
   r->timeout = desc.timeout > 0 ? desc.timeout : 0;
@@ -188,7 +188,7 @@ void Executor::fail_soon(const std::shared_ptr<Run>& r, std::string why) {
   });
 }
 
-void Executor::start_command(const std::shared_ptr<Run>& r, const TaskDesc& desc) {
+void Executor::start_command(const std::shared_ptr<Run>& r, const TaskSpec& desc) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     fail_soon(r, std::string("pipe: ") + std::strerror(errno));

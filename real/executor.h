@@ -47,7 +47,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/task_desc.h"
+#include "core/job_spec.h"
 
 namespace fulcrum::real {
 
@@ -66,7 +66,7 @@ class Executor {
   // Executor runs whatever it is given. A task that cannot be started (no process or
   // thread could be created) ends with exit code 127 and a line saying why.
   // REQUIRES: `task` is not running.
-  void start(std::uint64_t task, const TaskDesc& desc, Done done);
+  void start(std::uint64_t task, const TaskSpec& desc, Done done);
 
   // Stops the task if it runs: SIGKILL to a command's process group (the child is still
   // reaped, asynchronously), stop flag of a burn (its thread is joined once it noticed),
@@ -90,7 +90,7 @@ class Executor {
  private:
   struct Run;
 
-  void start_command(const std::shared_ptr<Run>& r, const TaskDesc& desc);
+  void start_command(const std::shared_ptr<Run>& r, const TaskSpec& desc);
   void start_burn(const std::shared_ptr<Run>& r, double seconds);
   void start_sleep(const std::shared_ptr<Run>& r, double seconds);
   // Reports `why` as the task's failure to start, from the io_context.

@@ -13,6 +13,8 @@
 #include <system_error>
 #include <utility>
 
+#include "core/codec.h"
+
 namespace fulcrum::real {
 namespace {
 
@@ -21,8 +23,12 @@ constexpr std::uint32_t kFileVersion = 1;
 constexpr std::size_t kHeaderBytes = 12;      // magic + u32 file version
 constexpr std::size_t kFrameBytes = 8;        // u32 length + u32 crc before each body
 constexpr std::uint8_t kRecordVersion = 1;
-// JobAccepted version 2 adds request_id after the tasks; version 1 is still read.
-constexpr std::uint8_t kJobAcceptedVersion = 2;
+// Each type's newest format; older ones are still read. JobAccepted: 2 added request_id,
+// 3 carries the whole JobSpec. TaskFailed: 2 adds the last attempt's start. JobCancelled:
+// 2 adds each task's attempts and last start.
+constexpr std::uint8_t kJobAcceptedVersion = 3;
+constexpr std::uint8_t kTaskFailedVersion = 2;
+constexpr std::uint8_t kJobCancelledVersion = 2;
 constexpr std::size_t kReadChunk = 1u << 20;  // replay reads the file in pieces this big
 
 enum RecordType : std::uint8_t {
@@ -30,6 +36,7 @@ enum RecordType : std::uint8_t {
   kTaskFinished = 2,
   kTaskFailed = 3,
   kJobCancelled = 4,
+  kJobPlanned = 5,
 };
 
 // ---- CRC-32 ----
@@ -56,202 +63,110 @@ std::uint32_t get_u32(const char* p) {
   return v;
 }
 
-class Encoder {
- public:
-  explicit Encoder(std::string& out) : out_(out) {}
-  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void u32(std::uint32_t v) {
-    char b[4];
-    put_u32(b, v);
-    out_.append(b, 4);
-  }
-  void u64(std::uint64_t v) {
-    u32(static_cast<std::uint32_t>(v));
-    u32(static_cast<std::uint32_t>(v >> 32));
-  }
-  // The exact bits, so that NaN payloads and -0.0 survive a round trip.
-  void f64(double v) { u64(std::bit_cast<std::uint64_t>(v)); }
-  // A length that does not fit a u32 is written truncated; such a body is far above
-  // kMaxRecordBytes, so commit() refuses it before it reaches the file.
-  void str(std::string_view s) {
-    u32(static_cast<std::uint32_t>(s.size()));
-    out_.append(s);
-  }
-  void count(std::size_t n) { u32(static_cast<std::uint32_t>(n)); }
+// Record bodies: type, format version, then the record's fields through its field list
+// (core/durable.h) in the binary form of core/codec.h.
+constexpr std::uint8_t type_of(const JobAccepted&) { return kJobAccepted; }
+constexpr std::uint8_t type_of(const TaskFinished&) { return kTaskFinished; }
+constexpr std::uint8_t type_of(const TaskFailed&) { return kTaskFailed; }
+constexpr std::uint8_t type_of(const JobCancelled&) { return kJobCancelled; }
+constexpr std::uint8_t type_of(const JobPlanned&) { return kJobPlanned; }
+constexpr std::uint8_t version_of(const JobAccepted&) { return kJobAcceptedVersion; }
+constexpr std::uint8_t version_of(const TaskFinished&) { return kRecordVersion; }
+constexpr std::uint8_t version_of(const TaskFailed&) { return kTaskFailedVersion; }
+constexpr std::uint8_t version_of(const JobCancelled&) { return kJobCancelledVersion; }
+constexpr std::uint8_t version_of(const JobPlanned&) { return kRecordVersion; }
 
- private:
-  std::string& out_;
-};
-
-void encode_outcome(Encoder& e, const TaskOutcome& o) {
-  e.u32(static_cast<std::uint32_t>(o.exit_code));
-  e.str(o.output);
+void encode_body(const JournalRecord& record, std::string& out) {
+  std::visit(
+      [&](const auto& r) {
+        BinaryWriter w(out);
+        w.put(type_of(r));
+        w.put(version_of(r));
+        w.put_struct(r);
+      },
+      record);
 }
 
-void encode(Encoder& e, const JobAccepted& r) {
-  e.u8(kJobAccepted);
-  e.u8(kJobAcceptedVersion);
-  e.u64(r.job);
-  e.f64(r.submit);
-  e.count(r.tasks.size());
-  for (const TaskDesc& t : r.tasks) {
-    e.u8(static_cast<std::uint8_t>(t.kind));
-    e.str(t.command);
-    e.f64(t.flops);
-    e.f64(t.timeout);
-    e.count(t.parents.size());
-    for (std::uint32_t p : t.parents) e.u32(p);
+// JobAccepted versions 1 and 2 (before TaskSpec): each task was kind, command, flops,
+// timeout, parents; version 2 added request_id at the end.
+void read_legacy_job(BinaryReader& d, std::uint8_t version, JobAccepted& r) {
+  d.get(r.job);
+  d.get(r.submit);
+  std::uint32_t n = 0;
+  d.get(n);
+  // Smallest task: kind, empty command, flops, timeout, no parents.
+  if (n > 0 && !d.failed()) r.spec.tasks.reserve(std::min<std::uint32_t>(n, 1u << 20));
+  for (std::uint32_t i = 0; i < n && !d.failed(); ++i) {
+    TaskSpec& t = r.spec.tasks.emplace_back();
+    d.enumeration("kind", t.kind, TaskKind::kSleep);
+    d.get(t.command);
+    d.get(t.flops);
+    d.get(t.timeout);
+    d.get(t.parents);
   }
-  e.str(r.request_id);
+  if (version == 2) d.get(r.request_id);
 }
 
-void encode(Encoder& e, const TaskFinished& r) {
-  e.u8(kTaskFinished);
-  e.u8(kRecordVersion);
-  e.u64(r.task);
-  e.f64(r.start);
-  e.f64(r.end);
-  e.str(r.worker);
-  e.u32(r.attempts);
-  encode_outcome(e, r.outcome);
-}
-
-void encode(Encoder& e, const TaskFailed& r) {
-  e.u8(kTaskFailed);
-  e.u8(kRecordVersion);
-  e.u64(r.task);
-  e.f64(r.end);
-  e.u32(r.attempts);
-  encode_outcome(e, r.outcome);
-}
-
-void encode(Encoder& e, const JobCancelled& r) {
-  e.u8(kJobCancelled);
-  e.u8(kRecordVersion);
-  e.u64(r.job);
-  e.f64(r.time);
-}
-
-// Reads fields off a body. A read past the end yields zeroes and marks the decoder
-// failed, so that decoding code can read a whole record and check once at the end.
-class Decoder {
- public:
-  explicit Decoder(std::string_view in) : in_(in) {}
-  std::uint8_t u8() { return need(1) ? static_cast<std::uint8_t>(in_[pos_++]) : 0; }
-  std::uint32_t u32() {
-    if (!need(4)) return 0;
-    const std::uint32_t v = get_u32(in_.data() + pos_);
-    pos_ += 4;
-    return v;
-  }
-  std::uint64_t u64() {
-    const std::uint64_t lo = u32();
-    return lo | std::uint64_t{u32()} << 32;
-  }
-  double f64() { return std::bit_cast<double>(u64()); }
-  std::string str() {
-    const std::uint32_t n = u32();
-    if (!need(n)) return {};
-    std::string s(in_.substr(pos_, n));
-    pos_ += n;
-    return s;
-  }
-  // A count of items at least `min_item_bytes` each; checked against what is left so
-  // that a bad count cannot make the caller reserve gigabytes.
-  std::uint32_t count(std::size_t min_item_bytes) {
-    const std::uint32_t n = u32();
-    if (failed_ || n > (in_.size() - pos_) / min_item_bytes) {
-      failed_ = true;
-      return 0;
-    }
-    return n;
-  }
-  bool failed() const { return failed_; }
-  bool at_end() const { return pos_ == in_.size(); }
-
- private:
-  bool need(std::size_t n) {
-    if (failed_ || in_.size() - pos_ < n) failed_ = true;
-    return !failed_;
-  }
-
-  std::string_view in_;
-  std::size_t pos_ = 0;
-  bool failed_ = false;
-};
-
-TaskOutcome decode_outcome(Decoder& d) {
-  TaskOutcome o;
-  o.exit_code = static_cast<std::int32_t>(d.u32());
-  o.output = d.str();
-  return o;
+template <class R> JournalRecord read_record(BinaryReader& d) {
+  R r;
+  d.get_struct(r);
+  return r;
 }
 
 // Decodes a body whose checksum matched. An Error here means the record is well-formed
 // on disk but not something this build understands (or a bug), not a torn write.
 Expected<JournalRecord> decode(std::string_view body) {
-  Decoder d(body);
-  const std::uint8_t type = d.u8();
-  const std::uint8_t version = d.u8();
-  if (version != kRecordVersion && !(type == kJobAccepted && version == kJobAcceptedVersion)) {
-    return Error{"unsupported record format version " + std::to_string(version)};
+  BinaryReader d(body);
+  std::uint8_t type = 0, version = 0;
+  d.get(type);
+  d.get(version);
+  std::uint8_t newest = kRecordVersion;
+  switch (type) {
+    case kJobAccepted: newest = kJobAcceptedVersion; break;
+    case kTaskFailed: newest = kTaskFailedVersion; break;
+    case kJobCancelled: newest = kJobCancelledVersion; break;
+    default: break;
   }
+  if (version < 1 || version > newest) return Error{"unsupported record format version " + std::to_string(version)};
   JournalRecord record;
   switch (type) {
-    case kJobAccepted: {
-      JobAccepted r;
-      r.job = d.u64();
-      r.submit = d.f64();
-      // Smallest task: kind, empty command, flops, timeout, no parents.
-      const std::uint32_t n = d.count(1 + 4 + 8 + 8 + 4);
-      r.tasks.resize(n);
-      for (TaskDesc& t : r.tasks) {
-        const std::uint8_t kind = d.u8();
-        if (kind > static_cast<std::uint8_t>(TaskKind::kSleep)) {
-          return Error{"unknown task kind " + std::to_string(kind)};
-        }
-        t.kind = static_cast<TaskKind>(kind);
-        t.command = d.str();
-        t.flops = d.f64();
-        t.timeout = d.f64();
-        t.parents.resize(d.count(4));
-        for (std::uint32_t& p : t.parents) p = d.u32();
+    case kJobAccepted:
+      if (version < kJobAcceptedVersion) {
+        JobAccepted r;
+        read_legacy_job(d, version, r);
+        record = std::move(r);
+      } else {
+        record = read_record<JobAccepted>(d);
       }
-      if (version == kJobAcceptedVersion) r.request_id = d.str();
-      record = std::move(r);
       break;
-    }
-    case kTaskFinished: {
-      TaskFinished r;
-      r.task = d.u64();
-      r.start = d.f64();
-      r.end = d.f64();
-      r.worker = d.str();
-      r.attempts = d.u32();
-      r.outcome = decode_outcome(d);
-      record = std::move(r);
+    case kTaskFinished: record = read_record<TaskFinished>(d); break;
+    case kTaskFailed:
+      if (version == 1) {  // no start: the fields before it
+        TaskFailed r;
+        d.get(r.task);
+        d.get(r.end);
+        d.get(r.attempts);
+        d.get(r.outcome);
+        record = std::move(r);
+      } else {
+        record = read_record<TaskFailed>(d);
+      }
       break;
-    }
-    case kTaskFailed: {
-      TaskFailed r;
-      r.task = d.u64();
-      r.end = d.f64();
-      r.attempts = d.u32();
-      r.outcome = decode_outcome(d);
-      record = std::move(r);
+    case kJobCancelled:
+      if (version == 1) {  // no per-task attempts and starts
+        JobCancelled r;
+        d.get(r.job);
+        d.get(r.time);
+        record = std::move(r);
+      } else {
+        record = read_record<JobCancelled>(d);
+      }
       break;
-    }
-    case kJobCancelled: {
-      JobCancelled r;
-      r.job = d.u64();
-      r.time = d.f64();
-      record = std::move(r);
-      break;
-    }
+    case kJobPlanned: record = read_record<JobPlanned>(d); break;
     default:
       return Error{"unknown record type " + std::to_string(type)};
   }
-  if (d.failed()) return Error{"record is shorter than its fields"};
+  if (d.failed()) return Error{"record is shorter than its fields (" + d.error() + ")"};
   if (!d.at_end()) return Error{"record has bytes after its fields"};
   return record;
 }
@@ -366,8 +281,7 @@ std::uint32_t crc32(std::string_view data) {
 std::size_t encode_record(const JournalRecord& record, std::string& out) {
   const std::size_t start = out.size();
   out.append(kFrameBytes, '\0');
-  Encoder e(out);
-  std::visit([&e](const auto& r) { encode(e, r); }, record);
+  encode_body(record, out);
   const std::size_t length = out.size() - start - kFrameBytes;
   if (length > kMaxRecordBytes) {
     out.resize(start);
@@ -512,8 +426,7 @@ Expected<Journal::ReplayStats> Journal::replay(
 void Journal::append(const JournalRecord& record) {
   const std::size_t start = batch_.size();
   batch_.append(kFrameBytes, '\0');  // length and crc, filled in once the body is known
-  Encoder e(batch_);
-  std::visit([&e](const auto& r) { encode(e, r); }, record);
+  encode_body(record, batch_);
   const std::size_t length = batch_.size() - start - kFrameBytes;
   ++pending_records_;
   if (length > kMaxRecordBytes) {

@@ -34,11 +34,13 @@
 // On disk (all integers little-endian):
 //   header  "FULCRUMJ" u32 file_version=1
 //   record  u32 length, u32 crc32(body), body[length]   (length <= kMaxRecordBytes)
-//   body    u8 type (1 JobAccepted, 2 TaskFinished, 3 TaskFailed, 4 JobCancelled),
-//           u8 record_version (1; JobAccepted 2, which adds request_id last), then the fields in declaration order: u8/u32/u64, f64 as
-//           its IEEE-754 bits in a u64, strings as u32 length + bytes, vectors as u32
-//           count + items; a TaskDesc is kind(u8) command flops timeout parents(u32 each),
-//           a TaskOutcome is exit_code(i32 as u32) output.
+//   body    u8 type (1 JobAccepted, 2 TaskFinished, 3 TaskFailed, 4 JobCancelled,
+//           5 JobPlanned),
+//           u8 record_version (TaskFinished 1, JobAccepted 3, TaskFailed 2, JobCancelled
+//           2, JobPlanned 1), then the record's fields through its field list (core/durable.h) in the
+//           binary form of core/codec.h. Older versions are still read: JobAccepted 1 and
+//           2 (a task was kind, command, flops, timeout, parents; 2 added request_id),
+//           TaskFailed 1 (no start), JobCancelled 1 (no attempts and starts).
 #pragma once
 
 #include <cstddef>

@@ -488,8 +488,6 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   } join_faults{faults, fault_mutex, fault_cv, done};
 
   const TaskKind kind = scenario.real.task == "burn" ? TaskKind::kBurn : TaskKind::kSleep;
-  double fastest = 0;
-  for (const WorkerSpec& h : hosts) fastest = std::max(fastest, h.speed);
   // The workload as jobs: a file workload's DAGs, or one single-task job per arrival.
   std::vector<DagJob> dag_jobs;
   std::vector<JobRecord> job_records;
@@ -510,10 +508,7 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   std::uint64_t submitted = 0;  // tasks the scheduler has accepted
   for (const DagJob& job : dag_jobs) {
     std::this_thread::sleep_until(wall(job.submit));
-    std::vector<TaskDesc> descs(job.tasks.size());
-    for (std::size_t i = 0; i < job.tasks.size(); ++i) descs[i] = TaskDesc{kind, "", job.tasks[i].flops, 0, {}};
-    for (const DagEdge& e : job.edges) descs[e.to].parents.push_back(e.from);
-    auto reply = client.call(Submit{descs});
+    auto reply = client.call(Submit{dag_job_spec(job, kind)});
     if (!reply) {
       // The scheduler may have journaled the job and died before answering: ask it.
       auto records = client.call(RecordsRequest{});
@@ -521,11 +516,8 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
         return Error{"submit: " + reply.error()};
       }
     }
-    std::vector<double> task_time(job.tasks.size());
-    for (std::size_t i = 0; i < job.tasks.size(); ++i) task_time[i] = job.tasks[i].flops / fastest;
     job_records.push_back(JobRecord{job_records.size(), job.name, 0, -1, -1, static_cast<std::uint32_t>(job.tasks.size()),
-                                    0, JobGraph(job).critical_path(task_time, std::vector<double>(job.edges.size(), 0)),
-                                    true});
+                                    0, critical_path_bound(job, hosts), true});
     submitted += job.tasks.size();
   }
   // Task ids are dense from 0 in submission order.

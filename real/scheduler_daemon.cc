@@ -71,17 +71,14 @@ void SchedulerDaemon::record_notices() {
   core_->take_notices(notices);
   for (const Notice& n : notices) {
     const std::string host = n.worker < core_->cluster().size() ? core_->cluster().worker(n.worker).spec.name : "";
-    std::string detail;
-    if (n.kind == Notice::Kind::kWorkerDead) detail = std::to_string(static_cast<long>(n.value)) + " tasks moved";
-    if (n.kind == Notice::Kind::kTaskFailed || n.kind == Notice::Kind::kTaskRetry || n.kind == Notice::Kind::kTaskTimedOut) {
-      detail = "task " + std::to_string(n.task);
+    if (n.kind == Notice::Kind::kTaskFailed && !failure_journaled_.erase(n.task)) {
+      // Failed for good by the core itself (a timeout): journaled after the fact, so a
+      // crash before the commit re-runs the task rather than forgetting the failure.
+      const Task& task = core_->table().tasks[n.task];
+      const JournalRecord record = TaskFailed{n.task, n.time, task.attempts, durable_.outcomes[n.task], task.start};
+      enqueue([] {}, &record);
     }
-    if (n.kind == Notice::Kind::kScaleOut || n.kind == Notice::Kind::kScaleIn) {
-      char metric[32];
-      std::snprintf(metric, sizeof metric, "%.3g", n.value);
-      detail = (n.kind == Notice::Kind::kScaleOut ? "+" + std::to_string(n.count) + " workers (" : std::string("draining (")) +
-               std::string(to_string(options_.autoscale.metric)) + " " + metric + ")";
-    }
+    const std::string detail = notice_detail(n, options_.autoscale.metric);
     write_event(n.time, std::string(to_string(n.kind)), host, detail, n.alert);
     const auto kind = static_cast<std::size_t>(n.kind);
     if (kind < std::size(stats_.notices)) {
@@ -346,7 +343,8 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
         count_finished(t, was_finished);
       }, &record);
     } else if (core_->failure_is_final(t)) {
-      const JournalRecord record = TaskFailed{t, end, table.tasks[t].attempts, outcome};
+      const JournalRecord record = TaskFailed{t, end, table.tasks[t].attempts, outcome, table.tasks[t].start};
+      failure_journaled_.insert(t);
       enqueue([this, peer, t, outcome = std::move(outcome)] {
         durable_.outcomes[t] = outcome;
         core_->on_task_failed(now(), t, peer->worker);
@@ -358,18 +356,9 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
       });
     }
   } else if (auto* submit = std::get_if<Submit>(&message)) {
-    if (submit->tasks.empty()) {
-      peer->conn->send(ErrorReply{"Submit: a job needs at least one task"});
+    if (auto ok = check_job_spec(submit->job); !ok) {
+      peer->conn->send(ErrorReply{"Submit: " + ok.error()});
       return;
-    }
-    for (std::size_t i = 0; i < submit->tasks.size(); ++i) {
-      for (std::uint32_t p : submit->tasks[i].parents) {
-        if (p >= i) {
-          peer->conn->send(ErrorReply{"Submit: task " + std::to_string(i) + " names parent " + std::to_string(p) +
-                                      ", which does not come before it"});
-          return;
-        }
-      }
     }
     if (submit->request_id.size() > kMaxRequestId) {
       peer->conn->send(ErrorReply{"Submit: request id longer than " + std::to_string(kMaxRequestId) + " bytes"});
@@ -381,8 +370,8 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
         // same ids, once that record is committed (it may be in the batch being formed,
         // so the comparison with what was accepted waits for it to be applied too).
         const DurableState::Accepted a = known->second;
-        enqueue([this, peer, a, id = submit->request_id, tasks = std::move(submit->tasks)] {
-          const auto first = durable_.descs.begin() + static_cast<std::ptrdiff_t>(a.first_task);
+        enqueue([this, peer, a, id = submit->request_id, tasks = std::move(submit->job.tasks)] {
+          const auto first = durable_.specs.begin() + static_cast<std::ptrdiff_t>(a.first_task);
           if (!std::equal(tasks.begin(), tasks.end(), first, first + a.count)) {
             peer->conn->send(ErrorReply{"Submit: request id '" + id + "' was already used for a different job"});
             return;
@@ -394,7 +383,7 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
     }
     const std::uint64_t job = next_job_;
     const std::uint64_t first = next_task_;
-    const JournalRecord record = JobAccepted{job, now(), submit->tasks, submit->request_id};
+    const JournalRecord record = JobAccepted{job, now(), submit->job, submit->request_id};
     // A record the journal cannot hold would fail the commit of its whole batch and stop
     // this scheduler (and, retried by the client, every leader after it): refuse the job.
     // Only a journal whose limit is below the wire's frame limit (ZooKeeper's) can see one.
@@ -408,17 +397,22 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
       }
     }
     ++next_job_;
-    next_task_ += submit->tasks.size();
-    if (!submit->request_id.empty()) {
-      durable_.submissions[submit->request_id] = {job, first, static_cast<std::uint32_t>(submit->tasks.size())};
-    }
-    enqueue([this, peer, job, first, tasks = std::move(submit->tasks)] {
-      [[maybe_unused]] const JobId id = core_->on_job_submitted(now(), job_spec(tasks));
+    const auto count = static_cast<std::uint32_t>(submit->job.tasks.size());
+    next_task_ += count;
+    if (!submit->request_id.empty()) durable_.submissions[submit->request_id] = {job, first, count};
+    enqueue([this, peer, job, first, count, spec = std::move(submit->job)] {
+      [[maybe_unused]] const JobId id = core_->on_job_submitted(now(), spec);
       assert(id == job && "job ids are assigned in journal order");
-      durable_.descs.insert(durable_.descs.end(), tasks.begin(), tasks.end());
-      durable_.outcomes.resize(durable_.descs.size());
-      durable_.finished_on.resize(durable_.descs.size());
-      peer->conn->send(Submitted{job, first, static_cast<std::uint32_t>(tasks.size())});
+      // The plan is known only now: journaled after the job, so a crash before its commit
+      // leaves a new leader to plan the job afresh.
+      if (auto plan = plan_record(*core_, job, spec)) {
+        const JournalRecord planned = std::move(*plan);
+        enqueue([] {}, &planned);
+      }
+      durable_.specs.insert(durable_.specs.end(), spec.tasks.begin(), spec.tasks.end());
+      durable_.outcomes.resize(durable_.specs.size());
+      durable_.finished_on.resize(durable_.specs.size());
+      peer->conn->send(Submitted{job, first, count});
     }, &record);
   } else if (auto* status = std::get_if<StatusRequest>(&message)) {
     const std::uint64_t t = status->task;
@@ -442,7 +436,7 @@ void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& me
     // journal record is written by the apply step's own small commit.
     enqueue([this, peer, t] {
       const JobId job = core_->table().tasks[t].job;
-      journal_->append(JobCancelled{job, now()});
+      journal_->append(cancel_record(*core_, job, now()));
       if (auto c = journal_->commit(); !c) {
         peer->conn->send(ErrorReply{"journal: " + c.error()});
         return;
@@ -542,7 +536,7 @@ void SchedulerDaemon::send_commands() {
     if (c.worker >= workers_.size() || !workers_[c.worker]) continue;
     Connection& conn = *workers_[c.worker]->conn;
     if (c.kind == Command::Kind::kDispatch) {
-      conn.send(Dispatch{c.epoch, c.task, durable_.descs[c.task]});
+      conn.send(Dispatch{c.epoch, c.task, durable_.specs[c.task]});
       ++stats_.dispatched;
       if (zk_ && !first_dispatch_) {
         first_dispatch_ = true;

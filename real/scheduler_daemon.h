@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "core/expected.h"
@@ -174,6 +175,9 @@ class SchedulerDaemon {
 
   // Beside the core's task table, indexed by TaskId: what each task is and how it ended.
   DurableState durable_;
+  // Tasks whose final failure a worker reported and this daemon journaled before applying
+  // it; any other kTaskFailed notice (a timeout) is journaled when it is seen.
+  std::unordered_set<std::uint64_t> failure_journaled_;
   std::vector<double> started_at_;  // when each task's TaskStarted arrived (-1: not yet)
   std::uint64_t next_job_ = 0;   // ids assigned when journaled, before the core applies
   std::uint64_t next_task_ = 0;

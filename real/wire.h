@@ -2,8 +2,8 @@
 //
 // A frame is a 4-byte little-endian payload length followed by the payload; the payload
 // starts with the protocol version (u8, kWireVersion) and the message type (u8), then the
-// message's fields in order: integers and doubles little-endian, strings and lists as a
-// u32 count followed by their items. docs/real/wire-protocol.md has the table of messages.
+// message's fields in the order of its field list below (real/wire.cc), in the binary form
+// of core/codec.h. docs/real/wire-protocol.md has the table of messages.
 //
 // Decoding is strict and total: a frame longer than the limit, a truncated payload,
 // trailing bytes, an unknown version or type, or an out-of-range enum is an Error with a
@@ -19,14 +19,15 @@
 
 #include "core/expected.h"
 #include "core/metrics.h"
-#include "core/task_desc.h"
+#include "core/job_spec.h"
 
 namespace fulcrum::real {
 
-inline constexpr std::uint8_t kWireVersion = 6;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
+inline constexpr std::uint8_t kWireVersion = 7;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
                                                  // 4: Challenge, Auth, AuthOk (real/auth.h);
                                                  // 5: Submit carries request_id;
-                                                 // 6: Register carries the whole WorkerSpec
+                                                 // 6: Register carries the whole WorkerSpec;
+                                                 // 7: Submit and Dispatch carry JobSpec/TaskSpec
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---
@@ -43,7 +44,7 @@ struct TaskDone {                      // finished (exit 0) or failed (anything 
 
 // --- scheduler -> worker ---
 struct Welcome { std::uint32_t worker = 0; std::uint64_t epoch = 0; };
-struct Dispatch { std::uint64_t epoch = 0; std::uint64_t task = 0; TaskDesc desc; };
+struct Dispatch { std::uint64_t epoch = 0; std::uint64_t task = 0; TaskSpec spec; };  // parents: job indices
 struct CancelTask { std::uint64_t epoch = 0; std::uint64_t task = 0; };
 // The worker was drained and retired by the autoscaler: it stops and its process exits.
 struct Retire { std::uint64_t epoch = 0; };
@@ -52,7 +53,7 @@ struct Retire { std::uint64_t epoch = 0; };
 // One job. A non-empty request_id (at most kMaxRequestId bytes) makes it idempotent: the
 // scheduler answers a Submit whose id it has journaled with that job's ids, not a new job.
 struct Submit {
-  std::vector<TaskDesc> tasks;
+  JobSpec job;
   std::string request_id;
 };
 inline constexpr std::size_t kMaxRequestId = 128;

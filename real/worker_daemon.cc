@@ -171,7 +171,7 @@ void WorkerDaemon::on_message(Message&& message) {
       return;
     }
     log("dispatch of task " + std::to_string(dispatch->task) + " in epoch " + std::to_string(dispatch->epoch));
-    queue_.emplace_back(dispatch->task, std::move(dispatch->desc));
+    queue_.emplace_back(dispatch->task, std::move(dispatch->spec));
     start_queued();
   } else if (auto* cancel = std::get_if<CancelTask>(&message)) {
     if (cancel->epoch < epoch_) return;

@@ -79,7 +79,7 @@ class WorkerDaemon {
   bool stopping_ = false;
   double backoff_ = 0.05;
   std::uint64_t epoch_ = 0;
-  std::deque<std::pair<std::uint64_t, TaskDesc>> queue_;  // dispatched, not started
+  std::deque<std::pair<std::uint64_t, TaskSpec>> queue_;  // dispatched, not started
   std::map<std::uint64_t, TaskOutcome> unreported_;       // finished while disconnected
   // Monitoring.
   std::uint64_t completed_ = 0, failed_ = 0;

@@ -46,7 +46,8 @@ Expected<Scenario> load_scenario_text(const std::string& yaml, const std::string
                                       const std::vector<std::string>& overrides = {});
 
 // The built-in demo scenario, as commented YAML: a heterogeneous 16-host cluster at about
-// 80% load, so that the policies visibly differ.
+// 80% load, so that the policies visibly differ. Its text is scenario/default.yaml,
+// compiled in (scenario/default_scenario.cmake).
 std::string_view default_scenario_yaml();
 
 // Every key path the loader accepts, a list's entries written "[]": "seed", "cluster.hosts",

@@ -19,7 +19,7 @@ fi
 
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
-mkdir -p "$corpus"/{wire,scenario,loaders,journal} "$BUILD/crashes"
+mkdir -p "$corpus"/{wire,scenario,loaders,journal,scheduler} "$BUILD/crashes"
 cp examples/*.yaml "$corpus/scenario/"
 SHARED=../shared/workloads
 if [ -d "$SHARED" ]; then
@@ -29,8 +29,12 @@ if [ -d "$SHARED" ]; then
 fi
 for f in examples/dags/*.json; do { printf '\x02'; cat "$f"; } >"$corpus/loaders/dag_$(basename "$f")"; done
 
+# Scheduler seeds: any bytes choose an event sequence (core/tests/scheduler_harness.h); a
+# few fixed ones start it off.
+for i in 1 2 3 4; do seq "$i" 7 2500 >"$corpus/scheduler/seed$i"; done
+
 status=0
-for target in wire scenario loaders journal; do
+for target in wire scenario loaders journal scheduler; do
   log="$BUILD/${target}_fuzz.log"
   if "$BUILD/${target}_fuzz" "$corpus/$target" -max_total_time="$SECONDS_EACH" -timeout=5 -rss_limit_mb=2048 \
        -max_len=16384 -artifact_prefix="$BUILD/crashes/${target}-" -print_final_stats=1 >"$log" 2>&1; then

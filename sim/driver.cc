@@ -127,6 +127,7 @@ class Simulation {
       groups.push_back(state.spec.group);
       host_index_[state.spec.name] = static_cast<std::uint32_t>(h);
       fastest_speed_ = std::max(fastest_speed_, state.spec.speed);
+      host_specs_.push_back(state.spec);
       hosts_.push_back(std::move(state));
     }
     for (const FaultSpec& f : scenario_.faults) {
@@ -328,12 +329,7 @@ class Simulation {
     if (!trace_jobs_.empty()) {
       for (const DagJob& job : trace_jobs_) {
         sg4::this_actor::sleep_until(job.submit);
-        submit(job.name, dag_job_spec(job), critical_path(job), [&] {
-          std::vector<TaskDesc> tasks(job.tasks.size());
-          for (std::size_t i = 0; i < job.tasks.size(); ++i) tasks[i] = TaskDesc{TaskKind::kSleep, "", job.tasks[i].flops, 0, {}};
-          for (const DagEdge& e : job.edges) tasks[e.to].parents.push_back(e.from);
-          return tasks;
-        });
+        submit(job.name, dag_job_spec(job, TaskKind::kSleep), critical_path_bound(job, host_specs_));
       }
     } else {
       Arrival arrival;
@@ -341,9 +337,7 @@ class Simulation {
         sg4::this_actor::sleep_until(arrival.time);
         JobSpec job;
         job.tasks.push_back(TaskSpec{arrival.flops, {}});
-        submit("", job, arrival.flops / fastest_speed_, [&] {
-          return std::vector<TaskDesc>{TaskDesc{TaskKind::kSleep, "", arrival.flops, 0, {}}};
-        });
+        submit("", job, arrival.flops / fastest_speed_);
       }
     }
     arrivals_done_ = true;
@@ -351,11 +345,10 @@ class Simulation {
   }
 
   // Submits one job (once a leader listens: a client retries through an election).
-  template <class Descs>
-  void submit(const std::string& name, const JobSpec& job, double critical_path, Descs descs) {
+  void submit(const std::string& name, const JobSpec& job, double critical_path) {
     while (!leader_up_) sg4::this_actor::sleep_for(0.01);
     const TaskId first = core_->table().tasks.size();
-    if (keep_journal_) journal_.push_back(JobAccepted{core_->table().jobs.size(), now(), descs()});
+    if (keep_journal_) journal_.push_back(JobAccepted{core_->table().jobs.size(), now(), job});
     // What executors need beyond flops (parents' data, per-host costs) exists only for
     // file workloads; synthetic runs skip the copy (it would be most of their memory).
     if (!trace_jobs_.empty()) {
@@ -368,29 +361,11 @@ class Simulation {
     }
     jobs_.push_back(JobRecord{core_->table().jobs.size(), name, now(), -1, -1,
                               static_cast<std::uint32_t>(job.tasks.size()), 0, critical_path, true});
-    core_->on_job_submitted(now(), job);
-    apply();
-  }
-
-  // A lower bound on the job's makespan: every task on the fastest host, data for free.
-  double critical_path(const DagJob& job) const {
-    std::vector<double> task_time(job.tasks.size());
-    for (std::size_t i = 0; i < job.tasks.size(); ++i) {
-      const DagTask& t = job.tasks[i];
-      double best = t.flops / fastest_speed_;
-      for (const auto& [host, seconds] : t.cost) {
-        if (host_index_.count(host)) best = std::min(best, seconds);
-      }
-      if (!t.cost.empty() && t.flops == 0) {
-        best = INFINITY;
-        for (const auto& [host, seconds] : t.cost) {
-          if (host_index_.count(host)) best = std::min(best, seconds);
-        }
-        if (!std::isfinite(best)) best = 0;
-      }
-      task_time[i] = best;
+    const JobId id = core_->on_job_submitted(now(), job);
+    if (keep_journal_) {
+      if (auto plan = plan_record(*core_, id, job)) journal_.push_back(std::move(*plan));
     }
-    return JobGraph(job).critical_path(task_time, std::vector<double>(job.edges.size(), 0));
+    apply();
   }
 
   void scheduler_loop() {
@@ -673,26 +648,13 @@ class Simulation {
 
   void on_notice(const Notice& n) {
     const std::string host = n.worker == kNoWorker || n.worker >= host_of_.size() ? "" : hosts_[host_of_[n.worker]].spec.name;
-    std::string detail;
-    switch (n.kind) {
-      case Notice::Kind::kWorkerDead: detail = std::to_string(static_cast<int>(n.value)) + " tasks moved"; break;
-      case Notice::Kind::kTaskRetry: detail = fmt::format("task {} retried after {:g} s", n.task, n.value); break;
-      case Notice::Kind::kTaskFailed:
-        detail = "task " + std::to_string(n.task) + " failed for good";
-        if (keep_journal_) journal_.push_back(TaskFailed{n.task, n.time, core_->table().tasks[n.task].attempts, {}});
-        break;
-      case Notice::Kind::kTaskTimedOut: detail = "task " + std::to_string(n.task); break;
-      case Notice::Kind::kBacklogHigh:
-      case Notice::Kind::kBacklogCleared: detail = std::to_string(static_cast<long>(n.value)) + " tasks waiting"; break;
-      case Notice::Kind::kScaleOut:
-        detail = fmt::format("+{} workers ({} {:.3g})", n.count, to_string(scenario_.autoscale.metric == "backlog"
-                                                                               ? AutoscaleConfig::Metric::kBacklog
-                                                                               : AutoscaleConfig::Metric::kUtilisation),
-                             n.value);
-        break;
-      case Notice::Kind::kScaleIn: detail = fmt::format("draining ({} {:.3g})", scenario_.autoscale.metric, n.value); break;
-      default: break;
+    if (n.kind == Notice::Kind::kTaskFailed && keep_journal_) {
+      const Task& task = core_->table().tasks[n.task];
+      journal_.push_back(TaskFailed{n.task, n.time, task.attempts, {}, task.start});
     }
+    const std::string detail = notice_detail(n, scenario_.autoscale.metric == "backlog"
+                                                    ? AutoscaleConfig::Metric::kBacklog
+                                                    : AutoscaleConfig::Metric::kUtilisation);
     event(n.time, std::string(to_string(n.kind)), host, detail, n.alert);
   }
 
@@ -855,6 +817,7 @@ class Simulation {
   std::vector<std::uint32_t> host_of_;  // WorkerId of the current core -> host index
   std::map<std::string, std::uint32_t> host_index_;
   double fastest_speed_ = 0;
+  std::vector<WorkerSpec> host_specs_;
   std::vector<TaskSpec> task_specs_;  // per TaskId, parents as absolute ids
   std::vector<JobRecord> jobs_;
   sg4::Mailbox* scheduler_mailbox_ = nullptr;

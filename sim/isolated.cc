@@ -13,142 +13,75 @@
 #include <string>
 #include <type_traits>
 
+#include "core/codec.h"
+
 namespace fulcrum::sim {
 namespace {
 
 static_assert(std::is_trivially_copyable_v<TaskRecord>);
 static_assert(std::is_trivially_copyable_v<Summary>);
 
-// A byte buffer writer/reader for the child-to-parent message. Both ends are the same
-// binary, so plain values are copied as bytes.
-class Writer {
- public:
-  template <class T> void put(const T& v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  void put_string(const std::string& s) {
-    put<std::uint64_t>(s.size());
-    bytes_ += s;
-  }
-  template <class T> void put_vector(const std::vector<T>& v) {
-    put<std::uint64_t>(v.size());
-    bytes_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-  }
-  const std::string& bytes() const { return bytes_; }
-
- private:
-  std::string bytes_;
-};
-
-class Reader {
- public:
-  explicit Reader(const std::string& bytes) : bytes_(bytes) {}
-  template <class T> bool get(T& v) {
-    if (pos_ + sizeof v > bytes_.size()) return false;
-    std::memcpy(&v, bytes_.data() + pos_, sizeof v);
-    pos_ += sizeof v;
-    return true;
-  }
-  bool get_string(std::string& s) {
-    std::uint64_t n = 0;
-    if (!get(n) || pos_ + n > bytes_.size()) return false;
-    s.assign(bytes_, pos_, n);
-    pos_ += n;
-    return true;
-  }
-  template <class T> bool get_vector(std::vector<T>& v) {
-    std::uint64_t n = 0;
-    if (!get(n) || n > (bytes_.size() - pos_) / sizeof(T)) return false;
-    v.resize(n);
-    std::memcpy(v.data(), bytes_.data() + pos_, n * sizeof(T));
-    pos_ += n * sizeof(T);
-    return true;
-  }
-
- private:
-  const std::string& bytes_;
-  std::size_t pos_ = 0;
-};
+// The child-to-parent message: the records through their field lists (core/codec.h),
+// except the task rows and the summary, which are trivially copyable and copied as bytes
+// (both ends are the same binary; a million task rows copy in one memcpy).
+template <class T> void put_raw(std::string& out, const std::vector<T>& v) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  const std::uint64_t n = v.size();
+  out.append(reinterpret_cast<const char*>(&n), sizeof n);
+  out.append(reinterpret_cast<const char*>(v.data()), n * sizeof(T));
+}
 
 std::string encode(const Expected<RunRecords>& result) {
-  Writer w;
+  std::string out;
+  BinaryWriter w(out);
   w.put<std::uint8_t>(result.ok() ? 1 : 0);
   if (!result.ok()) {
-    w.put_string(result.error());
-    return w.bytes();
+    w.put(result.error());
+    return out;
   }
   const RunRecords& r = result.value();
-  w.put_vector(r.tasks);
-  w.put<std::uint64_t>(r.jobs.size());
-  for (const JobRecord& j : r.jobs) {
-    w.put(j.id);
-    w.put_string(j.name);
-    w.put(j.submit);
-    w.put(j.start);
-    w.put(j.end);
-    w.put(j.tasks);
-    w.put(j.processors);
-    w.put(j.critical_path);
-    w.put(j.success);
-  }
-  w.put<std::uint64_t>(r.workers.size());
-  for (const WorkerRecord& wr : r.workers) {
-    w.put_string(wr.name);
-    w.put_string(wr.group);
-    w.put(wr.speed);
-    w.put(wr.slots);
-    w.put(wr.tasks);
-    w.put(wr.busy_time);
-    w.put(wr.utilisation);
-  }
-  w.put<std::uint64_t>(r.events.size());
-  for (const EventRecord& e : r.events) {
-    w.put(e.time);
-    w.put_string(e.kind);
-    w.put_string(e.host);
-    w.put_string(e.detail);
-    w.put(e.alert);
-  }
-  w.put(r.summary);
-  return w.bytes();
+  w.put(r.jobs);
+  w.put(r.workers);
+  w.put(r.events);
+  put_raw(out, r.tasks);
+  put_raw(out, std::vector<Summary>{r.summary});
+  return out;
+}
+
+template <class T> bool get_raw(std::string_view bytes, std::size_t& pos, std::vector<T>& v) {
+  std::uint64_t n = 0;
+  if (bytes.size() - pos < sizeof n) return false;
+  std::memcpy(&n, bytes.data() + pos, sizeof n);
+  pos += sizeof n;
+  if (n > (bytes.size() - pos) / sizeof(T)) return false;
+  v.resize(n);
+  std::memcpy(v.data(), bytes.data() + pos, n * sizeof(T));
+  pos += n * sizeof(T);
+  return true;
 }
 
 Expected<RunRecords> decode(const std::string& bytes) {
-  Reader r(bytes);
-  std::uint8_t ok = 0;
-  if (!r.get(ok)) return Error{"simulation process sent no result"};
-  if (!ok) {
+  if (bytes.empty()) return Error{"simulation process sent no result"};
+  std::string_view view(bytes);
+  BinaryReader r(view.substr(1));
+  if (bytes[0] != 1) {
     std::string message;
-    if (!r.get_string(message)) return Error{"simulation process sent a truncated error"};
+    r.get(message);
+    if (r.failed()) return Error{"simulation process sent a truncated error"};
     return Error{message};
   }
   RunRecords records;
-  std::uint64_t workers = 0;
-  std::uint64_t jobs = 0;
-  bool good = r.get_vector(records.tasks) && r.get(jobs);
-  for (std::uint64_t i = 0; good && i < jobs; ++i) {
-    JobRecord j;
-    good = r.get(j.id) && r.get_string(j.name) && r.get(j.submit) && r.get(j.start) && r.get(j.end) && r.get(j.tasks) &&
-           r.get(j.processors) && r.get(j.critical_path) && r.get(j.success);
-    records.jobs.push_back(std::move(j));
+  r.get(records.jobs);
+  r.get(records.workers);
+  r.get(records.events);
+  if (r.failed()) return Error{"simulation process sent a truncated result"};
+  // The codec consumed a prefix; the raw parts follow it.
+  std::size_t pos = bytes.size() - r.remaining();
+  std::vector<Summary> summary;
+  if (!get_raw(view, pos, records.tasks) || !get_raw(view, pos, summary) || summary.size() != 1 || pos != bytes.size()) {
+    return Error{"simulation process sent a truncated result"};
   }
-  good = good && r.get(workers);
-  for (std::uint64_t i = 0; good && i < workers; ++i) {
-    WorkerRecord wr;
-    good = r.get_string(wr.name) && r.get_string(wr.group) && r.get(wr.speed) && r.get(wr.slots) &&
-           r.get(wr.tasks) && r.get(wr.busy_time) && r.get(wr.utilisation);
-    records.workers.push_back(std::move(wr));
-  }
-  std::uint64_t events = 0;
-  good = good && r.get(events);
-  for (std::uint64_t i = 0; good && i < events; ++i) {
-    EventRecord e;
-    good = r.get(e.time) && r.get_string(e.kind) && r.get_string(e.host) && r.get_string(e.detail) && r.get(e.alert);
-    records.events.push_back(std::move(e));
-  }
-  good = good && r.get(records.summary);
-  if (!good) return Error{"simulation process sent a truncated result"};
+  records.summary = summary[0];
   return records;
 }
 

@@ -1,6 +1,7 @@
 #include "workload/jobs.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "workload/loaders.h"
 
@@ -37,12 +38,15 @@ double bytes_moved(const std::vector<DagJob>& jobs, const std::vector<TaskRecord
   return bytes;
 }
 
-JobSpec dag_job_spec(const DagJob& job) {
+JobSpec dag_job_spec(const DagJob& job, TaskKind kind) {
   JobSpec spec;
+  spec.name = job.name;
   spec.tasks.resize(job.tasks.size());
   for (std::size_t i = 0; i < job.tasks.size(); ++i) {
     spec.tasks[i].flops = job.tasks[i].flops;
     spec.tasks[i].cost = job.tasks[i].cost;
+    spec.tasks[i].name = job.tasks[i].name;
+    spec.tasks[i].kind = kind;
   }
   for (const DagEdge& e : job.edges) {
     TaskSpec& child = spec.tasks[e.to];
@@ -51,6 +55,22 @@ JobSpec dag_job_spec(const DagJob& job) {
     child.parent_comm.push_back(e.comm);
   }
   return spec;
+}
+
+double critical_path_bound(const DagJob& job, const std::vector<WorkerSpec>& hosts) {
+  double fastest = 0;
+  for (const WorkerSpec& h : hosts) fastest = std::max(fastest, h.speed);
+  std::vector<double> task_time(job.tasks.size());
+  for (std::size_t i = 0; i < job.tasks.size(); ++i) {
+    const DagTask& t = job.tasks[i];
+    // A task described only by per-host costs (flops 0) is not free on an unnamed host.
+    double best = t.cost.empty() || t.flops > 0 ? t.flops / fastest : INFINITY;
+    for (const WorkerSpec& h : hosts) {
+      if (auto it = t.cost.find(h.name); it != t.cost.end()) best = std::min(best, it->second);
+    }
+    task_time[i] = std::isfinite(best) ? best : 0;
+  }
+  return JobGraph(job).critical_path(task_time, std::vector<double>(job.edges.size(), 0));
 }
 
 Expected<std::vector<DagJob>> load_jobs(const TraceWorkload& trace) {

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "core/cluster.h"
 #include "core/dag.h"
 #include "core/metrics.h"
 #include "core/task.h"
@@ -23,7 +24,13 @@ DagJob topologically_sorted(const DagJob& job);
 // jobs' tasks are tasks[first..] in submission order (as both drivers number them).
 double bytes_moved(const std::vector<DagJob>& jobs, const std::vector<TaskRecord>& tasks);
 
-// The core's description of a topologically sorted job.
-JobSpec dag_job_spec(const DagJob& job);
+// The core's description of a topologically sorted job (task names and the job's name
+// kept); every task of kind `kind`.
+JobSpec dag_job_spec(const DagJob& job, TaskKind kind = TaskKind::kBurn);
+
+// A lower bound on the job's makespan on `hosts` (the jobs_slowdown denominator, the same
+// in both worlds): the longest chain when every task takes its fastest time there — flops
+// on the fastest host, or its cost on a named host of the cluster — and data moves free.
+double critical_path_bound(const DagJob& job, const std::vector<WorkerSpec>& hosts);
 
 }  // namespace fulcrum

@@ -59,6 +59,9 @@ expect_error 2 "" -- run --no-such-flag
 printf '{"tasks": [{"id": "a", "flops": 1}, {"id": "b", "flops": 1}], "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "a"}]}' >"$tmp/cycle.json"
 printf 'cluster: {hosts: [{count: 2}]}\nworkload: {type: dag, file: cycle.json}\n' >"$tmp/dag.yaml"
 expect_error 2 "cycle.json.*cycle: " -- validate "$tmp/dag.yaml"
+expect_error 2 "no_such_journal: cannot open" -- journal dump "$tmp/no_such_journal"
+expect_error 2 "not a fulcrum journal" -- journal dump "$tmp/dag.yaml"
+expect_error 2 "PATH or --zk" -- journal dump
 
 # Happy paths.
 if ! "$FULCRUM" run --set workload.tasks=200 --out "$tmp/out" >"$tmp/summary.txt" ||
@@ -77,6 +80,11 @@ fi
 commands=$("$FULCRUM" --help | awk '/^Subcommands:/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{on=0}')
 if [ -z "$commands" ] || ! "$FULCRUM" --help | grep -q "^Example: fulcrum "; then
   echo "FAIL: fulcrum --help lists no commands or shows no example" >&2
+  failures=$((failures + 1))
+fi
+# Subcommands of subcommands too.
+if ! "$FULCRUM" journal dump --help | grep -q "^Example: fulcrum journal dump"; then
+  echo "FAIL: fulcrum journal dump --help shows no example" >&2
   failures=$((failures + 1))
 fi
 for c in $commands; do

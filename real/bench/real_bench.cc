@@ -8,7 +8,7 @@
 // It starts `FULCRUM_BINARY scheduler` (journal in a fresh mkdtemp folder under
 // --journal-parent, default /tmp) and `--workers` worker daemons as child processes on
 // 127.0.0.1, waits until every worker has registered, then runs two phases against that
-// one scheduler. A no-op task is TaskDesc{kSleep, "", flops 0}: a zero-length timer on the
+// one scheduler. A no-op task is a kSleep TaskSpec of 0 flops: a zero-length timer on the
 // worker.
 //
 // (a) Throughput. N tasks are submitted as jobs of --batch tasks over --clients
@@ -309,11 +309,11 @@ class Conn {
 
 // --- helpers ---------------------------------------------------------------------------------
 
-const TaskDesc kNoop{TaskKind::kSleep, "", 0, 0, {}};
+const TaskSpec kNoop = synthetic_task(TaskKind::kSleep, 0);
 
 std::string submit_frame(std::size_t tasks) {
   std::string frame;
-  encode_frame(Submit{std::vector<TaskDesc>(tasks, kNoop)}, frame);
+  encode_frame(Submit{{std::vector<TaskSpec>(tasks, kNoop)}}, frame);
   return frame;
 }
 

@@ -33,7 +33,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "chaos"))
-import chaos  # noqa: E402  (Net, Procs, Proc, probes)
+from fulcrum_chaos import cluster, common, net as chaos_net  # noqa: E402  (Net, Procs, Proc, probes)
 
 
 def parse_unit(path):
@@ -108,13 +108,13 @@ def main():
     args = ap.parse_args()
     binary = os.path.abspath(args.binary)
 
-    ok, why = chaos.netns_available()
+    ok, why = chaos_net.netns_available()
     if not ok:
         print(f"deploy_demo: SKIPPED: {why}")
         return 77
     help_text = subprocess.run([binary, "scheduler", "--help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True).stdout
-    has_zk = "--zk" in help_text and os.path.exists(chaos.ZK_CLASSPATH[1])
+    has_zk = "--zk" in help_text and os.path.exists(cluster.ZK_CLASSPATH[1])
     mode = args.mode if args.mode != "auto" else ("zk" if has_zk else "file")
     if mode == "zk" and not has_zk:
         print("deploy_demo: --mode zk needs a binary with `scheduler --zk` and ZooKeeper installed")
@@ -125,15 +125,15 @@ def main():
     net = procs = None
     failed = []
     try:
-        chaos.remove_stale_namespaces()
-        net = chaos.Net("d")
+        chaos_net.remove_stale_namespaces()
+        net = chaos_net.Net("d")
         # The ZooKeeper unit is run in both modes (the ensemble is only used with --zk).
-        zk_hosts = ["zk1", "zk2", "zk3"] if os.path.exists(chaos.ZK_CLASSPATH[1]) else []
+        zk_hosts = ["zk1", "zk2", "zk3"] if os.path.exists(cluster.ZK_CLASSPATH[1]) else []
         sched_hosts = ["sched1", "sched2"] if mode == "zk" else ["sched1"]
         worker_hosts = ["worker1", "worker2"]
         ips = {h: net.add_host(h) for h in zk_hosts + sched_hosts + worker_hosts + ["client"]}
         net.enter("client")
-        procs = chaos.Procs(net, work)
+        procs = cluster.Procs(net, work)
 
         def machine(h):
             root = os.path.join(work, h)
@@ -152,7 +152,7 @@ def main():
             root, mapping = machine(h)
             argv = expand_exec(os.path.join(HERE, unit), instance, h, mapping)
             print(f"  {h}: {' '.join(argv)}")
-            p = chaos.Proc(f"{h}-{unit}", h, argv, os.path.join(work, f"{h}.log"))
+            p = cluster.Proc(f"{h}-{unit}", h, argv, os.path.join(work, f"{h}.log"))
             started[h] = procs.start(p)
             return p
 
@@ -169,9 +169,9 @@ def main():
             open(os.path.join(mapping["/var/lib/zookeeper"], "myid"), "w").write(f"{n}\n")
             start(h, "fulcrum-zookeeper.service")
         if zk_hosts:
-            chaos.wait_for("the ZooKeeper ensemble", lambda: all(
-                "Mode:" in chaos.zk_four_letter(ips[h], 2181, "srvr") for h in zk_hosts), 40, 0.2)
-            modes = [re.search(r"Mode: (\w+)", chaos.zk_four_letter(ips[h], 2181, "srvr")).group(1) for h in zk_hosts]
+            common.wait_for("the ZooKeeper ensemble", lambda: all(
+                "Mode:" in cluster.zk_four_letter(ips[h], 2181, "srvr") for h in zk_hosts), 40, 0.2)
+            modes = [re.search(r"Mode: (\w+)", cluster.zk_four_letter(ips[h], 2181, "srvr")).group(1) for h in zk_hosts]
             print(f"  ZooKeeper ensemble serving: {', '.join(f'{h} {m}' for h, m in zip(zk_hosts, modes))}")
             if sorted(modes) != ["follower", "follower", "leader"]:
                 failed.append(f"ZooKeeper modes {modes}")
@@ -198,24 +198,24 @@ def main():
 
         def metrics(h):
             try:
-                return chaos.scrape(ips[h], 9464, 0.3)
+                return cluster.scrape(ips[h], 9464, 0.3)
             except OSError:
                 return None
 
         def leader():
             for h in sched_hosts:
                 m = metrics(h)
-                if m is not None and chaos.is_leader(m):
+                if m is not None and cluster.is_leader(m):
                     return h, m
             return None
 
         def workers_up():
             lead = leader()
             return lead is not None and lead[1].get('fulcrum_workers{state="up"}', 0) >= len(worker_hosts)
-        chaos.wait_for("both workers to register", workers_up, 40, 0.2)
+        common.wait_for("both workers to register", workers_up, 40, 0.2)
         # Workers' /metrics on their machine address (--metrics-host 0.0.0.0 in the env).
         for h in worker_hosts:
-            m = chaos.scrape(ips[h], 9465, 1)
+            m = cluster.scrape(ips[h], 9465, 1)
             if m.get("fulcrum_worker_connected") != 1:
                 failed.append(f"{h}: fulcrum_worker_connected is not 1")
 
@@ -248,11 +248,11 @@ def main():
         print(f"  SIGKILL the leader on {lead_host} (epoch {epoch:g})")
         if mode == "file":
             start(lead_host, "fulcrum-scheduler.service")  # as Restart=always would
-        chaos.wait_for("a new leader", lambda: (leader() or (None, {}))[1].get("fulcrum_epoch", 0) > epoch, 40, 0.1)
+        common.wait_for("a new leader", lambda: (leader() or (None, {}))[1].get("fulcrum_epoch", 0) > epoch, 40, 0.1)
         lead_host, m = leader()
         print(f"  leader now on {lead_host} (epoch {m['fulcrum_epoch']:g})")
         submit_and_wait("after")
-    except (chaos.SetupError, OSError, subprocess.SubprocessError) as e:
+    except (common.SetupError, OSError, subprocess.SubprocessError) as e:
         failed.append(f"{type(e).__name__}: {e}")
     finally:
         if procs is not None:

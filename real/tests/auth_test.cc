@@ -347,7 +347,7 @@ TEST(AuthReal, OnlyAWorkerWithTheRightSecretRegistersAndGetsTasks) {
   procs.worker("wrongkey", endpoint, {"--secret-file", b});
   auto client = Client::connect(endpoint, 5, kSecretA);
   ASSERT_TRUE(client.ok()) << client.error();
-  auto submitted = (*client)->call(Submit{{TaskDesc{TaskKind::kCommand, "echo ran", 0, 0, {}}}});
+  auto submitted = (*client)->call(Submit{{{command_task("echo ran")}}});
   ASSERT_TRUE(submitted.ok()) << submitted.error();
   const std::uint64_t task = std::get<Submitted>(*submitted).first_task;
   // Both refused workers keep trying (with backoff); none registers, nothing is dispatched.
@@ -380,7 +380,7 @@ TEST(AuthReal, AClientWithAWrongOrNoSecretCannotSubmit) {
   EXPECT_NE(wrong.error().find("closed"), std::string::npos) << wrong.error();
   auto none = Client::connect(endpoint, 5);
   ASSERT_TRUE(none.ok());  // TCP only: the scheduler speaks first
-  auto refused = (*none)->call(Submit{{TaskDesc{TaskKind::kCommand, "touch " + dir.path() + "/pwned", 0, 0, {}}}});
+  auto refused = (*none)->call(Submit{{{command_task("touch " + dir.path() + "/pwned")}}});
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().find("requires authentication"), std::string::npos) << refused.error();
 
@@ -442,7 +442,7 @@ TEST(AuthReal, AWorkerRefusesASchedulerThatCannotProveTheSecret) {
     FrameReader reader;
     send_raw(fd, Challenge{nonce});
     ASSERT_TRUE(read_raw(fd, reader).ok());
-    send_raw(fd, Dispatch{1000, 0, TaskDesc{TaskKind::kCommand, "touch " + dir.path() + "/pwned", 0, 0, {}}});
+    send_raw(fd, Dispatch{1000, 0, command_task("touch " + dir.path() + "/pwned")});
     auto next = read_raw(fd, reader);
     ASSERT_FALSE(next.ok()) << "the worker sent " << message_name(*next);
     ::close(fd);
@@ -515,7 +515,7 @@ TEST(AuthReal, ReplayedAnswersGarbageAndWrongRolesAreRefused) {
     const int fd = connect_raw(port);
     FrameReader reader;
     ASSERT_TRUE(read_raw(fd, reader).ok());
-    send_raw(fd, Submit{{TaskDesc{TaskKind::kCommand, "true", 0, 0, {}}}});
+    send_raw(fd, Submit{{{command_task("true")}}});
     auto next = read_raw(fd, reader);
     ASSERT_FALSE(next.ok()) << "the scheduler sent " << message_name(*next);
     ::close(fd);

@@ -121,7 +121,7 @@ void wait_for_workers(Client& c, std::size_t n) {
 std::vector<TaskStatus> run_tasks(Client& c, int n, double seconds) {
   std::vector<std::uint64_t> ids;
   for (int i = 0; i < n; ++i) {
-    auto r = c.call(Submit{{TaskDesc{TaskKind::kSleep, "", seconds * 1e9, 0, {}}}});
+    auto r = c.call(Submit{{{synthetic_task(TaskKind::kSleep, seconds * 1e9)}}});
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
     if (r.ok()) ids.push_back(std::get<Submitted>(*r).first_task);
   }

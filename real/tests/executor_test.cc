@@ -41,16 +41,16 @@ Executor::Done Record(Finished& f) {
   };
 }
 
-TaskDesc Command(std::string command, double timeout = 0) {
-  TaskDesc d;
+TaskSpec Command(std::string command, double timeout = 0) {
+  TaskSpec d;
   d.kind = TaskKind::kCommand;
   d.command = std::move(command);
   d.timeout = timeout;
   return d;
 }
 
-TaskDesc Synthetic(TaskKind kind, double flops, double timeout = 0) {
-  TaskDesc d;
+TaskSpec Synthetic(TaskKind kind, double flops, double timeout = 0) {
+  TaskSpec d;
   d.kind = kind;
   d.flops = flops;
   d.timeout = timeout;
@@ -128,7 +128,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 // Runs one task to its end and returns what `done` got.
-Finished RunOne(const TaskDesc& desc, double speed = 1e9) {
+Finished RunOne(const TaskSpec& desc, double speed = 1e9) {
   asio::io_context io;
   Executor executor(io, speed);
   Finished f;

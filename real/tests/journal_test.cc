@@ -27,22 +27,21 @@ std::string all_byte_values() {
 
 JobAccepted small_job(std::uint64_t id) {
   return JobAccepted{id, 0.5 * static_cast<double>(id),
-                     {TaskDesc{TaskKind::kSleep, "", 1e9, 0, {}},
-                      TaskDesc{TaskKind::kCommand, "true", 0, 5, {0}}}};
+                     {{synthetic_task(TaskKind::kSleep, 1e9), command_task("true", 5, {0})}}};
 }
 
 // A DAG of `n` tasks, each with up to two parents before it.
 JobAccepted big_job(std::uint64_t id, std::uint32_t n) {
   JobAccepted job{id, 12.75, {}};
   for (std::uint32_t i = 0; i < n; ++i) {
-    TaskDesc t;
+    TaskSpec t;
     t.kind = static_cast<TaskKind>(i % 3);
     t.command = t.kind == TaskKind::kCommand ? "run step " + std::to_string(i) : "";
     t.flops = 1e6 * (i + 1);
     t.timeout = i % 2 ? 60 : 0;
     if (i > 0) t.parents.push_back(i - 1);
     if (i > 1) t.parents.push_back(i / 2);
-    job.tasks.push_back(std::move(t));
+    job.spec.tasks.push_back(std::move(t));
   }
   return job;
 }
@@ -53,17 +52,25 @@ std::vector<JournalRecord> every_kind() {
   JobAccepted job;
   job.job = std::numeric_limits<std::uint64_t>::max();
   job.submit = 1700000000.125;
-  job.tasks = {
-      TaskDesc{TaskKind::kCommand, "echo 'hi' | tr a-z A-Z", 0, 30, {}},
-      TaskDesc{TaskKind::kBurn, "", 2.5e9, 0, {0}},
-      TaskDesc{TaskKind::kSleep, "", std::numeric_limits<double>::denorm_min(), 1e-9, {0, 1}},
-      TaskDesc{TaskKind::kCommand, std::string("nul\0and\xff\n", 9), 0,
-               std::numeric_limits<double>::infinity(), {0, 1, 2}},
+  job.spec.name = "montage-\xff";
+  job.spec.tasks = {
+      command_task("echo 'hi' | tr a-z A-Z", 30),
+      synthetic_task(TaskKind::kBurn, 2.5e9, 0, {0}),
+      synthetic_task(TaskKind::kSleep, std::numeric_limits<double>::denorm_min(), 1e-9, {0, 1}),
+      command_task(std::string("nul\0and\xff\n", 9), std::numeric_limits<double>::infinity(), {0, 1, 2}),
   };
+  // Every TaskSpec field, DAG data and planner hints included.
+  TaskSpec& dag = job.spec.tasks[3];
+  dag.flops = 7e9;
+  dag.parent_bytes = {0, 1e6, -0.0};
+  dag.parent_comm = {-1, 2.5, 0};
+  dag.cost = {{"cpu-a", 14}, {"", 0}, {"cpu-b", 1e300}};
+  dag.priority = -3.25;
+  dag.name = "mProject_ID0042";
   std::vector<JournalRecord> records;
   records.push_back(job);
   records.push_back(JobAccepted{0, 0, {}});  // a job without tasks
-  records.push_back(JobAccepted{1, 2.5, {TaskDesc{TaskKind::kCommand, "true", 0, 0, {}}}, "client-42/retry"});
+  records.push_back(JobAccepted{1, 2.5, {{command_task("true")}}, "client-42/retry"});
   records.push_back(TaskFinished{0, 0, 0, "", 0, TaskOutcome{0, ""}});
   records.push_back(TaskFinished{42, 10.25, 12.5, "worker-7:9001", 3,
                                  TaskOutcome{0, all_byte_values() + all_byte_values()}});
@@ -351,11 +358,11 @@ void check_torn_tail(const std::string& dir, const std::vector<JournalRecord>& r
 TEST_F(JournalTest, TornTailOfASmallRecordIsCutForEveryLength) {
   const std::vector<JournalRecord> records{small_job(1), TaskFailed{2, 3, 1, {1, "no"}},
                                            JobCancelled{1, 4}};
-  // JobCancelled: 8 bytes of frame + 18 of body; cut 1..25 bytes of it.
-  for (std::uint64_t k = 1; k < 26; ++k) {
+  // JobCancelled: 8 bytes of frame + 26 of body (two empty lists); cut 1..33 bytes of it.
+  for (std::uint64_t k = 1; k < 34; ++k) {
     const std::string d = dir("small" + std::to_string(k));
     const std::vector<std::uint64_t> offsets = write_one_by_one(d, records);
-    ASSERT_EQ(offsets.back() - offsets[offsets.size() - 2], 26u);
+    ASSERT_EQ(offsets.back() - offsets[offsets.size() - 2], 34u);
     check_torn_tail(d, records, offsets, k);
   }
 }
@@ -445,9 +452,33 @@ TEST(JournalFormat, AVersionOneJobAcceptedDecodesWithoutARequestId) {
   const auto& job = std::get<JobAccepted>(back[0]);
   EXPECT_EQ(job.job, 7u);
   EXPECT_EQ(job.submit, 4.0);
-  ASSERT_EQ(job.tasks.size(), 1u);
-  EXPECT_EQ(job.tasks[0].command, "true");
+  ASSERT_EQ(job.spec.tasks.size(), 1u);
+  EXPECT_EQ(job.spec.tasks[0].kind, TaskKind::kCommand);
+  EXPECT_EQ(job.spec.tasks[0].command, "true");
   EXPECT_EQ(job.request_id, "");
+}
+
+// Version 2 (before a task was a whole TaskSpec): kind, command, flops, timeout, parents,
+// then the request id. Journals written by those builds replay unchanged.
+TEST(JournalFormat, AVersionTwoJobAcceptedDecodesIntoTaskSpecs) {
+  std::string body("\x01\x02", 2);
+  body += le32(3) + le32(0);                 // job 3
+  body += le32(0) + le32(0x40100000u);       // submit 4.0
+  body += le32(2);                           // two tasks
+  body += std::string("\x01", 1) + le32(0) + le32(0) + le32(0x41cdcd65u) + std::string(8, '\0') + le32(0);  // burn 1e9
+  body += std::string("\x02", 1) + le32(0) + std::string(8, '\0') + le32(0) + le32(0x40140000u) + le32(1) + le32(0);
+  body += le32(5) + "req-9";
+  const std::string framed = le32(static_cast<std::uint32_t>(body.size())) + le32(crc32(body)) + body;
+  std::vector<JournalRecord> back;
+  auto n = decode_records(framed, "v2", [&](const JournalRecord& r) { back.push_back(r); });
+  ASSERT_TRUE(n.ok()) << n.error();
+  ASSERT_EQ(back.size(), 1u);
+  const auto& job = std::get<JobAccepted>(back[0]);
+  EXPECT_EQ(job.job, 3u);
+  EXPECT_EQ(job.request_id, "req-9");
+  ASSERT_EQ(job.spec.tasks.size(), 2u);
+  EXPECT_EQ(job.spec.tasks[0], synthetic_task(TaskKind::kBurn, 1e9));
+  EXPECT_EQ(job.spec.tasks[1], synthetic_task(TaskKind::kSleep, 0, 5, {0}));
 }
 
 // A record with a good checksum that this build cannot decode was written by a newer
@@ -455,7 +486,7 @@ TEST(JournalFormat, AVersionOneJobAcceptedDecodesWithoutARequestId) {
 TEST_F(JournalTest, UndecodableRecordWithAGoodChecksumIsAnErrorNotATruncation) {
   const std::pair<const char*, std::string> cases[] = {
       {"unknown record type", std::string("\x09\x01", 2)},
-      {"unsupported record format version", std::string("\x04\x02", 2) + std::string(16, 'a')},
+      {"unsupported record format version", std::string("\x04\x03", 2) + std::string(16, 'a')},
       {"bytes after its fields", std::string("\x04\x01", 2) + std::string(17, 'a')},
       {"shorter than its fields", std::string("\x04\x01", 2) + std::string(15, 'a')},
   };
@@ -567,7 +598,7 @@ TEST_F(JournalTest, OversizedRecordDropsItsBatchAndTheJournalStaysUsable) {
   auto j = open_replayed(dir());
   const std::uint64_t before = j->bytes();
   j->append(JobCancelled{1, 1});
-  JobAccepted huge{2, 0, {TaskDesc{TaskKind::kCommand, std::string(kMaxRecordBytes, 'c'), 0, 0, {}}}};
+  JobAccepted huge{2, 0, {{command_task(std::string(kMaxRecordBytes, 'c'))}}};
   j->append(huge);
   EXPECT_EQ(j->pending(), 2u);
   auto c = j->commit();

@@ -144,7 +144,7 @@ std::string run_top(int metrics_port) {
   return out;
 }
 
-TaskDesc shell(const std::string& command) { return TaskDesc{TaskKind::kCommand, command, 0, 0, {}}; }
+TaskSpec shell(const std::string& command) { return command_task(command); }
 
 // Whether connecting to the port is refused (nobody listens) within `timeout` seconds.
 bool eventually_refused(int port, double timeout) {
@@ -171,9 +171,9 @@ TEST(Monitoring, SchedulerAndWorkersExposeWhatRanAndAWorkerDeath) {
   const int n = 12;
   auto client = Client::connect(address);
   ASSERT_TRUE(client.ok()) << client.error();
-  std::vector<TaskDesc> tasks;
+  std::vector<TaskSpec> tasks;
   for (int i = 0; i < n; ++i) tasks.push_back(shell("sleep 0.05"));
-  auto submitted = (*client)->call(Submit{tasks});
+  auto submitted = (*client)->call(Submit{{tasks}});
   ASSERT_TRUE(submitted.ok()) << submitted.error();
   const std::uint64_t first = std::get<Submitted>(*submitted).first_task;
   // While they run, the queues show them.
@@ -246,7 +246,7 @@ TEST(Monitoring, ARestartOnTheJournalCountsAFailoverAndKeepsTheTotals) {
   p.start("a", {"worker", "--scheduler", address, "--name", "a", "--slots", "3"});
   auto client = Client::connect(address);
   ASSERT_TRUE(client.ok()) << client.error();
-  auto submitted = (*client)->call(Submit{{shell("true"), shell("true"), shell("exit 3")}});
+  auto submitted = (*client)->call(Submit{{{shell("true"), shell("true"), shell("exit 3")}}});
   ASSERT_TRUE(submitted.ok()) << submitted.error();
   const std::uint64_t first = std::get<Submitted>(*submitted).first_task;
   for (std::uint64_t t = first; t < first + 3; ++t) ASSERT_TRUE((*client)->call(StatusRequest{t, true}, 30).ok());

@@ -107,10 +107,10 @@ class Cluster {
   std::map<std::string, pid_t> pids_;
 };
 
-TaskDesc shell(const std::string& command) { return TaskDesc{TaskKind::kCommand, command, 0, 0, {}}; }
+TaskSpec shell(const std::string& command) { return command_task(command); }
 
-std::uint64_t submit(Client& c, const std::vector<TaskDesc>& tasks) {
-  auto r = c.call(Submit{tasks});
+std::uint64_t submit(Client& c, const std::vector<TaskSpec>& tasks) {
+  auto r = c.call(Submit{{tasks}});
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
   return r.ok() ? std::get<Submitted>(*r).first_task : ~0ull;
 }
@@ -127,7 +127,7 @@ TEST(RealMode, SubmitAndCompleteOnSeveralWorkers) {
   for (int i = 0; i < 3; ++i) cluster.start_worker("w" + std::to_string(i), 2);
   cluster.wait_for_workers(3);
   auto c = cluster.client();
-  std::vector<TaskDesc> tasks;
+  std::vector<TaskSpec> tasks;
   for (int i = 0; i < 30; ++i) tasks.push_back(shell("sleep 0.05; echo task-" + std::to_string(i)));
   tasks.push_back(shell("echo oops >&2; exit 7"));
   const std::uint64_t first = submit(*c, tasks);
@@ -182,7 +182,7 @@ TEST(RealMode, ASchedulerKilledAndRestartedOnItsJournalLosesNothingAndRecordsOnc
   const int n = 24;
   {
     auto c = cluster.client();
-    std::vector<TaskDesc> tasks;
+    std::vector<TaskSpec> tasks;
     for (int i = 0; i < n; ++i) tasks.push_back(shell("sleep 0.1; echo " + std::to_string(i)));
     first = submit(*c, tasks);
     wait(*c, first + 2);  // some have finished, some run, some wait
@@ -220,18 +220,18 @@ TEST(RealMode, ASubmissionRetriedUnderItsRequestIdMakesOneJobEvenAcrossARestart)
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
     return r.ok() ? std::get<Submitted>(*r) : Submitted{};
   };
-  const Submit first_try{{shell("true"), shell("true")}, "retry-me"};
+  const Submit first_try{{{shell("true"), shell("true")}}, "retry-me"};
   const Submitted a = submitted(first_try);
   // The same request, again (a client that lost the reply), also in one batch with others.
   const Submitted b = submitted(first_try);
   EXPECT_EQ(b.job, a.job);
   EXPECT_EQ(b.first_task, a.first_task);
   EXPECT_EQ(b.count, 2u);
-  const Submitted other = submitted(Submit{{shell("true")}, "another"});
+  const Submitted other = submitted(Submit{{{shell("true")}}, "another"});
   EXPECT_NE(other.job, a.job);
   EXPECT_EQ(other.first_task, a.first_task + 2);
-  const Submitted unnamed = submitted(Submit{{shell("true")}, ""});
-  const Submitted unnamed_again = submitted(Submit{{shell("true")}, ""});
+  const Submitted unnamed = submitted(Submit{{{shell("true")}}, ""});
+  const Submitted unnamed_again = submitted(Submit{{{shell("true")}}, ""});
   EXPECT_NE(unnamed.job, unnamed_again.job) << "without a request id every submission is a job";
 
   // A restarted scheduler knows the name from its journal.
@@ -244,10 +244,10 @@ TEST(RealMode, ASubmissionRetriedUnderItsRequestIdMakesOneJobEvenAcrossARestart)
   auto records = c->call(RecordsRequest{});
   ASSERT_TRUE(records.ok());
   EXPECT_EQ(std::get<RecordsReply>(*records).tasks.size(), 5u);
-  auto reused = c->call(Submit{{shell("false"), shell("true")}, "retry-me"});
+  auto reused = c->call(Submit{{{shell("false"), shell("true")}}, "retry-me"});
   ASSERT_FALSE(reused.ok()) << "a request id names one job";
   EXPECT_NE(reused.error().find("different job"), std::string::npos) << reused.error();
-  auto too_long = c->call(Submit{{shell("true")}, std::string(kMaxRequestId + 1, 'x')});
+  auto too_long = c->call(Submit{{{shell("true")}}, std::string(kMaxRequestId + 1, 'x')});
   ASSERT_FALSE(too_long.ok());
   EXPECT_NE(too_long.error().find("request id"), std::string::npos) << too_long.error();
   EXPECT_TRUE(c->refused());

@@ -112,7 +112,7 @@ std::size_t encoded_size(const Message& m) {
 class Sizes {
  public:
   explicit Sizes(const std::vector<Table>& tables) {
-    for (const char* name : {"TaskDesc", "TaskOutcome", "TaskRecord", "WorkerSpec", "WorkerRecord"}) {
+    for (const char* name : {"JobSpec", "TaskSpec", "TaskOutcome", "TaskRecord", "WorkerSpec", "WorkerRecord"}) {
       const Table* t = find_table(tables, "field", name);
       if (!t) {
         ADD_FAILURE() << kPage << ": no field table under a heading '" << name << "'";
@@ -127,7 +127,7 @@ class Sizes {
     static const std::map<std::string, std::size_t> kScalars{{"u8", 1}, {"bool", 1}, {"u32", 4}, {"i32", 4},
                                                              {"u64", 8}, {"f64", 8}, {"string", 4}};
     if (auto s = kScalars.find(type); s != kScalars.end()) return s->second;
-    if (type.rfind("list<", 0) == 0 && type.back() == '>') return 4;  // the count of an empty list
+    if ((type.rfind("list<", 0) == 0 || type.rfind("map<", 0) == 0) && type.back() == '>') return 4;  // empty
     if (auto s = structs_.find(type); s != structs_.end()) return struct_size(s->second);
     ADD_FAILURE() << kPage << ":" << line << ": unknown field type '" << type << "'";
     return 0;
@@ -229,13 +229,42 @@ TEST(WireDoc, StructTablesAddUpToTheEncoding) {
   const auto tables = page_tables();
   const Sizes sizes(tables);
   auto grows = [](const Message& empty, const Message& one) { return encoded_size(one) - encoded_size(empty); };
-  EXPECT_EQ(sizes.struct_size("TaskDesc"), grows(Submit{}, Submit{{TaskDesc{}}, ""})) << kPage << ": TaskDesc's fields";
+  EXPECT_EQ(sizes.struct_size("JobSpec"), grows(ErrorReply{}, Submit{})) << kPage << ": JobSpec's fields";
+  EXPECT_EQ(sizes.struct_size("TaskSpec"), grows(Submit{}, Submit{{{TaskSpec{}}}, ""})) << kPage << ": TaskSpec's fields";
   EXPECT_EQ(sizes.struct_size("TaskOutcome"), grows(TaskStarted{}, TaskDone{})) << kPage << ": TaskOutcome's fields";
   RecordsReply with_task, with_worker;
   with_task.tasks.emplace_back();
   with_worker.workers.emplace_back();
   EXPECT_EQ(sizes.struct_size("TaskRecord"), grows(RecordsReply{}, with_task)) << kPage << ": TaskRecord's fields";
   EXPECT_EQ(sizes.struct_size("WorkerRecord"), grows(RecordsReply{}, with_worker)) << kPage << ": WorkerRecord's fields";
+}
+
+// The names of a type's field list, in order (the list every serialiser walks).
+struct FieldNames {
+  std::vector<std::string> names;
+  template <class T> void field(std::string_view name, T&) { names.emplace_back(name); }
+  template <class E> void enumeration(std::string_view name, E&, E) { names.emplace_back(name); }
+};
+template <class T> std::vector<std::string> field_names() {
+  T value{};
+  FieldNames v;
+  fields(v, value);
+  return v.names;
+}
+
+TEST(WireDoc, StructTablesNameTheFieldListsInOrder) {
+  const auto tables = page_tables();
+  const std::map<std::string, std::vector<std::string>> lists{
+      {"JobSpec", field_names<JobSpec>()},       {"TaskSpec", field_names<TaskSpec>()},
+      {"TaskOutcome", field_names<TaskOutcome>()}, {"TaskRecord", field_names<TaskRecord>()},
+      {"WorkerSpec", field_names<WorkerSpec>()}, {"WorkerRecord", field_names<WorkerRecord>()}};
+  for (const auto& [name, list] : lists) {
+    const Table* t = find_table(tables, "field", name);
+    ASSERT_NE(t, nullptr) << kPage << ": no table for " << name;
+    std::vector<std::string> documented;
+    for (const Row& r : t->rows) documented.push_back(unquote(r.cells.at(0)));
+    EXPECT_EQ(documented, list) << kPage << ": " << name << "'s table against its fields() in core/";
+  }
 }
 
 TEST(WireDoc, VersionHistoryEndsAtTheCurrentVersion) {

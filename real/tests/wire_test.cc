@@ -8,8 +8,13 @@ namespace fulcrum::real {
 namespace {
 
 std::vector<Message> samples() {
-  TaskDesc cmd{TaskKind::kCommand, "echo 'hi'\n\x01\x02", 0, 2.5, {}};
-  TaskDesc burn{TaskKind::kBurn, "", 3e9, 0, {0, 1}};
+  TaskSpec cmd = command_task("echo 'hi'\n\x01\x02", 2.5);
+  TaskSpec burn = synthetic_task(TaskKind::kBurn, 3e9, 0, {0, 1});
+  burn.parent_bytes = {1e6, 0};
+  burn.parent_comm = {-1, 0.5};
+  burn.cost = {{"w-0", 2.5}, {"w-1", 0}};
+  burn.priority = 7.5;
+  burn.name = "stage-2";
   TaskStatus status{9, 2, "finished", "w-1", 2, 1.5, 2.5, 3.5, {3, std::string("out\0put", 7)}};
   RecordsReply records;
   records.tasks.push_back({1, 0, 2e9, 0.5, 0.75, 1.0, 2.0, 3, 1, TaskState::kFinished});
@@ -22,7 +27,7 @@ std::vector<Message> samples() {
           Welcome{5, 77},
           Dispatch{77, 42, cmd},
           CancelTask{77, 42},
-          Submit{{cmd, burn}, "request-7"},
+          Submit{{{cmd, burn}, "job-a"}, "request-7"},
           StatusRequest{42, true},
           CancelRequest{42},
           RecordsRequest{},
@@ -71,7 +76,7 @@ TEST(Wire, EveryMessageRoundTrips) {
   encode_frame(d, one);
   auto back = decode_payload(std::string_view(one).substr(4));
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(std::get<Dispatch>(*back).desc, d.desc);
+  EXPECT_EQ(std::get<Dispatch>(*back).spec, d.spec);
 }
 
 TEST(Wire, OversizedFrameIsRefusedBeforeItIsBuffered) {
@@ -104,8 +109,9 @@ TEST(Wire, MalformedPayloadsAreErrorsWithReasons) {
   lying[3] = '\xff';
   expect_error(lying, "past the end");
   std::string bad_enum;
-  encode_frame(Dispatch{1, 2, TaskDesc{}}, bad_enum);
-  bad_enum[4 + 2 + 16] = 9;  // TaskKind after epoch and task
+  encode_frame(Dispatch{1, 2, TaskSpec{}}, bad_enum);
+  // TaskKind after epoch, task, and the spec's flops, four empty lists and priority.
+  bad_enum[4 + 2 + 16 + 8 + 4 * 4 + 8] = 9;
   expect_error(std::string_view(bad_enum).substr(4), "out of range");
   std::string bad_role;
   encode_frame(Auth{AuthRole::kWorker, "n", "m"}, bad_role);

@@ -42,7 +42,7 @@ std::string slurp(const std::string& path) {
 }
 
 JournalRecord job(std::uint64_t id, const std::string& command) {
-  return JobAccepted{id, 1.0 * id, {TaskDesc{TaskKind::kCommand, command, 0, 0, {}}}};
+  return JobAccepted{id, 1.0 * id, {{command_task(command)}}};
 }
 
 TEST(ZkJournal, RoundTripBatchesAndFenceADeposedLeader) {
@@ -287,8 +287,8 @@ class Ha {
   }
   // Task ids of the job.
   std::vector<std::uint64_t> submit(const LeaderInfo& l, int n, const std::string& command) {
-    std::vector<TaskDesc> tasks(n, TaskDesc{TaskKind::kCommand, command, 0, 0, {}});
-    auto reply = client(l)->call(Submit{tasks});
+    std::vector<TaskSpec> tasks(n, command_task(command));
+    auto reply = client(l)->call(Submit{{tasks}});
     if (!reply) throw std::runtime_error(reply.error());
     const auto& ok = std::get<Submitted>(*reply);
     std::vector<std::uint64_t> ids;
@@ -372,9 +372,9 @@ TEST(ZkFailover, AJobTooLargeForTheJournalIsRefusedAndTheLeaderServesOn) {
   ha.start_replica("a");
   const LeaderInfo leader = ha.wait_leader(0);
   ha.start_worker("w1", 1);
-  const std::vector<TaskDesc> big{TaskDesc{TaskKind::kCommand, "true " + std::string(kZkMaxRecordBytes, 'x'), 0, 0, {}}};
+  const std::vector<TaskSpec> big{command_task("true " + std::string(kZkMaxRecordBytes, 'x'))};
   auto c = ha.client(leader);
-  auto reply = c->call(Submit{big, ""});
+  auto reply = c->call(Submit{{big}, ""});
   ASSERT_FALSE(reply.ok());
   EXPECT_TRUE(c->refused());
   EXPECT_NE(reply.error().find("above the journal's limit"), std::string::npos) << reply.error();

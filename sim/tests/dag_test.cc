@@ -40,6 +40,41 @@ TEST(Dag, HeftReproducesTheTopcuogluExample) {
   EXPECT_NEAR(r->jobs[0].end - r->jobs[0].submit, 80.0, 1e-5);
 }
 
+// A leader killed mid-run: the standby replays the journal, in which the job's HEFT plan
+// (priorities and planned processors) was recorded, so every task still runs where HEFT
+// placed it — before JobPlanned, a replayed job was planned again with no workers known
+// and its tasks went to whichever worker was least loaded.
+TEST(Dag, ALeaderKillKeepsTheHeftPlanAndPriorities) {
+  for (const char* kill : {"20", "30", "45", "60"}) {
+    auto s = load_scenario_text(R"(
+seed: 1
+cluster:
+  hosts:
+    - {name: p1, count: 1, speed: 1e9, slots: 1}
+    - {name: p2, count: 1, speed: 1e9, slots: 1}
+    - {name: p3, count: 1, speed: 1e9, slots: 1}
+  network: {latency: 1e-9, bandwidth: 1e12}
+  queue_cap: -1
+workload: {type: dag, file: dags/topcuoglu2002.json}
+policy: heft
+recovery: {heartbeat_interval: 1, suspect_after: 3, dead_after: 6, election_delay: 2, reconcile_grace: 2}
+faults:
+  - {kind: leader_kill, at: )" + std::string(kill) + "}\n",
+                                std::string(FULCRUM_SOURCE_DIR) + "/examples/heft_leader_kill.yaml");
+    ASSERT_TRUE(s.ok()) << s.error();
+    auto r = sim::simulate(*s);
+    ASSERT_TRUE(r.ok()) << r.error();
+    SCOPED_TRACE(std::string("leader killed at ") + kill);
+    ASSERT_EQ(r->tasks.size(), 10u);
+    EXPECT_EQ(r->summary.tasks_completed, 10u);
+    bool elected = false;
+    for (const EventRecord& e : r->events) elected |= e.kind == "leader_elected" && e.time > 0;
+    EXPECT_TRUE(elected);
+    const std::vector<std::string> host{"p3", "p1", "p3", "p2", "p3", "p2", "p3", "p1", "p2", "p2"};
+    for (std::size_t i = 0; i < 10; ++i) EXPECT_EQ(r->workers[r->tasks[i].worker].name, host[i]) << "n" << i + 1;
+  }
+}
+
 // Every task starts after its parents ended; the job takes at least its critical path.
 void expect_dependencies_respected(const RunRecords& r, const std::vector<DagJob>& jobs) {
   ASSERT_EQ(r.jobs.size(), jobs.size());
