@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cmath>
 
+#include "core/dag.h"
+
 namespace fulcrum {
 
 std::string_view to_string(TaskState state) {
@@ -133,8 +135,8 @@ std::vector<double> Scheduler::priorities(const JobSpec& spec) {
     for (double& p : priority) p = rng_.uniform01();
     return priority;
   }
-  // Upward rank with mean costs: a task's time plus the longest (data, task) chain below
-  // it. Parents precede children, so one backward pass over the indices suffices.
+  // Upward rank (core/dag.h) with mean costs: a task's time (after its own priority) plus
+  // the longest (data, task) chain below it. Parents precede children, as upward_rank needs.
   double speed_sum = 0;
   std::size_t alive = 0;
   for (const Worker& w : cluster_.workers()) {
@@ -143,7 +145,8 @@ std::vector<double> Scheduler::priorities(const JobSpec& spec) {
     ++alive;
   }
   const double mean_speed = alive ? speed_sum / static_cast<double>(alive) : 1e9;
-  for (std::size_t i = spec.tasks.size(); i-- > 0;) {
+  std::vector<RankTask> tasks(spec.tasks.size());
+  for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
     const TaskSpec& t = spec.tasks[i];
     double time = t.flops / mean_speed;
     if (!t.cost.empty()) {
@@ -151,23 +154,17 @@ std::vector<double> Scheduler::priorities(const JobSpec& spec) {
       for (const auto& [host, seconds] : t.cost) time += seconds;
       time /= static_cast<double>(t.cost.size());
     }
-    priority[i] += time;
-  }
-  // Children's ranks are final before their parents read them: go from the last task.
-  std::vector<double> below(spec.tasks.size(), 0);
-  for (std::size_t i = spec.tasks.size(); i-- > 0;) {
-    const double rank = priority[i] + below[i];
-    const TaskSpec& t = spec.tasks[i];
+    tasks[i].time = priority[i] + time;
+    tasks[i].parents = t.parents;
+    tasks[i].parent_comm.resize(t.parents.size());
     for (std::size_t k = 0; k < t.parents.size(); ++k) {
-      const double comm = k < t.parent_comm.size() && t.parent_comm[k] >= 0
-                              ? t.parent_comm[k]
-                              : config_.network_latency +
-                                    (k < t.parent_bytes.size() ? t.parent_bytes[k] / config_.network_bandwidth : 0);
-      below[t.parents[k]] = std::max(below[t.parents[k]], comm + rank);
+      tasks[i].parent_comm[k] = k < t.parent_comm.size() && t.parent_comm[k] >= 0
+                                    ? t.parent_comm[k]
+                                    : config_.network_latency +
+                                          (k < t.parent_bytes.size() ? t.parent_bytes[k] / config_.network_bandwidth : 0);
     }
-    priority[i] = rank;
   }
-  return priority;
+  return upward_rank(tasks);
 }
 
 void Scheduler::on_job_cancelled(Time now, JobId job_id) {

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cmath>
 #include <limits>
 #include <map>
 #include <queue>
@@ -83,17 +82,6 @@ class ExecTimes {
   std::map<std::string, std::vector<std::uint32_t>> by_name_;  // names may repeat
 };
 
-// Rounds to 40 significant bits. Ranks that tie in exact arithmetic can differ in the last
-// bits when computed through different sums (the paper's n3 and n4: 43/3 + 23 + 42.667 and
-// 38/3 + 23 + 44.333, both 80); rounding each rank as it is computed snaps both back to the
-// same double, so "ties: lower index first" applies as the reader of the DAG expects. The
-// 2^-40 relative resolution (~1e-12) is far below any difference that matters in a plan.
-double round_rank(double x) {
-  int exponent = 0;
-  const double mantissa = std::frexp(x, &exponent);  // x = mantissa * 2^exponent, |mantissa| in [0.5, 1)
-  return std::ldexp(std::round(std::ldexp(mantissa, 40)), exponent - 40);
-}
-
 // Earliest start >= ready of a task lasting `duration` on a slot whose planned intervals
 // are `planned` (sorted, non-overlapping): the first gap that holds it, else after the last.
 double earliest_start(const std::vector<Interval>& planned, double ready, double duration) {
@@ -143,7 +131,7 @@ HeftPlan plan_heft(const DagJob& job, const std::vector<HeftHost>& hosts, const 
     comm[e] = d.comm >= 0 ? d.comm : network.latency + d.bytes / network.bandwidth;
   }
 
-  // Topological order (Kahn, FIFO): only needed to visit children before parents for ranks.
+  // Topological order (Kahn, FIFO): only needed to number parents before children for ranks.
   std::vector<std::uint32_t> pending(n);
   std::vector<std::uint32_t> topo;
   topo.reserve(n);
@@ -158,22 +146,37 @@ HeftPlan plan_heft(const DagJob& job, const std::vector<HeftHost>& hosts, const 
   }
   assert(topo.size() == n && "plan_heft: the DAG has a cycle");
 
-  // Upward ranks with the mean execution time over the hosts each task can run on.
+  // Upward ranks (core/dag.h) with the mean execution time over the hosts each task can run
+  // on, computed over the tasks renumbered in topological order. Ranks are snapped to 40
+  // significant bits: ranks that tie in exact arithmetic can differ in the last bits when
+  // computed through different sums (the paper's n3 and n4: 43/3 + 23 + 42.667 and
+  // 38/3 + 23 + 44.333, both 80), and snapping makes them the same double, so "ties: lower
+  // index first" applies as the reader of the DAG expects.
   const ExecTimes exec_times(hosts);
   std::vector<double> exec;
-  for (auto k = topo.rbegin(); k != topo.rend(); ++k) {
-    const std::uint32_t i = *k;
-    exec_times.fill(job.tasks[i], exec);
-    double sum = 0;
-    std::size_t usable = 0;
-    for (double x : exec)
-      if (x != kInf) sum += x, ++usable;
-    double below = 0;
-    for (std::uint32_t j = out.first[i]; j < out.first[i + 1]; ++j) {
-      const std::uint32_t e = out.edge[j];
-      below = std::max(below, comm[e] + plan.rank[job.edges[e].to]);
+  {
+    std::vector<std::uint32_t> position(n);
+    for (std::uint32_t k = 0; k < n; ++k) position[topo[k]] = k;
+    std::vector<RankTask> rank_tasks(n);
+    for (std::uint32_t k = 0; k < n; ++k) {
+      const std::uint32_t i = topo[k];
+      exec_times.fill(job.tasks[i], exec);
+      double sum = 0;
+      std::size_t usable = 0;
+      for (double x : exec)
+        if (x != kInf) sum += x, ++usable;
+      RankTask& t = rank_tasks[k];
+      t.time = sum / static_cast<double>(usable);
+      t.parents.reserve(in.first[i + 1] - in.first[i]);
+      t.parent_comm.reserve(in.first[i + 1] - in.first[i]);
+      for (std::uint32_t j = in.first[i]; j < in.first[i + 1]; ++j) {
+        const std::uint32_t e = in.edge[j];
+        t.parents.push_back(position[job.edges[e].from]);
+        t.parent_comm.push_back(comm[e]);
+      }
     }
-    plan.rank[i] = round_rank(sum / static_cast<double>(usable) + below);
+    const std::vector<double> rank = upward_rank(rank_tasks, /*snap_ties=*/true);
+    for (std::uint32_t k = 0; k < n; ++k) plan.rank[topo[k]] = rank[k];
   }
 
   // Priority order: decreasing rank, ties to the lower index, among tasks whose parents are

@@ -20,6 +20,8 @@
 #include "core/workload.h"
 #include "real/auth.h"
 #include "real/client.h"
+#include "real/scheduler_daemon.h"
+#include "scenario/scheduler_config.h"
 #include "workload/jobs.h"
 
 extern char** environ;
@@ -72,46 +74,27 @@ class LocalCluster {
     std::filesystem::remove(port_file);
     const RecoverySpec& r = scenario_.recovery;
     const double scale = scenario_.real.time_scale;
-    const bool detect = !scenario_.faults.empty();
+    const std::vector<WorkerSpec> hosts = worker_specs(scenario_.cluster);
     std::vector<std::string> args{options_.binary, "scheduler", "--listen", "127.0.0.1:" + std::to_string(port),
                                   "--journal", (dir_ / "journal").string(), "--policy", scenario_.policy,
-                                  "--queue-cap", std::to_string(scenario_.cluster.queue_cap),
-                                  "--seed", std::to_string(scenario_.seed), "--port-file", port_file,
-                                  "--max-attempts", std::to_string(r.max_attempts),
-                                  "--grace", number(r.reconcile_grace * scale),
-                                  "--retry-backoff", number(r.retry_backoff * scale),
-                                  "--task-timeout", number(r.task_timeout * scale),
-                                  "--quarantine-after", std::to_string(r.quarantine_after),
-                                  "--quarantine-window", number(r.quarantine_window * scale),
-                                  "--quarantine-for", number(r.quarantine_for * scale),
-                                  "--backlog-alert", std::to_string(r.backlog_alert),
+                                  "--port-file", port_file, "--grace", number(r.reconcile_grace * scale),
                                   "--secret-file", (dir_ / "secret").string()};
+    // The core's configuration: the simulator's, in scaled seconds.
+    for (std::string& flag : scheduler_flags(scale_durations(scheduler_config(scenario_, hosts.size()), scale))) {
+      args.push_back(std::move(flag));
+    }
     if (options_.metrics_port >= 0) {
       args.insert(args.end(), {"--metrics-port", std::to_string(options_.metrics_port)});
       if (!options_.metrics_port_file.empty()) args.insert(args.end(), {"--metrics-port-file", options_.metrics_port_file});
-    }
-    if (detect) {
-      for (const std::string& a : {std::string("--suspect-after"), number(r.suspect_after * scale),
-                                   std::string("--dead-after"), number(r.dead_after * scale),
-                                   std::string("--detector-period"), number(r.heartbeat_interval * scale)}) {
-        args.push_back(a);
-      }
     }
     if (scenario_.autoscale.enabled) {
       // Scale-outs start the standby hosts' workers through their boot scripts (see
       // write_boot_scripts), every host in host order, as the simulation boots them.
       const AutoscaleSpec& a = scenario_.autoscale;
-      const std::vector<WorkerSpec> hosts = worker_specs(scenario_.cluster);
       std::string names;
       for (const WorkerSpec& h : hosts) names += (names.empty() ? "" : ",") + h.name;
       for (const std::string& arg :
-           {std::string("--autoscale"), std::string("--autoscale-metric"), a.metric, std::string("--autoscale-target"),
-            number(a.target), std::string("--autoscale-min"), std::to_string(a.min), std::string("--autoscale-max"),
-            std::to_string(a.max > 0 ? a.max : hosts.size()), std::string("--autoscale-period"), number(a.period * scale),
-            std::string("--autoscale-window"), number(a.window * scale), std::string("--autoscale-cooldown-out"),
-            number(a.cooldown_out * scale), std::string("--autoscale-cooldown-in"), number(a.cooldown_in * scale),
-            std::string("--autoscale-tolerance"), number(a.tolerance), std::string("--autoscale-scale-in-after"),
-            std::to_string(a.scale_in_after), std::string("--scale-out-names"), names,
+           {std::string("--scale-out-names"), names,
             std::string("--scale-out-command"), "exec /bin/sh '" + (dir_ / "boot").string() + "/{name}.sh'",
             std::string("--boot-timeout"), number(a.boot_delay * scale + 10)}) {
         args.push_back(arg);

@@ -59,6 +59,44 @@ SchedulerDaemon::~SchedulerDaemon() {
   if (events_) std::fclose(events_);
 }
 
+std::vector<std::string> scheduler_flags(const SchedulerConfig& c) {
+  auto number = [](double x) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", x);
+    return std::string(text);
+  };
+  const char* priority = c.priority == SchedulerConfig::Priority::kCriticalPath ? "critical_path"
+                         : c.priority == SchedulerConfig::Priority::kRandom     ? "random"
+                                                                                : "fifo";
+  std::vector<std::string> flags{"--seed", std::to_string(c.seed), "--queue-cap", std::to_string(c.queue_cap),
+                                 "--max-attempts", std::to_string(c.max_attempts),
+                                 "--suspect-after", number(c.suspect_after), "--dead-after", number(c.dead_after),
+                                 "--detector-period", number(c.detector_period),
+                                 "--retry-backoff", number(c.retry_backoff), "--task-timeout", number(c.task_timeout),
+                                 "--quarantine-after", std::to_string(c.quarantine_after),
+                                 "--quarantine-window", number(c.quarantine_window),
+                                 "--quarantine-for", number(c.quarantine_for),
+                                 "--backlog-alert", std::to_string(c.backlog_alert), "--priority", priority,
+                                 "--network-latency", number(c.network_latency),
+                                 "--network-bandwidth", number(c.network_bandwidth)};
+  const AutoscaleConfig& a = c.autoscale;
+  if (a.enabled) {
+    for (std::string f : {std::string("--autoscale"), std::string("--autoscale-metric"), std::string(to_string(a.metric)),
+                          std::string("--autoscale-target"), number(a.target),
+                          std::string("--autoscale-min"), std::to_string(a.min_workers),
+                          std::string("--autoscale-max"), std::to_string(a.max_workers),
+                          std::string("--autoscale-period"), number(a.period),
+                          std::string("--autoscale-window"), number(a.window),
+                          std::string("--autoscale-cooldown-out"), number(a.scale_out_cooldown),
+                          std::string("--autoscale-cooldown-in"), number(a.scale_in_cooldown),
+                          std::string("--autoscale-tolerance"), number(a.tolerance),
+                          std::string("--autoscale-scale-in-after"), std::to_string(a.scale_in_after)}) {
+      flags.push_back(std::move(f));
+    }
+  }
+  return flags;
+}
+
 void SchedulerDaemon::write_event(double time, const std::string& kind, const std::string& host,
                                   const std::string& detail, bool alert) {
   if (!events_) return;  // a ZooKeeper replica without --journal keeps no events.csv
@@ -78,7 +116,7 @@ void SchedulerDaemon::record_notices() {
       const JournalRecord record = TaskFailed{n.task, n.time, task.attempts, durable_.outcomes[n.task], task.start};
       enqueue([] {}, &record);
     }
-    const std::string detail = notice_detail(n, options_.autoscale.metric);
+    const std::string detail = notice_detail(n, options_.core.autoscale.metric);
     write_event(n.time, std::string(to_string(n.kind)), host, detail, n.alert);
     const auto kind = static_cast<std::size_t>(n.kind);
     if (kind < std::size(stats_.notices)) {
@@ -117,7 +155,7 @@ Expected<bool> SchedulerDaemon::start() {
       return Error{"--scale-out-names: '" + name + "' is not a worker name (letters, digits, '.', '_', '-')"};
     }
   }
-  if (options_.autoscale.enabled && options_.scale_out_command.empty()) {
+  if (options_.core.autoscale.enabled && options_.scale_out_command.empty()) {
     return Error{"--autoscale needs --scale-out-command"};
   }
   if (!options_.zk_hosts.empty()) return start_replica();
@@ -133,17 +171,8 @@ Expected<bool> SchedulerDaemon::start() {
 Expected<bool> SchedulerDaemon::serve() {
   auto policy = make_policy(options_.policy);
   if (!policy) return Error{"--policy: " + policy.error()};
-  SchedulerConfig config{options_.seed, options_.queue_cap, epoch_, options_.max_attempts};
-  config.suspect_after = options_.suspect_after;
-  config.dead_after = options_.dead_after;
-  config.detector_period = options_.detector_period;
-  config.retry_backoff = options_.retry_backoff;
-  config.task_timeout = options_.task_timeout;
-  config.quarantine_after = options_.quarantine_after;
-  config.quarantine_window = options_.quarantine_window;
-  config.quarantine_for = options_.quarantine_for;
-  config.backlog_alert = options_.backlog_alert;
-  config.autoscale = options_.autoscale;
+  SchedulerConfig config = options_.core;
+  config.epoch = epoch_;
   children_ = std::make_unique<ChildProcesses>(io_);
   boot_timer_ = std::make_unique<asio::steady_timer>(io_);
   core_ = std::make_unique<Scheduler>(config, std::move(*policy));

@@ -48,20 +48,11 @@ struct SchedulerOptions {
   std::string listen = "127.0.0.1:0";  // port 0: pick a free one (see port())
   std::string journal_dir;             // required
   std::string policy = "least_connections";
-  int queue_cap = -1;
-  std::uint64_t seed = 1;
-  std::uint32_t max_attempts = 3;
+  // The core's configuration (from a scenario: scheduler_config() in
+  // scenario/scheduler_config.h; on the command line: the flags scheduler_flags() writes).
+  // Its epoch is the daemon's own.
+  SchedulerConfig core;
   double reconcile_grace = 2.0;        // seconds
-  // Failure detection on heartbeats (0: off; a closed connection always counts as dead).
-  double suspect_after = 0;
-  double dead_after = 0;
-  double detector_period = 1.0;
-  double retry_backoff = 0;
-  double task_timeout = 0;
-  std::uint32_t quarantine_after = 0;
-  double quarantine_window = 60;
-  double quarantine_for = 60;
-  std::uint64_t backlog_alert = 0;
   std::uint32_t max_frame = kDefaultMaxFrame;
   bool verbose = false;                // log connections and errors on stderr
   // Authentication (real/auth.h): a file holding the shared secret; empty: none (every
@@ -73,7 +64,6 @@ struct SchedulerOptions {
   // start and stop workers, run with /bin/sh -c. In both, {address} is the scheduler's
   // HOST:PORT and {name} the worker's name; they are also in the environment as
   // FULCRUM_SCHEDULER and FULCRUM_WORKER_NAME.
-  AutoscaleConfig autoscale;
   std::string scale_out_command;              // must start a worker registering as {name}
   std::string scale_in_command;               // optional; after Retire was sent to {name}
   std::vector<std::string> scale_out_names;   // names to start, first free first; empty: scaled-EPOCH-N
@@ -86,6 +76,10 @@ struct SchedulerOptions {
   double zk_session_timeout = 10;             // seconds
   std::uint64_t zk_snapshot_every = 1000;     // batches between snapshots (0: never)
 };
+
+// The flags of `fulcrum scheduler` that give its core `config` (the epoch aside), for
+// drivers that start a daemon from a scenario (real/local_run.cc).
+std::vector<std::string> scheduler_flags(const SchedulerConfig& config);
 
 class SchedulerDaemon {
  public:

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/durable.h"
+#include "scenario/scheduler_config.h"
 #include "core/faults.h"
 #include "core/scheduler.h"
 #include "core/workload.h"
@@ -219,45 +220,8 @@ class Simulation {
   static double now() { return sg4::Engine::get_clock(); }
 
   SchedulerConfig config() const {
-    const RecoverySpec& r = scenario_.recovery;
-    SchedulerConfig c;
-    c.seed = scenario_.seed;
-    c.queue_cap = scenario_.cluster.queue_cap;
+    SchedulerConfig c = scheduler_config(scenario_, hosts_.size());
     c.epoch = epoch_;
-    c.max_attempts = r.max_attempts;
-    // Heartbeats are modelled only when the scenario injects faults: without faults no
-    // worker can fall silent, and a fault-free run should not pay for the messages.
-    if (with_faults_) {
-      c.suspect_after = r.suspect_after;
-      c.dead_after = r.dead_after;
-      c.detector_period = r.heartbeat_interval;
-    }
-    c.retry_backoff = r.retry_backoff;
-    c.task_timeout = r.task_timeout;
-    c.quarantine_after = r.quarantine_after;
-    c.quarantine_window = r.quarantine_window;
-    c.quarantine_for = r.quarantine_for;
-    c.backlog_alert = r.backlog_alert;
-    c.priority = scenario_.priority == "critical_path" ? SchedulerConfig::Priority::kCriticalPath
-                 : scenario_.priority == "random"      ? SchedulerConfig::Priority::kRandom
-                                                       : SchedulerConfig::Priority::kFifo;
-    // A message between two workers crosses both their links.
-    c.network_latency = 2 * scenario_.cluster.network.latency;
-    c.network_bandwidth = scenario_.cluster.network.bandwidth;
-    if (scenario_.autoscale.enabled) {
-      const AutoscaleSpec& a = scenario_.autoscale;
-      c.autoscale.enabled = true;
-      c.autoscale.metric = a.metric == "backlog" ? AutoscaleConfig::Metric::kBacklog : AutoscaleConfig::Metric::kUtilisation;
-      c.autoscale.target = a.target;
-      c.autoscale.min_workers = a.min;
-      c.autoscale.max_workers = a.max > 0 ? a.max : static_cast<std::uint32_t>(hosts_.size());
-      c.autoscale.period = a.period;
-      c.autoscale.window = a.window;
-      c.autoscale.scale_out_cooldown = a.cooldown_out;
-      c.autoscale.scale_in_cooldown = a.cooldown_in;
-      c.autoscale.tolerance = a.tolerance;
-      c.autoscale.scale_in_after = a.scale_in_after;
-    }
     return c;
   }
 
