@@ -4,7 +4,7 @@
 #include <cassert>
 #include <cmath>
 
-#include "core/dag.h"
+#include "core/upward_rank.h"
 
 namespace fulcrum {
 
@@ -135,7 +135,7 @@ std::vector<double> Scheduler::priorities(const JobSpec& spec) {
     for (double& p : priority) p = rng_.uniform01();
     return priority;
   }
-  // Upward rank (core/dag.h) with mean costs: a task's time (after its own priority) plus
+  // Upward rank (model/dag.h) with mean costs: a task's time (after its own priority) plus
   // the longest (data, task) chain below it. Parents precede children, as upward_rank needs.
   double speed_sum = 0;
   std::size_t alive = 0;

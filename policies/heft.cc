@@ -21,6 +21,8 @@
 #include <queue>
 #include <utility>
 
+#include "core/upward_rank.h"
+
 namespace fulcrum {
 namespace {
 
@@ -146,7 +148,7 @@ HeftPlan plan_heft(const DagJob& job, const std::vector<HeftHost>& hosts, const 
   }
   assert(topo.size() == n && "plan_heft: the DAG has a cycle");
 
-  // Upward ranks (core/dag.h) with the mean execution time over the hosts each task can run
+  // Upward ranks (model/dag.h) with the mean execution time over the hosts each task can run
   // on, computed over the tasks renumbered in topological order. Ranks are snapped to 40
   // significant bits: ranks that tie in exact arithmetic can differ in the last bits when
   // computed through different sums (the paper's n3 and n4: 43/3 + 23 + 42.667 and

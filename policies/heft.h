@@ -33,14 +33,14 @@
 // the data-ready time (few in practice, since the scan starts at the data-ready time).
 //
 // The planner computes its own topological order and ranks rather than using JobGraph, so
-// it depends only on the value types of core/dag.h.
+// it depends only on the value types of model/dag.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "core/dag.h"
+#include "model/dag.h"
 
 namespace fulcrum {
 

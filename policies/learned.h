@@ -38,7 +38,7 @@
 
 #include "core/cluster.h"
 #include "core/expected.h"
-#include "core/metrics.h"
+#include "core/records.h"
 #include "core/task.h"
 
 namespace fulcrum {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "core/metrics.h"
-#include "core/stats.h"
+#include "results/metrics.h"
+#include "results/stats.h"
 #include "core/task.h"
 #include "policies/learned.h"
 #include "policies/registry.h"

@@ -16,8 +16,8 @@
 #include <mutex>
 #include <thread>
 
-#include "core/faults.h"
-#include "core/workload.h"
+#include "model/faults.h"
+#include "model/arrivals.h"
 #include "real/auth.h"
 #include "real/client.h"
 #include "real/scheduler_daemon.h"

@@ -15,7 +15,7 @@
 
 #include <algorithm>
 
-#include "core/metrics.h"
+#include "results/metrics.h"
 #include "policies/registry.h"
 
 namespace fulcrum::real {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/expected.h"
-#include "core/metrics.h"
+#include "core/records.h"
 #include "core/job_spec.h"
 
 namespace fulcrum::real {

@@ -5,7 +5,7 @@
 #include <cmath>
 
 
-#include "core/stats.h"
+#include "results/stats.h"
 
 namespace fulcrum {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "core/metrics.h"
+#include "results/metrics.h"
 
 namespace fulcrum {
 

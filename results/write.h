@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/expected.h"
-#include "core/metrics.h"
+#include "results/metrics.h"
 #include "scenario/scenario.h"
 
 namespace fulcrum {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/cluster.h"
-#include "core/faults.h"
-#include "core/workload.h"
+#include "model/faults.h"
+#include "model/arrivals.h"
 
 namespace fulcrum {
 

@@ -13,9 +13,9 @@
 
 #include "core/durable.h"
 #include "scenario/scheduler_config.h"
-#include "core/faults.h"
+#include "model/faults.h"
 #include "core/scheduler.h"
-#include "core/workload.h"
+#include "model/arrivals.h"
 #include "policies/registry.h"
 #include "sim/platform.h"
 #include "workload/jobs.h"

@@ -12,7 +12,7 @@
 #include <functional>
 
 #include "core/expected.h"
-#include "core/metrics.h"
+#include "results/metrics.h"
 #include "scenario/scenario.h"
 
 namespace fulcrum::sim {

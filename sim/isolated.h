@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/expected.h"
-#include "core/metrics.h"
+#include "results/metrics.h"
 #include "scenario/scenario.h"
 #include "sim/driver.h"
 

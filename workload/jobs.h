@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "core/cluster.h"
-#include "core/dag.h"
-#include "core/metrics.h"
+#include "model/dag.h"
+#include "core/records.h"
 #include "core/task.h"
 #include "core/expected.h"
 #include "scenario/scenario.h"

@@ -1,4 +1,4 @@
-// Workload loaders: read workloads from files into DagJob values (core/dag.h), the form the
+// Workload loaders: read workloads from files into DagJob values (model/dag.h), the form the
 // core, the policies and the drivers consume.
 //
 //   load_wfcommons  a WfCommons workflow instance (a real execution traced on Chameleon
@@ -35,7 +35,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/dag.h"
+#include "model/dag.h"
 #include "core/expected.h"
 
 namespace fulcrum {

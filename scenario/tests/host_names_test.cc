@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/faults.h"
+#include "model/faults.h"
 #include "scenario/load.h"
 #include "scenario/scenario.h"
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "core/metrics.h"
+#include "results/metrics.h"
 #include "scenario/load.h"
 #include "sim/isolated.h"
 

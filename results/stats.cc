@@ -1,4 +1,4 @@
-#include "core/stats.h"
+#include "results/stats.h"
 
 #include <cmath>
 

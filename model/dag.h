@@ -1,4 +1,4 @@
-// Jobs as DAGs: the value types the workload loaders produce and the core, the policies
+// Jobs as DAGs: the value types the workload loaders produce and the policies
 // and the drivers consume, and JobGraph, the Boost.Graph view used to check and analyse
 // them.
 //
@@ -67,22 +67,5 @@ class JobGraph {
   std::vector<std::vector<std::uint32_t>> parents_, children_;
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> edge_index_;
 };
-
-// One task as the upward rank sees it, shaped like a JobSpec's TaskSpec: its time, and its
-// parents with the seconds each one's data takes to reach it.
-struct RankTask {
-  double time = 0;
-  std::vector<std::uint32_t> parents;  // each < own index
-  std::vector<double> parent_comm;     // aligned with parents
-};
-
-// HEFT's upward rank, the one implementation (the scheduler's critical_path priorities and
-// the HEFT planner both call it): per task, its time plus the longest chain of
-// (edge, task) below it. REQUIRES: parents precede children. With snap_ties, each rank is
-// rounded to 40 significant bits as it is computed (so parents see rounded ranks), which
-// makes ranks that tie in exact arithmetic but differ in the last bits through different
-// sums equal doubles; the 2^-40 relative resolution is far below any difference that
-// matters in a plan.
-std::vector<double> upward_rank(const std::vector<RankTask>& tasks, bool snap_ties = false);
 
 }  // namespace fulcrum

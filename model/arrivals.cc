@@ -1,4 +1,4 @@
-#include "core/workload.h"
+#include "model/arrivals.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,10 +1,10 @@
-#include "core/metrics.h"
+#include "results/metrics.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "core/stats.h"
+#include "results/stats.h"
 
 namespace fulcrum {
 
@@ -131,14 +131,8 @@ void add_fault_metrics(const std::vector<EventRecord>& events, Summary& s) {
 
 RunRecords collect_records(const TaskTable& table, const ClusterState& cluster, std::uint64_t tasks_retried) {
   RunRecords r;
-  r.tasks.reserve(table.tasks.size());
-  for (const Task& t : table.tasks) {
-    r.tasks.push_back({t.id, t.job, t.flops, t.submit, t.dispatched, t.start, t.end, t.worker, t.attempts, t.state});
-  }
-  r.workers.reserve(cluster.size());
-  for (const Worker& w : cluster.workers()) {
-    r.workers.push_back({w.spec.name, w.spec.group, w.spec.speed, w.spec.slots, w.completed, w.busy_time, 0});
-  }
+  r.tasks = task_records(table);
+  r.workers = worker_records(cluster);
   r.summary = summarize(r.tasks, r.workers, tasks_retried);
   return r;
 }

@@ -1,4 +1,4 @@
-#include "core/metrics.h"
+#include "results/metrics.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/faults.h"
+#include "model/faults.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,0 +1,23 @@
+#include "core/records.h"
+
+namespace fulcrum {
+
+std::vector<TaskRecord> task_records(const TaskTable& table) {
+  std::vector<TaskRecord> records;
+  records.reserve(table.tasks.size());
+  for (const Task& t : table.tasks) {
+    records.push_back({t.id, t.job, t.flops, t.submit, t.dispatched, t.start, t.end, t.worker, t.attempts, t.state});
+  }
+  return records;
+}
+
+std::vector<WorkerRecord> worker_records(const ClusterState& cluster) {
+  std::vector<WorkerRecord> records;
+  records.reserve(cluster.size());
+  for (const Worker& w : cluster.workers()) {
+    records.push_back({w.spec.name, w.spec.group, w.spec.speed, w.spec.slots, w.completed, w.busy_time, 0});
+  }
+  return records;
+}
+
+}  // namespace fulcrum

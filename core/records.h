@@ -1,0 +1,109 @@
+// What the core leaves behind for a run's results: one record per task, per worker, per
+// job and per event. Plain values copied out of the scheduler, so drivers can ship them
+// across a process or a socket and writers can print them without the core; each has the
+// one field list every serialiser walks (see core/job_spec.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/cluster.h"
+#include "core/task.h"
+
+namespace fulcrum {
+
+struct TaskRecord {
+  TaskId id = 0;
+  JobId job = 0;
+  double flops = 0;  // the task's size
+  Time submit = 0;
+  Time dispatched = -1;  // last attempt's dispatch to a worker, -1: never dispatched
+  Time start = -1;   // -1: never started
+  Time end = -1;     // -1: never reached a terminal state
+  WorkerId worker = kNoWorker;
+  std::uint32_t attempts = 0;
+  TaskState state = TaskState::kBlocked;
+};
+
+// The field list every serialiser walks (see core/job_spec.h).
+template <class V> void fields(V& v, TaskRecord& t) {
+  v.field("id", t.id);
+  v.field("job", t.job);
+  v.field("flops", t.flops);
+  v.field("submit", t.submit);
+  v.field("dispatched", t.dispatched);
+  v.field("start", t.start);
+  v.field("end", t.end);
+  v.field("worker", t.worker);
+  v.field("attempts", t.attempts);
+  v.enumeration("state", t.state, TaskState::kCancelled);
+}
+
+struct WorkerRecord {
+  std::string name;
+  std::string group;
+  double speed = 0;
+  int slots = 0;
+  std::uint64_t tasks = 0;  // completed here
+  double busy_time = 0;     // slot-seconds of completed tasks
+  double utilisation = 0;   // busy_time / (slots x makespan)
+};
+
+template <class V> void fields(V& v, WorkerRecord& w) {
+  v.field("name", w.name);
+  v.field("group", w.group);
+  v.field("speed", w.speed);
+  v.field("slots", w.slots);
+  v.field("tasks", w.tasks);
+  v.field("busy_time", w.busy_time);
+  v.field("utilisation", w.utilisation);
+}
+
+// One line of jobs.csv: a job from its submission to its last task's end.
+struct JobRecord {
+  JobId id = 0;
+  std::string name;
+  Time submit = 0;
+  Time start = -1;           // first task start
+  Time end = -1;             // last task end (-1: not all tasks ended)
+  std::uint32_t tasks = 0;
+  std::uint32_t processors = 0;  // the most tasks of the job that ran at once (for Batsim)
+  double critical_path = 0;      // lower bound on its makespan: fastest host, free data
+  bool success = true;           // every task finished
+};
+
+template <class V> void fields(V& v, JobRecord& j) {
+  v.field("id", j.id);
+  v.field("name", j.name);
+  v.field("submit", j.submit);
+  v.field("start", j.start);
+  v.field("end", j.end);
+  v.field("tasks", j.tasks);
+  v.field("processors", j.processors);
+  v.field("critical_path", j.critical_path);
+  v.field("success", j.success);
+}
+
+// One line of events.csv: a fault injected or ended, or what the scheduler noticed.
+struct EventRecord {
+  double time = 0;
+  std::string kind;    // e.g. "crash", "recover", "worker_dead", "leader_elected"
+  std::string host;    // "" when not about a host
+  std::string detail;
+  bool alert = false;
+};
+
+template <class V> void fields(V& v, EventRecord& e) {
+  v.field("time", e.time);
+  v.field("kind", e.kind);
+  v.field("host", e.host);
+  v.field("detail", e.detail);
+  v.field("alert", e.alert);
+}
+
+// The task and worker records of the core's state now.
+std::vector<TaskRecord> task_records(const TaskTable& table);
+std::vector<WorkerRecord> worker_records(const ClusterState& cluster);
+
+}  // namespace fulcrum
