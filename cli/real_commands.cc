@@ -15,6 +15,7 @@
 #include "real/auth.h"
 #include "real/client.h"
 #include "real/scheduler_daemon.h"
+#include "real/scheduler_flags.h"
 #include "real/worker_daemon.h"
 #include "cli/top.h"
 
@@ -104,30 +105,8 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
                 "Batches written between snapshots of the ZooKeeper journal, each compacting it (0: never)")
       ->capture_default_str();
   s->add_option("--policy", sched->policy, "Policy spec")->capture_default_str();
-  s->add_option("--queue-cap", sched->core.queue_cap, "Per-worker queue cap (-1 unbounded, 0 late binding)")->capture_default_str();
-  s->add_option("--seed", sched->core.seed, "Seed of the policy's random choices")->capture_default_str();
-  s->add_option("--max-attempts", sched->core.max_attempts, "Dispatches before a failing task fails for good")->capture_default_str();
   s->add_option("--grace", sched->reconcile_grace, "Seconds workers have to reclaim tasks after a restart")->capture_default_str();
   s->add_option("--port-file", *port_file, "Write the port listened on to this file once ready");
-  s->add_option("--suspect-after", sched->core.suspect_after, "Heartbeat silence (s) before a worker is suspected (0: off)");
-  s->add_option("--dead-after", sched->core.dead_after, "Heartbeat silence (s) before it is declared dead (0: off)");
-  s->add_option("--detector-period", sched->core.detector_period, "Seconds between failure-detector checks")->capture_default_str();
-  s->add_option("--retry-backoff", sched->core.retry_backoff, "Seconds before a failed attempt is retried, doubling");
-  s->add_option("--task-timeout", sched->core.task_timeout, "Seconds a running attempt may take (0: none)");
-  s->add_option("--quarantine-after", sched->core.quarantine_after, "Failures within the window that bench a worker (0: never)");
-  s->add_option("--quarantine-window", sched->core.quarantine_window, "Seconds")->capture_default_str();
-  s->add_option("--quarantine-for", sched->core.quarantine_for, "Seconds a benched worker gets no tasks")->capture_default_str();
-  s->add_option("--priority", sched->core.priority,
-                 "Order of the central queue for DAG jobs: fifo, critical_path (upward rank) or random")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, SchedulerConfig::Priority>{
-          {"fifo", SchedulerConfig::Priority::kFifo},
-          {"critical_path", SchedulerConfig::Priority::kCriticalPath},
-          {"random", SchedulerConfig::Priority::kRandom}}));
-  s->add_option("--network-latency", sched->core.network_latency,
-                "Seconds a message takes between two workers, as planners estimate it")->capture_default_str();
-  s->add_option("--network-bandwidth", sched->core.network_bandwidth,
-                "Bytes per second between two workers, as planners estimate it")->capture_default_str();
-  s->add_option("--backlog-alert", sched->core.backlog_alert, "Alert when this many tasks wait centrally (0: never)");
   s->add_flag("--verbose", sched->verbose, "Log connections and errors on stderr");
   s->add_option("--secret-file", sched->secret_file,
                 "Shared secret (>= 16 bytes, mode 600): workers and clients must prove they have it");
@@ -135,21 +114,9 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
       ->check(CLI::Range(0, 65535));
   s->add_option("--metrics-host", sched->metrics.host, "Address /metrics binds to (default: the --listen host)");
   s->add_option("--metrics-port-file", sched->metrics.port_file, "Write the metrics port to this file once ready");
-  // Autoscaling (docs/autoscaling.md): the core's autoscaler and the commands it runs.
-  auto metric = std::make_shared<std::string>("utilisation");
-  AutoscaleConfig& as = sched->core.autoscale;
-  s->add_flag("--autoscale", as.enabled, "Grow and shrink the cluster (needs --scale-out-command)");
-  s->add_option("--autoscale-metric", *metric, "utilisation or backlog")->capture_default_str()
-      ->check(CLI::IsMember({"utilisation", "backlog"}));
-  s->add_option("--autoscale-target", as.target, "The metric's target")->capture_default_str();
-  s->add_option("--autoscale-min", as.min_workers, "Workers, at least")->capture_default_str()->check(CLI::Range(1u, 1000000u));
-  s->add_option("--autoscale-max", as.max_workers, "Workers, at most");
-  s->add_option("--autoscale-period", as.period, "Seconds between evaluations")->capture_default_str();
-  s->add_option("--autoscale-window", as.window, "Seconds of load a metric averages")->capture_default_str();
-  s->add_option("--autoscale-cooldown-out", as.scale_out_cooldown, "Seconds after a scale-out before the next")->capture_default_str();
-  s->add_option("--autoscale-cooldown-in", as.scale_in_cooldown, "Seconds after any scaling before a scale-in")->capture_default_str();
-  s->add_option("--autoscale-tolerance", as.tolerance, "Hysteresis band around the target (fraction)")->capture_default_str();
-  s->add_option("--autoscale-scale-in-after", as.scale_in_after, "Low evaluations in a row before a scale-in")->capture_default_str();
+  // The core's options, the autoscaler's last (real/scheduler_flags.h); then the daemon's
+  // own autoscaling commands.
+  real::add_scheduler_flags(*s, sched->core);
   s->add_option("--scale-out-command", sched->scale_out_command,
                 "Shell command starting one worker; {address} and {name} are replaced (also $FULCRUM_SCHEDULER, $FULCRUM_WORKER_NAME)");
   s->add_option("--scale-in-command", sched->scale_in_command,
@@ -160,9 +127,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   auto exit_on_fence = std::make_shared<bool>(false);
   s->add_flag("--exit-on-fence", *exit_on_fence,
               "With --zk: exit (status 3) when fenced or the session is lost, instead of rejoining as a standby");
-  runners.emplace_back(s, [sched, port_file, metric, exit_on_fence] {
-    sched->core.autoscale.metric = *metric == "backlog" ? AutoscaleConfig::Metric::kBacklog : AutoscaleConfig::Metric::kUtilisation;
-    if (sched->core.autoscale.window < sched->core.autoscale.period) sched->core.autoscale.window = sched->core.autoscale.period;
+  runners.emplace_back(s, [sched, port_file, exit_on_fence] {
     const bool replica = !sched->zk_hosts.empty();
     // A replica that lost its place (fenced, session lost, ZooKeeper unreachable) starts
     // afresh in the same process: a new session, a new place in the election line. The

@@ -37,7 +37,7 @@ template <class V> void fields(V& v, TaskRecord& t) {
   v.field("end", t.end);
   v.field("worker", t.worker);
   v.field("attempts", t.attempts);
-  v.enumeration("state", t.state, TaskState::kCancelled);
+  v.enumeration("state", t.state, TaskState::kBackoff);
 }
 
 struct WorkerRecord {

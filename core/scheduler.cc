@@ -17,13 +17,42 @@ std::string_view to_string(TaskState state) {
     case TaskState::kFinished: return "finished";
     case TaskState::kFailed: return "failed";
     case TaskState::kCancelled: return "cancelled";
+    case TaskState::kBackoff: return "backoff";
   }
   return "?";
 }
 
-Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy)
-    : config_(config), policy_(std::move(policy)), rng_(config.seed, /*stream=*/2),
-      cluster_(config.queue_cap) {
+namespace {
+
+// The task life cycle. Terminal states are final; replay (restore_*) may end a task from
+// any other state; kRunning from kPending is a claim by a worker that kept running it
+// across a scheduler failover. Only the checked build asserts it.
+[[maybe_unused]] bool legal(TaskState from, TaskState to) {
+  using S = TaskState;
+  if (is_terminal(from)) return false;
+  switch (to) {
+    case S::kBlocked: return false;
+    case S::kPending: return from != S::kPending;
+    case S::kQueued: return from == S::kPending;
+    case S::kRunning: return from == S::kQueued || from == S::kPending;
+    case S::kBackoff: return from == S::kQueued || from == S::kRunning;
+    case S::kFinished:
+    case S::kFailed:
+    case S::kCancelled: return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy,
+                     std::unique_ptr<QueueDiscipline> queue)
+    : config_(config), policy_(std::move(policy)),
+      queue_(queue ? std::move(queue) : std::make_unique<PriorityFifo>()), rng_(config.seed, /*stream=*/2),
+      cluster_(config.queue_cap),
+      detector_({config.suspect_after, config.dead_after, config.detector_period, config.task_timeout}),
+      retry_(config.retry_backoff),
+      quarantine_({config.quarantine_after, config.quarantine_window, config.quarantine_for}) {
   cluster_.set_network(config.network_latency, config.network_bandwidth);
   if (config.autoscale.enabled) autoscaler_ = std::make_unique<Autoscaler>(config.autoscale);
 }
@@ -39,9 +68,7 @@ WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std
   } else {
     policy_->on_worker_changed(cluster_, w);
   }
-  if (next_check_ == kNever && (config_.dead_after > 0 || config_.suspect_after > 0 || config_.task_timeout > 0)) {
-    next_check_ = now + config_.detector_period;
-  }
+  if (detector_.watching()) detector_.arm(now);
   for (TaskId t : claimed) {
     const bool ours = t < table_.tasks.size() && table_.tasks[t].state == TaskState::kPending;
     if (ours) {
@@ -79,17 +106,13 @@ void Scheduler::declare_dead(Time now, WorkerId w) {
   worker.queue.clear();
   worker.in_system = 0;
   worker.outstanding_flops = 0;
-  quarantine_ends_.erase(w);
+  quarantine_.forget(w);
   worker_changed(w);
   notice(now, Notice::Kind::kWorkerDead, w, 0, static_cast<double>(lost.size()));
-  if (!lost.empty()) {
-    const std::uint32_t group = next_recovery_++;
-    recovery_left_[group] = {w, static_cast<std::uint32_t>(lost.size())};
-    // A task lost before (by another dead worker) stays in that worker's group too.
-    for (TaskId t : lost) recovering_task_[t].push_back(group);
-  }
-  // requeue() pushes to the front: go backwards so that the lost tasks keep their order.
-  for (auto it = lost.rbegin(); it != lost.rend(); ++it) requeue(*it);
+  recovery_.lost(w, lost);
+  // requeue() puts a task ahead of its equals: go backwards so that the lost tasks keep
+  // their order.
+  for (auto it = lost.rbegin(); it != lost.rend(); ++it) requeue(now, *it);
   note_worker_failure(now, w);
 }
 
@@ -178,8 +201,8 @@ void Scheduler::on_job_cancelled(Time now, JobId job_id) {
       commands_.push_back({Command::Kind::kCancel, t, task.worker, task.flops, config_.epoch});
       worker_changed(task.worker);
     }
-    // A pending task stays in pending_ and is skipped there: it is no longer kPending.
-    finish(now, t, TaskState::kCancelled);
+    // A pending task's queue entry, a task's backoff, are skipped when they come up.
+    set_state(now, t, TaskState::kCancelled);
   }
   place_pending(now);
 }
@@ -196,7 +219,7 @@ void Scheduler::on_task_started(Time now, TaskId t, WorkerId w) {
     if (auto it = std::find(worker.queue.begin(), worker.queue.end(), t); it != worker.queue.end()) {
       worker.queue.erase(it);
       worker.running.push_back(t);
-      table_.tasks[t].state = TaskState::kRunning;
+      set_state(now, t, TaskState::kRunning);
       table_.tasks[t].start = now;
     }
   }
@@ -219,7 +242,7 @@ void Scheduler::on_task_finished(Time now, TaskId t, WorkerId w, Time started_at
   ++worker.completed;
   worker.busy_time += now - started_at;
   worker_changed(w);
-  finish(now, t, TaskState::kFinished);
+  set_state(now, t, TaskState::kFinished);
   place_pending(now);
 }
 
@@ -250,23 +273,21 @@ void Scheduler::attempt_failed(Time now, TaskId t, WorkerId w) {
   if (!detach_from_worker(t, w)) return;
   if (task.start >= 0) wasted_ += now - task.start;
   worker_changed(w);
-  if (failures_.size() <= t) failures_.resize(table_.tasks.size(), 0);
-  const std::uint32_t failures = ++failures_[t];
+  const double backoff = retry_.failed(t);
   if (failure_is_final(t)) {
-    finish(now, t, TaskState::kFailed);
+    set_state(now, t, TaskState::kFailed);
     return;
   }
-  const double backoff = config_.retry_backoff > 0 ? config_.retry_backoff * std::ldexp(1.0, static_cast<int>(failures) - 1) : 0;
   notice(now, Notice::Kind::kTaskRetry, w, t, backoff);
   if (backoff <= 0) {
-    requeue(t);
+    requeue(now, t);
     return;
   }
   // Waits out its backoff outside the central queue; release_backoffs() puts it back.
-  task.state = TaskState::kPending;
+  set_state(now, t, TaskState::kBackoff);
   task.start = -1;
   ++retried_;
-  backoff_.emplace(now + backoff, backoff_order_++, t);
+  retry_.hold(t, now + backoff);
 }
 
 bool Scheduler::heard_from(Time now, WorkerId w) {
@@ -289,13 +310,13 @@ void Scheduler::on_heartbeat(Time now, WorkerId w) {
 void Scheduler::on_tick(Time now) {
   last_now_ = now;
   release_backoffs(now);
-  if (now >= next_check_) check_detector(now);
+  if (detector_.due(now)) check_detector(now);
   place_pending(now);
   if (autoscaler_ && now >= autoscaler_->next_evaluation()) autoscale(now);
 }
 
 void Scheduler::autoscale(Time now) {
-  const AutoscaleDecision d = autoscaler_->evaluate(now, in_service_, booting_);
+  const AutoscaleDecision d = autoscaler_->evaluate(now, load_.in_service(), booting_);
   if (d.delta > 0) {
     const auto n = static_cast<std::uint32_t>(d.delta);
     booting_ += n;
@@ -323,14 +344,13 @@ void Scheduler::autoscale(Time now) {
 }
 
 void Scheduler::observe_load(Time now) {
-  autoscaler_->update(now, busy_total_, tasks_total_ + static_cast<double>(pending_.size()), slots_total_);
+  autoscaler_->update(now, load_.busy(), load_.tasks() + static_cast<double>(queue_->size()), load_.slots());
 }
 
 Time Scheduler::next_wakeup() const {
-  Time t = next_check_;
+  Time t = std::min(detector_.next_check(), retry_.next_release());
   if (autoscaler_) t = std::min(t, autoscaler_->next_evaluation());
   if (hold_until_ > last_now_) t = std::min(t, hold_until_);
-  if (!backoff_.empty()) t = std::min(t, std::get<0>(backoff_.top()));
   return t;
 }
 
@@ -338,76 +358,60 @@ void Scheduler::check_detector(Time now) {
   for (WorkerId w = 0; w < cluster_.size(); ++w) {
     Worker& worker = cluster_.mutable_worker(w);
     if (!worker.alive) continue;
-    const double silence = now - worker.last_heard;
-    if (config_.dead_after > 0 && silence >= config_.dead_after) {
-      declare_dead(now, w);
-      continue;
+    switch (detector_.judge(now, worker)) {
+      case FailureDetector::Verdict::kDead: declare_dead(now, w); continue;
+      case FailureDetector::Verdict::kSuspect:
+        worker.suspected = true;
+        worker_changed(w);
+        notice(now, Notice::Kind::kWorkerSuspected, w);
+        break;
+      case FailureDetector::Verdict::kAlive: break;
     }
-    if (config_.suspect_after > 0 && silence >= config_.suspect_after && !worker.suspected) {
-      worker.suspected = true;
-      worker_changed(w);
-      notice(now, Notice::Kind::kWorkerSuspected, w);
+    std::vector<TaskId> expired;
+    for (TaskId t : worker.running) {
+      if (detector_.timed_out(now, table_.tasks[t].start)) expired.push_back(t);
     }
-    if (config_.task_timeout > 0) {
-      std::vector<TaskId> expired;
-      for (TaskId t : worker.running) {
-        if (table_.tasks[t].start >= 0 && now - table_.tasks[t].start >= config_.task_timeout) expired.push_back(t);
-      }
-      for (TaskId t : expired) {
-        notice(now, Notice::Kind::kTaskTimedOut, w, t, now - table_.tasks[t].start);
-        commands_.push_back({Command::Kind::kCancel, t, w, table_.tasks[t].flops, config_.epoch});
-        attempt_failed(now, t, w);
-        note_worker_failure(now, w);
-      }
+    for (TaskId t : expired) {
+      notice(now, Notice::Kind::kTaskTimedOut, w, t, now - table_.tasks[t].start);
+      commands_.push_back({Command::Kind::kCancel, t, w, table_.tasks[t].flops, config_.epoch});
+      attempt_failed(now, t, w);
+      note_worker_failure(now, w);
     }
   }
-  for (auto it = quarantine_ends_.begin(); it != quarantine_ends_.end();) {
-    if (now < it->second) {
-      ++it;
-      continue;
-    }
-    const WorkerId w = it->first;
-    it = quarantine_ends_.erase(it);
+  for (const WorkerId w : quarantine_.release(now)) {
     cluster_.mutable_worker(w).quarantined = false;
     worker_changed(w);
     notice(now, Notice::Kind::kWorkerReleased, w);
   }
-  next_check_ = now + config_.detector_period;
+  detector_.checked(now);
 }
 
 void Scheduler::release_backoffs(Time now) {
   std::vector<TaskId> due;
-  while (!backoff_.empty() && std::get<0>(backoff_.top()) <= now) {
-    due.push_back(std::get<2>(backoff_.top()));
-    backoff_.pop();
-  }
+  retry_.release(now, due);
+  // requeue() puts a task ahead of its equals: backwards keeps the order they were held in.
   for (auto it = due.rbegin(); it != due.rend(); ++it) {
-    if (table_.tasks[*it].state == TaskState::kPending) pending_.push_front(*it, table_.tasks[*it].priority);
+    if (table_.tasks[*it].state == TaskState::kBackoff) set_state(now, *it, TaskState::kPending);
   }
 }
 
 void Scheduler::note_worker_failure(Time now, WorkerId w) {
-  if (config_.quarantine_after == 0) return;
+  if (!quarantine_.enabled()) return;
   Worker& worker = cluster_.mutable_worker(w);
-  std::deque<Time>& times = worker_failures_[worker.spec.name];
-  times.push_back(now);
-  while (!times.empty() && times.front() < now - config_.quarantine_window) times.pop_front();
-  if (times.size() < config_.quarantine_after || !worker.alive || worker.quarantined) return;
-  times.clear();
+  if (!quarantine_.failed(now, worker.spec.name, w, worker.alive && !worker.quarantined)) return;
   worker.quarantined = true;
-  quarantine_ends_[w] = now + config_.quarantine_for;
-  if (next_check_ == kNever) next_check_ = now + config_.detector_period;
+  detector_.arm(now);  // its checks release the worker
   worker_changed(w);
-  notice(now, Notice::Kind::kWorkerQuarantined, w, 0, config_.quarantine_for);
+  notice(now, Notice::Kind::kWorkerQuarantined, w, 0, quarantine_.duration());
 }
 
 void Scheduler::check_backlog(Time now) {
   if (config_.backlog_alert == 0) return;
-  const bool high = pending_.size() >= config_.backlog_alert;
+  const bool high = queue_->size() >= config_.backlog_alert;
   if (high == backlog_high_) return;
   backlog_high_ = high;
   notice(now, high ? Notice::Kind::kBacklogHigh : Notice::Kind::kBacklogCleared, kNoWorker, 0,
-         static_cast<double>(pending_.size()));
+         static_cast<double>(queue_->size()));
 }
 
 void Scheduler::notice(Time now, Notice::Kind kind, WorkerId w, TaskId t, double value) {
@@ -425,14 +429,14 @@ void Scheduler::restore_finished(TaskId t, Time start, Time end, std::uint32_t a
   assert(t < table_.tasks.size() && !is_terminal(table_.tasks[t].state));
   table_.tasks[t].start = start;
   table_.tasks[t].attempts = attempts;
-  finish(end, t, TaskState::kFinished);
+  set_state(end, t, TaskState::kFinished);
 }
 
 void Scheduler::restore_failed(TaskId t, Time start, Time end, std::uint32_t attempts) {
   assert(t < table_.tasks.size() && !is_terminal(table_.tasks[t].state));
   table_.tasks[t].start = start;
   table_.tasks[t].attempts = attempts;
-  finish(end, t, TaskState::kFailed);
+  set_state(end, t, TaskState::kFailed);
 }
 
 void Scheduler::restore_attempts(TaskId t, std::uint32_t attempts, Time start) {
@@ -447,7 +451,7 @@ void Scheduler::restore_plan(JobId job_id, const JobPlan& plan) {
   for (std::uint32_t i = 0; i < job.task_count && i < plan.priorities.size(); ++i) {
     table_.tasks[job.first_task + i].priority = plan.priorities[i];
   }
-  pending_.reprioritise([this](TaskId t) { return table_.tasks[t].priority; });
+  queue_->reprioritise([this](TaskId t) { return table_.tasks[t].priority; });
   policy_->restore_plan(job.first_task, plan.workers);
 }
 
@@ -461,24 +465,26 @@ void Scheduler::take_commands(std::vector<Command>& out) {
   out.swap(commands_);
 }
 
-void Scheduler::finish(Time now, TaskId t, TaskState final_state) {
+void Scheduler::set_state(Time now, TaskId t, TaskState to) {
   Task& task = table_.tasks[t];
-  task.state = final_state;
+  const TaskState from = task.state;
+  assert(legal(from, to) && "illegal task state change");
+  task.state = to;
+  if (to == TaskState::kPending) {
+    // A task that was ready before (its worker died, its backoff ended) was accepted
+    // before everything waiting now: it goes ahead of fresh work.
+    queue_->push(t, task.priority, /*returned=*/from != TaskState::kBlocked);
+    return;
+  }
+  if (!is_terminal(to)) return;
   task.end = now;
   --unfinished_;
   --table_.jobs[task.job].unfinished;
-  if (final_state == TaskState::kFailed) notice(now, Notice::Kind::kTaskFailed, task.worker, t, task.attempts);
-  if (auto it = recovering_task_.find(t); it != recovering_task_.end()) {
-    for (const std::uint32_t group : it->second) {
-      auto left = recovery_left_.find(group);
-      if (--left->second.second == 0) {
-        notice(now, Notice::Kind::kWorkRecovered, left->second.first);
-        recovery_left_.erase(left);
-      }
-    }
-    recovering_task_.erase(it);
-  }
-  if (final_state != TaskState::kFinished) return;
+  if (to == TaskState::kFailed) notice(now, Notice::Kind::kTaskFailed, task.worker, t, task.attempts);
+  std::vector<WorkerId> recovered;
+  recovery_.ended(t, recovered);
+  for (const WorkerId w : recovered) notice(now, Notice::Kind::kWorkRecovered, w);
+  if (to != TaskState::kFinished) return;
   for (TaskId child : task.children) {
     if (--table_.tasks[child].unfinished_parents == 0) make_ready(now, child);
   }
@@ -487,7 +493,7 @@ void Scheduler::finish(Time now, TaskId t, TaskState final_state) {
 void Scheduler::attach_running(Time now, TaskId t, WorkerId w) {
   Task& task = table_.tasks[t];
   Worker& worker = cluster_.mutable_worker(w);
-  task.state = TaskState::kRunning;
+  set_state(now, t, TaskState::kRunning);
   task.worker = w;
   task.start = now;
   ++task.attempts;
@@ -497,8 +503,7 @@ void Scheduler::attach_running(Time now, TaskId t, WorkerId w) {
 }
 
 void Scheduler::make_ready(Time now, TaskId t) {
-  table_.tasks[t].state = TaskState::kPending;
-  pending_.push_back(t, table_.tasks[t].priority);
+  set_state(now, t, TaskState::kPending);
   place_pending(now);
 }
 
@@ -510,12 +515,12 @@ void Scheduler::place_pending(Time now) {
 
 void Scheduler::place_pending_tasks(Time now) {
   if (hold_until_ > now) return;
-  while (!pending_.empty()) {
-    const TaskId t = pending_.front();
+  while (!queue_->empty()) {
+    const TaskId t = queue_->front();
     // Entries of tasks that left the pending state (cancelled, claimed, restored) are
     // dropped here rather than searched for when they leave.
     if (table_.tasks[t].state != TaskState::kPending) {
-      pending_.pop_front();
+      queue_->pop_front();
       continue;
     }
     if (cluster_.eligible().empty()) return;
@@ -523,7 +528,7 @@ void Scheduler::place_pending_tasks(Time now) {
     const std::optional<WorkerId> w = policy_->pick(cluster_, table_.tasks[t], rng_);
     if (!w) return;
     assert(cluster_.is_eligible(*w) && "policy picked an ineligible worker");
-    pending_.pop_front();
+    queue_->pop_front();
     dispatch(now, t, *w);
   }
 }
@@ -531,7 +536,7 @@ void Scheduler::place_pending_tasks(Time now) {
 void Scheduler::dispatch(Time now, TaskId t, WorkerId w) {
   Task& task = table_.tasks[t];
   Worker& worker = cluster_.mutable_worker(w);
-  task.state = TaskState::kQueued;
+  set_state(now, t, TaskState::kQueued);
   task.worker = w;
   task.dispatched = now;
   ++task.attempts;
@@ -558,44 +563,30 @@ bool Scheduler::detach_from_worker(TaskId t, WorkerId w) {
   return true;
 }
 
-void Scheduler::requeue(TaskId t) {
-  Task& task = table_.tasks[t];
-  task.state = TaskState::kPending;
-  task.start = -1;
+void Scheduler::requeue(Time now, TaskId t) {
+  table_.tasks[t].start = -1;
   ++retried_;
-  // A task that lost its place goes to the head of the central queue: it was accepted
-  // before everything that is waiting now.
-  pending_.push_front(t, task.priority);
+  set_state(now, t, TaskState::kPending);
 }
 
 void Scheduler::worker_changed(WorkerId w) {
   if (autoscaler_) {
-    Worker& worker = cluster_.mutable_worker(w);
-    if (worker.draining && worker.alive && worker.in_system == 0) {
-      // Drained: it leaves the core's service for good (a dead worker is not retired; a
-      // report from it is stale, and its disconnection is no death).
-      worker.alive = false;
-      commands_.push_back({Command::Kind::kRetire, 0, w, 0, config_.epoch});
-      notice(last_now_, Notice::Kind::kWorkerRetired, w);
-    }
-    if (shares_.size() <= w) shares_.resize(w + 1);
-    LoadShare& share = shares_[w];
-    busy_total_ -= share.busy;
-    tasks_total_ -= share.tasks;
-    slots_total_ -= share.slots;
-    in_service_ -= share.serving ? 1 : 0;
-    share.serving = worker.alive && !worker.draining;
-    share.slots = share.serving ? worker.spec.slots : 0;
-    share.tasks = share.serving ? worker.in_system : 0;
-    share.busy = std::min(share.tasks, share.slots);
-    busy_total_ += share.busy;
-    tasks_total_ += share.tasks;
-    slots_total_ += share.slots;
-    in_service_ += share.serving ? 1 : 0;
+    retire_if_drained(w);
+    load_.update(w, cluster_.worker(w));
     observe_load(last_now_);
   }
   cluster_.refresh(w);
   policy_->on_worker_changed(cluster_, w);
+}
+
+void Scheduler::retire_if_drained(WorkerId w) {
+  Worker& worker = cluster_.mutable_worker(w);
+  if (!worker.draining || !worker.alive || worker.in_system != 0) return;
+  // Drained: it leaves the core's service for good (a dead worker is not retired; a report
+  // from it is stale, and its disconnection is no death).
+  worker.alive = false;
+  commands_.push_back({Command::Kind::kRetire, 0, w, 0, config_.epoch});
+  notice(last_now_, Notice::Kind::kWorkerRetired, w);
 }
 
 }  // namespace fulcrum

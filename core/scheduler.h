@@ -5,27 +5,36 @@
 // reads a clock, a socket, a file or a global random source: the same events with the
 // same seed produce the same commands, bit for bit.
 //
-// Where a task waits: a ready task is offered to the policy at once and joins the chosen
-// worker's local FIFO (a Dispatch command). If no worker is eligible (all dead, or full
-// under the queue cap) or the policy declines, it waits in a central FIFO and is offered
-// again whenever a worker frees room.
+// A decision runs in three stages: the queue discipline (core/queue_discipline.h) says
+// which ready task is offered next, the cluster state which workers may take it
+// (core/cluster.h: alive, not suspected, quarantined or draining, room under the queue
+// cap), the policy which of them does (core/policy.h). The chosen worker's local FIFO
+// gets it (a Dispatch command); a task no worker can take waits in the discipline's
+// queue and is offered again whenever a worker frees room.
+//
+// The scheduler composes small parts, each with its own tests: the failure detector
+// (core/failure_detector.h), retries with backoff (core/retry_backoff.h), quarantine
+// (core/quarantine.h), recovery tracking (core/recovery_tracker.h) and the autoscaler
+// with its load account (core/autoscaler.h, core/load_account.h). The parts decide; the
+// scheduler applies their verdicts, and every task state change goes through set_state().
 #pragma once
 
-#include <deque>
-#include <map>
-#include <queue>
-#include <string_view>
-#include <tuple>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "core/autoscaler.h"
 #include "core/cluster.h"
+#include "core/failure_detector.h"
+#include "core/load_account.h"
 #include "core/notice.h"
-#include "core/pending_queue.h"
 #include "core/policy.h"
+#include "core/quarantine.h"
+#include "core/queue_discipline.h"
 #include "core/random.h"
+#include "core/recovery_tracker.h"
+#include "core/retry_backoff.h"
 #include "core/task.h"
 
 namespace fulcrum {
@@ -74,7 +83,9 @@ struct SchedulerConfig {
 
 class Scheduler {
  public:
-  Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy);
+  // `queue`: the queue discipline (null: PriorityFifo, today's only one).
+  Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy,
+            std::unique_ptr<QueueDiscipline> queue = nullptr);
 
   // --- events ---
   // `claimed`: tasks the worker says it still runs (it reconnected after a scheduler
@@ -140,19 +151,25 @@ class Scheduler {
   std::uint64_t tasks_unfinished() const { return unfinished_; }
   // Autoscaling: workers started and not joined yet; workers alive and not draining.
   std::uint32_t booting() const { return booting_; }
-  std::uint32_t in_service() const { return in_service_; }
+  std::uint32_t in_service() const { return load_.in_service(); }
   std::uint64_t tasks_retried() const { return retried_; }
   // Slot-seconds spent on attempts that did not complete (lost, failed, timed out).
   double wasted_work() const { return wasted_; }
 
  private:
+  // The one place a task changes state: checks the transition is legal and keeps the
+  // per-state facts (the end time and the counters of terminal tasks, the parts that
+  // track a task) consistent with it.
+  void set_state(Time now, TaskId t, TaskState to);
   void make_ready(Time now, TaskId t);
   void place_pending(Time now);
   void place_pending_tasks(Time now);
   void dispatch(Time now, TaskId t, WorkerId w);
   // Takes t off its worker's queue or running list. Returns false if it was not there.
   bool detach_from_worker(TaskId t, WorkerId w);
-  void requeue(TaskId t);
+  // t lost its place (its worker died, its backoff ended): back to the central queue,
+  // ahead of fresh work.
+  void requeue(Time now, TaskId t);
   // The attempt of t on w ended without a result (w kept it no longer): retry or fail.
   void attempt_failed(Time now, TaskId t, WorkerId w);
   // Any message from w proves it alive. Returns whether that made a suspected w eligible
@@ -165,51 +182,36 @@ class Scheduler {
   void check_backlog(Time now);
   void notice(Time now, Notice::Kind kind, WorkerId w, TaskId t = 0, double value = 0);
   std::vector<double> priorities(const JobSpec& spec);
-  void finish(Time now, TaskId t, TaskState final_state);
   void attach_running(Time now, TaskId t, WorkerId w);
+  // w's load, liveness or eligibility changed: a drained w retires, the load account,
+  // the eligible set and the policy follow.
   void worker_changed(WorkerId w);
+  void retire_if_drained(WorkerId w);
   void autoscale(Time now);
   void observe_load(Time now);
 
   SchedulerConfig config_;
   std::unique_ptr<Policy> policy_;
+  std::unique_ptr<QueueDiscipline> queue_;
   Rng rng_;
   TaskTable table_;
   ClusterState cluster_;
-  PendingQueue pending_;
+  FailureDetector detector_;
+  RetryBackoff retry_;
+  Quarantine quarantine_;
+  RecoveryTracker recovery_;
   std::vector<Command> commands_;
+  std::vector<Notice> notices_;
   std::uint64_t unfinished_ = 0;
   std::uint64_t retried_ = 0;
+  double wasted_ = 0;
   Time last_now_ = 0;
   Time hold_until_ = -1;
-  std::vector<Notice> notices_;
-  double wasted_ = 0;
-  Time next_check_ = kNever;  // next detector / timeout / quarantine check
-  // Failed attempts waiting out their backoff: (release time, order, task).
-  std::priority_queue<std::tuple<Time, std::uint64_t, TaskId>, std::vector<std::tuple<Time, std::uint64_t, TaskId>>,
-                      std::greater<>> backoff_;
-  std::uint64_t backoff_order_ = 0;
-  std::vector<std::uint32_t> failures_;  // per task: failed attempts so far
-  // Per worker name: recent failure times, for quarantine (a host keeps its history
-  // across crashes, when it rejoins under a new WorkerId).
-  std::map<std::string, std::deque<Time>> worker_failures_;
-  std::map<WorkerId, Time> quarantine_ends_;
-  // Work a dead worker held, until all of it is terminal: task -> the groups of the
-  // workers that lost it (more than one when it was lost again), group -> left.
-  std::map<TaskId, std::vector<std::uint32_t>> recovering_task_;
-  std::map<std::uint32_t, std::pair<WorkerId, std::uint32_t>> recovery_left_;
-  std::uint32_t next_recovery_ = 0;
   bool backlog_high_ = false;
   JobPlan last_plan_;
-  // Autoscaling (null when off): each worker's share of the load, and the totals.
+  // Autoscaling (null when off) and the load it sees.
   std::unique_ptr<Autoscaler> autoscaler_;
-  struct LoadShare {
-    double busy = 0, tasks = 0, slots = 0;
-    bool serving = false;
-  };
-  std::vector<LoadShare> shares_;
-  double busy_total_ = 0, tasks_total_ = 0, slots_total_ = 0;
-  std::uint32_t in_service_ = 0;
+  LoadAccount load_;
   std::uint32_t booting_ = 0;
 };
 

@@ -23,6 +23,7 @@ enum class TaskState : std::uint8_t {
   kFinished,
   kFailed,     // failed for good
   kCancelled,
+  kBackoff,    // an attempt failed; waits out its retry backoff (core/retry_backoff.h)
 };
 
 std::string_view to_string(TaskState state);

@@ -9,8 +9,11 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "results/columns.h"
 #include "results/metrics.h"
 #include "results/stats.h"
 #include "core/task.h"
@@ -31,77 +34,41 @@ py::dict summary_dict(const Summary& s) {
   return d;
 }
 
+// One column cell as a Python object: an enumeration by name, free text as its text.
+template <class T> py::object cell(const T& v) {
+  if constexpr (std::is_enum_v<T>) {
+    return py::str(std::string(to_string(v)));
+  } else if constexpr (std::is_same_v<T, FreeText>) {
+    return py::str(std::string(v.text));
+  } else {
+    return py::cast(v);
+  }
+}
+
+// A table as a dict of column lists: the columns of its CSV (results/columns.h), in order.
+template <class Record> py::dict columns_dict(const std::vector<Record>& rows, const RecordColumns& columns) {
+  const std::vector<std::string> names = columns.column_names<Record>();
+  std::vector<py::list> lists;
+  for (std::size_t c = 0; c < names.size(); ++c) lists.emplace_back(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::size_t c = 0;
+    columns.walk(rows[i], [&](std::string_view, const auto& v) {
+      PyList_SET_ITEM(lists[c++].ptr(), static_cast<Py_ssize_t>(i), cell(v).release().ptr());
+    });
+  }
+  py::dict d;
+  for (std::size_t c = 0; c < names.size(); ++c) d[py::str(names[c])] = lists[c];
+  return d;
+}
+
 py::dict records_dict(const RunRecords& r) {
   py::dict out;
   out["summary"] = summary_dict(r.summary);
-
-  {
-    std::vector<std::uint64_t> id, job;
-    std::vector<double> flops, submit, dispatched, start, end;
-    std::vector<std::string> worker, state;
-    std::vector<std::uint32_t> attempts;
-    for (const TaskRecord& t : r.tasks) {
-      id.push_back(t.id);
-      job.push_back(t.job);
-      flops.push_back(t.flops);
-      submit.push_back(t.submit);
-      dispatched.push_back(t.dispatched);
-      start.push_back(t.start);
-      end.push_back(t.end);
-      worker.push_back(t.worker < r.workers.size() ? r.workers[t.worker].name : std::string());
-      attempts.push_back(t.attempts);
-      state.emplace_back(to_string(t.state));
-    }
-    py::dict d;
-    // The columns of tasks.csv (results/write.cc), in its order.
-    d["id"] = id; d["job"] = job; d["flops"] = flops; d["submit"] = submit; d["dispatched"] = dispatched;
-    d["start"] = start; d["end"] = end;
-    d["worker"] = worker; d["attempts"] = attempts; d["state"] = state;
-    out["tasks"] = d;
-  }
-  {
-    std::vector<std::string> name, group;
-    std::vector<double> speed, busy, util;
-    std::vector<int> slots;
-    std::vector<std::uint64_t> tasks;
-    for (const WorkerRecord& w : r.workers) {
-      name.push_back(w.name); group.push_back(w.group); speed.push_back(w.speed); slots.push_back(w.slots);
-      tasks.push_back(w.tasks); busy.push_back(w.busy_time); util.push_back(w.utilisation);
-    }
-    py::dict d;
-    d["worker"] = name; d["group"] = group; d["speed"] = speed; d["slots"] = slots; d["tasks"] = tasks;
-    d["busy_time"] = busy; d["utilisation"] = util;
-    out["workers"] = d;
-  }
-  {
-    std::vector<std::uint64_t> id;
-    std::vector<std::string> name;
-    std::vector<double> submit, start, end, makespan, cp;
-    std::vector<std::uint32_t> tasks;
-    std::vector<bool> success;
-    for (const JobRecord& j : r.jobs) {
-      id.push_back(j.id); name.push_back(j.name); submit.push_back(j.submit); start.push_back(j.start);
-      end.push_back(j.end); makespan.push_back(j.end >= 0 ? j.end - j.submit : -1); tasks.push_back(j.tasks);
-      cp.push_back(j.critical_path); success.push_back(j.success);
-    }
-    // The columns of jobs.csv (results/write.cc), in its order.
-    py::dict d;
-    d["job"] = id; d["name"] = name; d["submit"] = submit; d["start"] = start; d["end"] = end;
-    d["makespan"] = makespan; d["tasks"] = tasks; d["critical_path"] = cp; d["success"] = success;
-    out["jobs"] = d;
-  }
-  {
-    std::vector<double> time;
-    std::vector<std::string> kind, host, detail;
-    std::vector<bool> alert;
-    for (const EventRecord& e : r.events) {
-      time.push_back(e.time); kind.push_back(e.kind); host.push_back(e.host); detail.push_back(e.detail);
-      alert.push_back(e.alert);
-    }
-    py::dict d;
-    d["time"] = time; d["kind"] = kind; d["host"] = host; d["detail"] = detail; d["alert"] = alert;
-    out["events"] = d;
-  }
+  const RecordColumns columns{r.workers};
+  out["tasks"] = columns_dict(r.tasks, columns);
+  out["workers"] = columns_dict(r.workers, columns);
+  out["jobs"] = columns_dict(r.jobs, columns);
+  out["events"] = columns_dict(r.events, columns);
   return out;
 }
 

@@ -21,6 +21,7 @@
 #include "real/auth.h"
 #include "real/client.h"
 #include "real/scheduler_daemon.h"
+#include "real/scheduler_flags.h"
 #include "scenario/scheduler_config.h"
 #include "workload/jobs.h"
 

@@ -20,12 +20,28 @@
 // and in events.csv (scale_out_failed, an alert). kScaleIn needs nothing (the core drains
 // the worker); on kRetire the worker is sent Retire (it exits) and the scale-in command,
 // if any, runs.
+//
+// High availability (SchedulerOptions::zk_hosts): the daemon is one of several replicas.
+// Each joins an election in ZooKeeper and, as a standby, follows the journal there; the
+// first in line leads, writing the journal fenced on the epoch's version and dispatching
+// only under a lease of its session (docs/real/ha-zookeeper.md).
+//
+// The implementation, one idea per file:
+//   real/scheduler_daemon.cc    construction, start, accepting, the event loop and its
+//                               group commit, commands out, notices to events.csv;
+//   real/scheduler_handlers.cc  what each wire message (and a closed connection) means;
+//   real/scheduler_autoscale.cc the autoscaler's commands: scale-out, boot timeouts, retire;
+//   real/scheduler_replica.cc   the ZooKeeper half: election, following, lease, fencing;
+//   real/scheduler_metrics.cc   /metrics.
+// The core's flags (SchedulerOptions::core on the command line) are real/scheduler_flags.h.
 #pragma once
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,8 +65,8 @@ struct SchedulerOptions {
   std::string journal_dir;             // required
   std::string policy = "least_connections";
   // The core's configuration (from a scenario: scheduler_config() in
-  // scenario/scheduler_config.h; on the command line: the flags scheduler_flags() writes).
-  // Its epoch is the daemon's own.
+  // scenario/scheduler_config.h; on the command line: real/scheduler_flags.h). Its epoch
+  // is the daemon's own.
   SchedulerConfig core;
   double reconcile_grace = 2.0;        // seconds
   std::uint32_t max_frame = kDefaultMaxFrame;
@@ -77,10 +93,6 @@ struct SchedulerOptions {
   std::uint64_t zk_snapshot_every = 1000;     // batches between snapshots (0: never)
 };
 
-// The flags of `fulcrum scheduler` that give its core `config` (the epoch aside), for
-// drivers that start a daemon from a scenario (real/local_run.cc).
-std::vector<std::string> scheduler_flags(const SchedulerConfig& config);
-
 class SchedulerDaemon {
  public:
   SchedulerDaemon(asio::io_context& io, SchedulerOptions options);
@@ -105,13 +117,31 @@ class SchedulerDaemon {
   void stop();
 
  private:
-  struct Peer;
+  // A connection: a worker once its Register is applied (`worker`), else a client.
+  struct Peer {
+    std::shared_ptr<Connection> conn;
+    enum class Role { kUnknown, kWorker, kClient } role = Role::kUnknown;
+    WorkerId worker = kNoWorker;
+    std::string name;
+  };
   // Starts the accept loop (once). A standby replica accepts and closes at once, so a
   // client that reached it sees the connection end and looks the leader up again, instead
   // of waiting on a socket nobody reads.
   void accept();
   void accept_next();
+  // Checks the peer may send `m` (a worker's messages from workers only), then hands it to
+  // its handler (real/scheduler_handlers.cc). Each handler refuses at once what it can
+  // judge now and queues the rest, with its journal record, for the next group commit.
   void on_message(const std::shared_ptr<Peer>& peer, Message&& m);
+  void on_register(const std::shared_ptr<Peer>& peer, const Register& m);
+  void on_heartbeat(const std::shared_ptr<Peer>& peer);
+  void on_task_started(const std::shared_ptr<Peer>& peer, const TaskStarted& m);
+  void on_task_done(const std::shared_ptr<Peer>& peer, TaskDone& m);
+  void on_submit(const std::shared_ptr<Peer>& peer, Submit& m);
+  void on_status_request(const std::shared_ptr<Peer>& peer, const StatusRequest& m);
+  void on_cancel_request(const std::shared_ptr<Peer>& peer, const CancelRequest& m);
+  void on_records_request(const std::shared_ptr<Peer>& peer);
+  void on_shutdown_request(const std::shared_ptr<Peer>& peer);
   void on_closed(const std::shared_ptr<Peer>& peer, const std::string& reason);
   // Queues an event (and its journal record, if any) for the next group commit.
   void enqueue(std::function<void()> apply, const JournalRecord* record = nullptr);
@@ -130,7 +160,11 @@ class SchedulerDaemon {
   // The part of start() after the epoch is known: core, events, replay, listening.
   Expected<bool> serve();
   Expected<bool> bind();
-  // High availability: join the election, follow the journal, lead when elected.
+  // HOST:PORT as workers reach this daemon: the --listen host (loopback for 0.0.0.0) and
+  // the port bound. Named in the election node and given to scale-out commands.
+  std::string advertised_address() const;
+  // High availability (real/scheduler_replica.cc): join the election, follow the journal,
+  // lead when elected.
   Expected<bool> start_replica();
   void on_zk_event(const ZkEvent& e);
   void check_election();
@@ -146,13 +180,13 @@ class SchedulerDaemon {
   // Monitoring counters (real/scheduler_metrics.cc): after replay, on a task finished.
   void seed_metrics();
   void count_finished(TaskId t, bool was_finished);
-  // Autoscaling: runs the scale-out command for `n` workers; sends Retire to w.
+  // Autoscaling (real/scheduler_autoscale.cc): runs the scale-out command for `n` workers;
+  // sends Retire to w.
   void scale_out(std::uint32_t n);
   void retire(WorkerId w);
   void boot_failed(const std::string& name, const std::string& why);
   void arm_boot_timer();
   std::string free_name();
-  std::string advertised_address() const;
 
   asio::io_context& io_;
   SchedulerOptions options_;

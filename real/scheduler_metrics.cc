@@ -20,7 +20,8 @@ std::string_view worker_state(const Worker& w) {
 
 constexpr std::string_view kWorkerStates[] = {"up", "suspected", "quarantined", "draining", "dead", "retired"};
 constexpr TaskState kTaskStates[] = {TaskState::kBlocked, TaskState::kPending,  TaskState::kQueued,   TaskState::kRunning,
-                                     TaskState::kFinished, TaskState::kFailed, TaskState::kCancelled};
+                                     TaskState::kFinished, TaskState::kFailed, TaskState::kCancelled,
+                                     TaskState::kBackoff};
 
 }  // namespace
 

@@ -8,35 +8,20 @@
 
 namespace fulcrum {
 
+namespace {
+struct AsDoubles {
+  std::vector<std::pair<std::string, double>>& out;
+  template <class T> void field(std::string_view name, const T& value) {
+    out.emplace_back(name, static_cast<double>(value));
+  }
+};
+}  // namespace
+
 std::vector<std::pair<std::string, double>> summary_fields(const Summary& s) {
-  return {
-      {"tasks_submitted", static_cast<double>(s.tasks_submitted)},
-      {"tasks_completed", static_cast<double>(s.tasks_completed)},
-      {"tasks_failed", static_cast<double>(s.tasks_failed)},
-      {"tasks_cancelled", static_cast<double>(s.tasks_cancelled)},
-      {"tasks_lost", static_cast<double>(s.tasks_lost)},
-      {"tasks_retried", static_cast<double>(s.tasks_retried)},
-      {"makespan", s.makespan},
-      {"throughput", s.throughput},
-      {"response_mean", s.response_mean},
-      {"response_p50", s.response_p50},
-      {"response_p95", s.response_p95},
-      {"response_p99", s.response_p99},
-      {"wait_mean", s.wait_mean},
-      {"slowdown_mean", s.slowdown_mean},
-      {"utilisation_mean", s.utilisation_mean},
-      {"utilisation_cv", s.utilisation_cv},
-      {"faults_injected", static_cast<double>(s.faults_injected)},
-      {"alerts", static_cast<double>(s.alerts)},
-      {"detection_latency_mean", s.detection_latency_mean},
-      {"recovery_time_mean", s.recovery_time_mean},
-      {"wasted_work", s.wasted_work},
-      {"jobs_makespan_mean", s.jobs_makespan_mean},
-      {"jobs_slowdown_mean", s.jobs_slowdown_mean},
-      {"data_moved", s.data_moved},
-      {"host_seconds", s.host_seconds},
-      {"energy_joules", s.energy_joules},
-  };
+  std::vector<std::pair<std::string, double>> out;
+  AsDoubles visitor{out};
+  fields(visitor, const_cast<Summary&>(s));  // the field list takes non-const; nothing is written
+  return out;
 }
 
 void summarize_jobs(const std::vector<TaskRecord>& tasks, std::vector<JobRecord>& jobs, Summary& summary) {

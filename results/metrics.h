@@ -43,7 +43,39 @@ struct Summary {
   double energy_joules = 0;
 };
 
-// The summary's metric names and values in a fixed order (for JSON and tables).
+// The field list (see core/job_spec.h): summary.json's keys in order, the tables' and
+// Python's metric names. A count is an integer field, written as an integer in JSON.
+template <class V> void fields(V& v, Summary& s) {
+  v.field("tasks_submitted", s.tasks_submitted);
+  v.field("tasks_completed", s.tasks_completed);
+  v.field("tasks_failed", s.tasks_failed);
+  v.field("tasks_cancelled", s.tasks_cancelled);
+  v.field("tasks_lost", s.tasks_lost);
+  v.field("tasks_retried", s.tasks_retried);
+  v.field("makespan", s.makespan);
+  v.field("throughput", s.throughput);
+  v.field("response_mean", s.response_mean);
+  v.field("response_p50", s.response_p50);
+  v.field("response_p95", s.response_p95);
+  v.field("response_p99", s.response_p99);
+  v.field("wait_mean", s.wait_mean);
+  v.field("slowdown_mean", s.slowdown_mean);
+  v.field("utilisation_mean", s.utilisation_mean);
+  v.field("utilisation_cv", s.utilisation_cv);
+  v.field("faults_injected", s.faults_injected);
+  v.field("alerts", s.alerts);
+  v.field("detection_latency_mean", s.detection_latency_mean);
+  v.field("recovery_time_mean", s.recovery_time_mean);
+  v.field("wasted_work", s.wasted_work);
+  v.field("jobs_makespan_mean", s.jobs_makespan_mean);
+  v.field("jobs_slowdown_mean", s.jobs_slowdown_mean);
+  v.field("data_moved", s.data_moved);
+  v.field("host_seconds", s.host_seconds);
+  v.field("energy_joules", s.energy_joules);
+}
+
+// The summary's metric names and values, as doubles, in field-list order (for tables,
+// comparisons and Python).
 std::vector<std::pair<std::string, double>> summary_fields(const Summary& s);
 
 struct RunRecords {

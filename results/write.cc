@@ -5,7 +5,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string_view>
 #include <nlohmann/json.hpp>
+#include <type_traits>
+
+#include "results/columns.h"
 
 namespace fulcrum {
 namespace {
@@ -20,6 +25,56 @@ Expected<bool> write_file(const std::filesystem::path& path, const std::string& 
 
 std::string number(double v) { return fmt::format("{:.17g}", v); }
 
+// One CSV cell per column (results/columns.h): doubles with 17 significant digits, bools
+// as 1 or 0, an enumeration by name, free text in double quotes.
+struct CsvRow {
+  std::string& out;
+  bool first = true;
+
+  template <class T> void operator()(std::string_view /*column*/, const T& v) {
+    if (!first) out += ',';
+    first = false;
+    if constexpr (std::is_same_v<T, double>) {
+      fmt::format_to(std::back_inserter(out), "{:.17g}", v);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      out += v ? '1' : '0';
+    } else if constexpr (std::is_enum_v<T>) {
+      out += to_string(v);
+    } else if constexpr (std::is_same_v<T, FreeText>) {
+      out += '"';
+      out += v.text;
+      out += '"';
+    } else if constexpr (std::is_integral_v<T>) {
+      fmt::format_to(std::back_inserter(out), "{}", v);
+    } else {
+      out += v;  // a string
+    }
+  }
+};
+
+// A table's CSV text: its header, then one line per record.
+template <class Record> std::string csv(const std::vector<Record>& rows, const RecordColumns& columns) {
+  std::string out;
+  out.reserve((rows.size() + 1) * 64);
+  for (const std::string& name : columns.column_names<Record>()) {
+    out += name;
+    out += ',';
+  }
+  out.back() = '\n';
+  for (const Record& row : rows) {
+    columns.walk(row, CsvRow{out});
+    out += '\n';
+  }
+  return out;
+}
+
+// Each field as a JSON member of its type: the summary's counts as integers, the rest as
+// doubles.
+struct JsonFields {
+  nlohmann::ordered_json& j;
+  template <class T> void field(std::string_view name, const T& value) { j[std::string(name)] = value; }
+};
+
 }  // namespace
 
 std::string summary_json(const Scenario& scenario, const Summary& summary) {
@@ -27,27 +82,14 @@ std::string summary_json(const Scenario& scenario, const Summary& summary) {
   j["scenario"] = scenario.source;
   j["policy"] = scenario.policy;
   j["seed"] = scenario.seed;
-  for (const auto& [name, value] : summary_fields(summary)) {
-    if (name.rfind("tasks_", 0) == 0 || name == "faults_injected" || name == "alerts") {
-      j[name] = static_cast<std::uint64_t>(value);
-    } else {
-      j[name] = value;
-    }
-  }
+  JsonFields metrics{j};
+  fields(metrics, const_cast<Summary&>(summary));  // the field list takes non-const; nothing is written
   return j.dump(2) + "\n";
 }
 
 static std::string jobs_csv(const RunRecords& records, JobsFormat format) {
+  if (format == JobsFormat::kFulcrum) return csv(records.jobs, RecordColumns{records.workers});
   std::string out;
-  if (format == JobsFormat::kFulcrum) {
-    out = "job,name,submit,start,end,makespan,tasks,critical_path,success\n";
-    for (const JobRecord& j : records.jobs) {
-      fmt::format_to(std::back_inserter(out), "{},{},{},{},{},{},{},{},{}\n", j.id, j.name, number(j.submit),
-                     number(j.start), number(j.end), number(j.end >= 0 ? j.end - j.submit : -1), j.tasks,
-                     number(j.critical_path), j.success ? 1 : 0);
-    }
-    return out;
-  }
   // Batsim's out_jobs.csv columns; a job's resources are its peak of parallel tasks.
   out = "job_id,workload_name,profile,submission_time,requested_number_of_resources,requested_time,success,"
         "final_state,starting_time,execution_time,finish_time,waiting_time,turnaround_time,stretch,"
@@ -74,28 +116,10 @@ Expected<bool> write_results(const std::string& dir, const Scenario& scenario, c
   if (ec) return Error{dir + ": cannot create folder: " + ec.message()};
   const std::filesystem::path base(dir);
 
-  std::string tasks = "id,job,flops,submit,dispatched,start,end,worker,attempts,state\n";
-  tasks.reserve(records.tasks.size() * 96);
-  for (const TaskRecord& t : records.tasks) {
-    const std::string worker = t.worker == kNoWorker ? "" : records.workers[t.worker].name;
-    fmt::format_to(std::back_inserter(tasks), "{},{},{},{},{},{},{},{},{},{}\n", t.id, t.job, number(t.flops),
-                   number(t.submit), number(t.dispatched), number(t.start), number(t.end), worker, t.attempts, to_string(t.state));
-  }
-  if (auto r = write_file(base / "tasks.csv", tasks); !r) return r;
-
-  std::string workers = "worker,group,speed,slots,tasks,busy_time,utilisation\n";
-  for (const WorkerRecord& w : records.workers) {
-    fmt::format_to(std::back_inserter(workers), "{},{},{},{},{},{},{}\n", w.name, w.group, number(w.speed), w.slots,
-                   w.tasks, number(w.busy_time), number(w.utilisation));
-  }
-  if (auto r = write_file(base / "workers.csv", workers); !r) return r;
-
-  std::string events = "time,kind,host,detail,alert\n";
-  for (const EventRecord& e : records.events) {
-    fmt::format_to(std::back_inserter(events), "{},{},{},\"{}\",{}\n", number(e.time), e.kind, e.host, e.detail,
-                   e.alert ? 1 : 0);
-  }
-  if (auto r = write_file(base / "events.csv", events); !r) return r;
+  const RecordColumns columns{records.workers};
+  if (auto r = write_file(base / "tasks.csv", csv(records.tasks, columns)); !r) return r;
+  if (auto r = write_file(base / "workers.csv", csv(records.workers, columns)); !r) return r;
+  if (auto r = write_file(base / "events.csv", csv(records.events, columns)); !r) return r;
   if (auto r = write_file(base / "jobs.csv", jobs_csv(records, jobs_format)); !r) return r;
   return write_file(base / "summary.json", summary_json(scenario, records.summary));
 }

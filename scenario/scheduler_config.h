@@ -1,6 +1,6 @@
 // The scheduler configuration a scenario means, built by one function for both worlds:
 // the simulator builds its core with it, and `run --mode real` turns the same value into
-// the scheduler daemon's flags (real/scheduler_daemon.h, scheduler_flags), so that a
+// the scheduler daemon's flags (real/scheduler_flags.h), so that a
 // scenario key cannot reach one world and not the other.
 #pragma once
 

@@ -6,6 +6,7 @@
 // the one Scheduler and send its Dispatch commands as messages over the modelled network.
 // On each worker host, one executor actor per slot takes dispatches in FIFO order from
 // the host's mailbox and executes their flops. The clock is SimGrid's virtual clock only.
+// The run itself is the Simulation class (sim/simulation.h), one file per concern.
 #pragma once
 
 #include <cstdint>

@@ -19,10 +19,9 @@ namespace fulcrum::sim {
 namespace {
 
 static_assert(std::is_trivially_copyable_v<TaskRecord>);
-static_assert(std::is_trivially_copyable_v<Summary>);
 
-// The child-to-parent message: the records through their field lists (core/codec.h),
-// except the task rows and the summary, which are trivially copyable and copied as bytes
+// The child-to-parent message: the records and the summary through their field lists
+// (core/codec.h), except the task rows, which are trivially copyable and copied as bytes
 // (both ends are the same binary; a million task rows copy in one memcpy).
 template <class T> void put_raw(std::string& out, const std::vector<T>& v) {
   static_assert(std::is_trivially_copyable_v<T>);
@@ -43,8 +42,8 @@ std::string encode(const Expected<RunRecords>& result) {
   w.put(r.jobs);
   w.put(r.workers);
   w.put(r.events);
+  w.put(r.summary);
   put_raw(out, r.tasks);
-  put_raw(out, std::vector<Summary>{r.summary});
   return out;
 }
 
@@ -74,14 +73,13 @@ Expected<RunRecords> decode(const std::string& bytes) {
   r.get(records.jobs);
   r.get(records.workers);
   r.get(records.events);
+  r.get(records.summary);
   if (r.failed()) return Error{"simulation process sent a truncated result"};
-  // The codec consumed a prefix; the raw parts follow it.
+  // The codec consumed a prefix; the raw task rows follow it.
   std::size_t pos = bytes.size() - r.remaining();
-  std::vector<Summary> summary;
-  if (!get_raw(view, pos, records.tasks) || !get_raw(view, pos, summary) || summary.size() != 1 || pos != bytes.size()) {
+  if (!get_raw(view, pos, records.tasks) || pos != bytes.size()) {
     return Error{"simulation process sent a truncated result"};
   }
-  records.summary = summary[0];
   return records;
 }
 

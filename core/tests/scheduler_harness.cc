@@ -977,7 +977,7 @@ void Harness::drained() {
     out_.digest = (out_.digest ^ n.worker) * 1099511628211ull;
     switch (n.kind) {
       case Notice::Kind::kTaskFailed: {
-        // Failed for good: journaled (as sim/driver.cc does on this notice).
+        // Failed for good: journaled (as sim/records.cc does on this notice).
         ++out_.failed_for_good;
         TaskFailed record;
         record.task = n.task;

@@ -28,8 +28,9 @@ BINARY = os.environ.get("FULCRUM_BINARY") or fulcrum._fulcrum_binary()
 RUN_FILES = ["tasks.csv", "workers.csv", "jobs.csv", "events.csv", "summary.json"]
 EXAMPLES = ["mm1_random", "faults", "heft_topcuoglu", "autoscale_diurnal"]
 # Where the drivers name event kinds: notices, fault events, and the drivers' own.
-KIND_SOURCES = ["core/notice.cc", "model/faults.cc", "sim/driver.cc", "real/local_run.cc",
-                "real/scheduler_daemon.cc"]
+KIND_SOURCES = ["core/notice.cc", "model/faults.cc", "sim/faults.cc", "sim/host_model.cc", "sim/failover.cc",
+                "real/local_run.cc", "real/scheduler_daemon.cc", "real/scheduler_autoscale.cc",
+                "real/scheduler_replica.cc"]
 SMALL = {"workload.tasks": 200}
 
 

@@ -1,4 +1,4 @@
-// bare_s4u: the SimGrid baseline for fulcrum's driver (sim/driver.cc).
+// bare_s4u: the SimGrid baseline for fulcrum's driver (sim/driver.cc and sim/simulation.h).
 //
 // It sends the same messages and runs the same executions as the driver, on the same
 // platform, with no scheduler logic: task i goes to worker i mod HOSTS (round robin). So
@@ -11,7 +11,7 @@
 //   Platform (as sim/platform.cc): a star zone; the host "fulcrum-scheduler" and HOSTS
 //   workers (speed 1e9, 1 core), each with its own link to the centre (latency 1e-4 s,
 //   bandwidth 1.25e9 B/s).
-//   Actors (as sim/driver.cc): per worker, one daemonized executor that is its mailbox's
+//   Actors (as sim/host_model.cc and sim/executors.cc): per worker, one daemonized executor that is its mailbox's
 //   receiver, gets a dispatch, executes its flops and sends a completion back (detached);
 //   on the scheduler host, a scheduler actor (receiver of "scheduler") that takes
 //   completions until all tasks are done, and a submitter that sleeps until each Poisson

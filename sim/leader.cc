@@ -1,0 +1,162 @@
+// The scheduler host's side of a run: where events enter the core and commands leave it.
+//
+// Three actors on the scheduler host feed the one core: the submitter (the workload's
+// arrivals, or a file's jobs, at their times), the scheduler loop (messages from hosts:
+// heartbeats, starts, completions) and the ticker (the core's next_wakeup()). After each
+// event, apply() drains the core's commands and notices and acts on them at once, so the
+// core sees the world in the order SimGrid's clock gives it, and nothing else.
+//
+// The run ends when arrivals are over and no task is unfinished: whoever sees that last
+// (the submitter, apply(), the fault injector through check_stuck()) sends the loop a kStop,
+// once. A leader that is down (failover.cc) takes no submissions; the submitter waits for
+// the next one, as a client retries through an election.
+#include "sim/simulation.h"
+
+namespace fulcrum::sim {
+
+void Simulation::submitter_loop() {
+  if (!trace_jobs_.empty()) {
+    for (const DagJob& job : trace_jobs_) {
+      sg4::this_actor::sleep_until(job.submit);
+      submit(job.name, dag_job_spec(job, TaskKind::kSleep), critical_path_bound(job, host_specs_));
+    }
+  } else {
+    Arrival arrival;
+    while (arrivals_.next(arrival)) {
+      sg4::this_actor::sleep_until(arrival.time);
+      JobSpec job;
+      job.tasks.push_back(TaskSpec{arrival.flops, {}});
+      submit("", job, arrival.flops / fastest_speed_);
+    }
+  }
+  arrivals_done_ = true;
+  if (core_->tasks_unfinished() == 0) stop_scheduler();
+}
+
+// Submits one job (once a leader listens: a client retries through an election).
+void Simulation::submit(const std::string& name, const JobSpec& job, double critical_path) {
+  while (!leader_up_) sg4::this_actor::sleep_for(0.01);
+  const TaskId first = core_->table().tasks.size();
+  if (keep_journal_) journal_.push_back(JobAccepted{core_->table().jobs.size(), now(), job});
+  // What executors need beyond flops (parents' data, per-host costs) exists only for
+  // file workloads; synthetic runs skip the copy (it would be most of their memory).
+  if (!trace_jobs_.empty()) {
+    task_specs_.resize(first);
+    for (const TaskSpec& t : job.tasks) {
+      TaskSpec stored = t;
+      for (std::uint32_t& p : stored.parents) p += static_cast<std::uint32_t>(first);  // absolute ids
+      task_specs_.push_back(std::move(stored));
+    }
+  }
+  jobs_.push_back(JobRecord{core_->table().jobs.size(), name, now(), -1, -1,
+                            static_cast<std::uint32_t>(job.tasks.size()), 0, critical_path, true});
+  const JobId id = core_->on_job_submitted(now(), job);
+  if (keep_journal_) {
+    if (auto plan = plan_record(*core_, id, job)) journal_.push_back(std::move(*plan));
+  }
+  apply();
+}
+
+void Simulation::scheduler_loop() {
+  std::uint64_t total = scenario_.workload.tasks;
+  for (const DagJob& job : trace_jobs_) total += job.tasks.size();
+  while (!(arrivals_done_ && core_->tasks_unfinished() == 0)) {
+    std::unique_ptr<WorkerMessage> m;
+    try {
+      m.reset(scheduler_mailbox_->get<WorkerMessage>());
+    } catch (const simgrid::NetworkFailureException&) {
+      continue;  // the sender's host crashed or its link was cut mid-message: lost
+    }
+    if (m->kind == WorkerMessage::Kind::kStop) break;
+    HostState& host = hosts_[m->host];
+    if (m->worker != host.current || host.registered_epoch != epoch_) continue;  // an old incarnation
+    const bool dead = !core_->cluster().worker(host.current).alive;
+    if (dead) {
+      // Declared dead but talking again (a cut link healed, a pause ended): like a real
+      // worker it registers anew and claims what it still runs.
+      if (m->kind == WorkerMessage::Kind::kHeartbeat) register_host(now(), m->host);
+      continue;
+    }
+    switch (m->kind) {
+      case WorkerMessage::Kind::kHeartbeat: core_->on_heartbeat(now(), host.current); break;
+      case WorkerMessage::Kind::kStarted: core_->on_task_started(now(), m->task, host.current); break;
+      case WorkerMessage::Kind::kDone: finished(now(), m->task, host.current, m->started); break;
+      case WorkerMessage::Kind::kStop: break;
+    }
+    apply();
+    if (progress_ && m->kind == WorkerMessage::Kind::kDone && ++progress_count_ % kProgressEvery == 0) {
+      progress_(progress_count_, total);
+    }
+  }
+  if (progress_) progress_(total, total);
+  scheduler_mailbox_->set_receiver(nullptr);
+  if (ticker_) ticker_->kill();
+  ticker_ = nullptr;
+}
+
+// A completion, journaled only when the core recorded it (a late or duplicate report from
+// a worker the task is no longer assigned to is ignored by the core, and must not be
+// replayed either).
+void Simulation::finished(double t, TaskId task, WorkerId w, double started) {
+  const bool recorded = core_->holds(task, w);
+  core_->on_task_finished(t, task, w, started);
+  if (recorded && keep_journal_) {
+    journal_.push_back(TaskFinished{task, started, t, hosts_[host_of_[w]].spec.name,
+                                    core_->table().tasks[task].attempts, {}});
+  }
+}
+
+void Simulation::stop_scheduler() {
+  if (stop_sent_) return;
+  stop_sent_ = true;
+  // Ends the scheduler loop, which may be waiting for a message.
+  scheduler_mailbox_->put_init(new WorkerMessage{WorkerMessage::Kind::kStop, 0, kNoWorker}, 0)->detach();
+}
+
+// Sends the core's commands and records its notices. The buffers are local: a send is a
+// simcall, during which another actor may call apply() with its own batch.
+void Simulation::apply() {
+  std::vector<Command> commands;
+  std::vector<Notice> notices;
+  core_->take_commands(commands);
+  core_->take_notices(notices);
+  for (const Notice& n : notices) on_notice(n);
+  for (const Command& c : commands) {
+    if (c.kind == Command::Kind::kDispatch) {
+      hosts_[host_of_[c.worker]].inbox->put_init(new DispatchMessage{c.task, c.flops, c.worker, c.epoch, ++dispatch_seq_}, kControlMessageBytes)
+          ->detach();
+    } else if (c.kind == Command::Kind::kScaleOut) {
+      boot(c.count);
+    } else if (c.kind == Command::Kind::kRetire) {
+      retire(host_of_[c.worker]);
+    } else if (c.kind == Command::Kind::kCancel) {
+      cancel(host_of_[c.worker], c.task);
+    }
+  }
+  rearm_ticker();
+  // The last task may end outside the scheduler loop (a claim flushed at registration,
+  // a timeout on a tick): wake the loop so that it sees the run is over.
+  if (arrivals_done_ && core_->tasks_unfinished() == 0) stop_scheduler();
+}
+
+// The core asks to be woken at next_wakeup(); one daemon actor sleeps until then, and is
+// replaced whenever the core wants to be woken earlier.
+void Simulation::rearm_ticker() {
+  const Time when = core_->next_wakeup();
+  if (when >= ticker_target_ && ticker_) return;
+  if (when == kNever) return;
+  if (ticker_) ticker_->kill();
+  ticker_target_ = when;
+  ticker_ = sg4::Actor::create("ticker", platform_.scheduler, [this, when] {
+    sg4::this_actor::sleep_until(when);
+    ticker_ = nullptr;
+    ticker_target_ = kNever;
+    if (!leader_up_) return;
+    core_->on_tick(now());
+    apply();
+    check_stuck();
+  });
+  ticker_->daemonize();
+}
+
+}  // namespace fulcrum::sim
