@@ -141,7 +141,8 @@ JobId Scheduler::on_job_submitted(Time now, const JobSpec& spec) {
     table_.tasks.push_back(std::move(task));
   }
   unfinished_ += spec.tasks.size();
-  last_plan_ = JobPlan{priorities(spec), {}};
+  last_plan_.priorities = priorities(spec);
+  last_plan_.workers.clear();
   policy_->on_job_submitted(cluster_, spec, first, now, last_plan_);
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) table_.tasks[first + i].priority = last_plan_.priorities[i];
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
@@ -481,9 +482,11 @@ void Scheduler::set_state(Time now, TaskId t, TaskState to) {
   --unfinished_;
   --table_.jobs[task.job].unfinished;
   if (to == TaskState::kFailed) notice(now, Notice::Kind::kTaskFailed, task.worker, t, task.attempts);
-  std::vector<WorkerId> recovered;
-  recovery_.ended(t, recovered);
-  for (const WorkerId w : recovered) notice(now, Notice::Kind::kWorkRecovered, w);
+  if (!recovery_.idle()) {
+    std::vector<WorkerId> recovered;
+    recovery_.ended(t, recovered);
+    for (const WorkerId w : recovered) notice(now, Notice::Kind::kWorkRecovered, w);
+  }
   if (to != TaskState::kFinished) return;
   for (TaskId child : task.children) {
     if (--table_.tasks[child].unfinished_parents == 0) make_ready(now, child);
@@ -509,7 +512,7 @@ void Scheduler::make_ready(Time now, TaskId t) {
 
 void Scheduler::place_pending(Time now) {
   place_pending_tasks(now);
-  check_backlog(now);
+  if (config_.backlog_alert > 0) check_backlog(now);
   if (autoscaler_) observe_load(now);
 }
 

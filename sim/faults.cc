@@ -66,12 +66,7 @@ void Simulation::fault_loop() {
         host.host->turn_off();  // kills its actors and their executions
         host.up = false;
         host.paused = false;
-        host.running.clear();
-        host.cancelled.clear();
-        host.execs.clear();
-        host.unreported.clear();
-        host.registered_epoch = 0;
-        host.actors.clear();
+        host.forget_incarnation();
         break;
       case FaultEvent::Kind::kRecover:
         if (host.up) break;

@@ -110,12 +110,7 @@ void Simulation::retire(std::uint32_t h) {
   host.host->turn_off();
   host.power_off(now());
   host.standby = true;
-  host.running.clear();
-  host.cancelled.clear();
-  host.execs.clear();
-  host.unreported.clear();
-  host.registered_epoch = 0;
-  host.actors.clear();
+  host.forget_incarnation();
 }
 
 }  // namespace fulcrum::sim

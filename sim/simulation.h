@@ -117,6 +117,15 @@ struct HostState {
     powered = false;
     on_seconds += t - on_since;
   }
+  // The host went down (crash or retirement): what its incarnation held is gone.
+  void forget_incarnation() {
+    running.clear();
+    cancelled.clear();
+    execs.clear();
+    unreported.clear();
+    registered_epoch = 0;
+    actors.clear();
+  }
 };
 
 class Simulation {
