@@ -121,7 +121,8 @@ TEST(SchedulerFlags, TheTestNamesEveryFieldOfTheConfig) {
       << "SchedulerConfig changed: give a new field a flag (real/scheduler_flags.cc) and a line in fields()";
   EXPECT_EQ(field_count<AutoscaleConfig>(), kAutoscaleFields)
       << "AutoscaleConfig changed: give a new field a flag (real/scheduler_flags.cc) and a line in fields()";
-  const auto set = fields(every_field_set());
+  const SchedulerConfig config = every_field_set();  // named: fields() ties references into it
+  const auto set = fields(config);
   const SchedulerConfig defaults;
   constexpr auto n = std::tuple_size_v<decltype(set)>;
   static_assert(n == kSchedulerFields - 2 + kAutoscaleFields);
