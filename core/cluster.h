@@ -8,20 +8,36 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/job_spec.h"
+#include "core/resources.h"
 #include "core/types.h"
 
 namespace fulcrum {
 
+// A worker as a scenario's host group or `fulcrum worker` describes it. Its capacity is
+// `slots` cores plus the other resources; labels and its zone are what tasks' `require`
+// matches (core/resources.h).
 struct WorkerSpec {
   std::string name;
   std::string group;
   double speed = 1e9;   // flop/s per slot
-  int slots = 1;
+  int slots = 1;        // cores
   double weight = 0;    // 0: speed x slots
+  Resources resources;  // memory, GPUs and other resources; its cores are `slots`
+  std::map<std::string, std::string> labels;
+  std::string zone;
+
+  // Everything it offers, cores included.
+  Resources capacity() const {
+    Resources r = resources;
+    r.cores = slots;
+    return r;
+  }
 };
 
 // The field list every serialiser walks (see core/job_spec.h).
@@ -31,6 +47,9 @@ template <class V> void fields(V& v, WorkerSpec& w) {
   v.field("speed", w.speed);
   v.field("slots", w.slots);
   v.field("weight", w.weight);
+  field_since(v, 4, "resources", w.resources);
+  field_since(v, 4, "labels", w.labels);
+  field_since(v, 4, "zone", w.zone);
 }
 
 struct Worker {

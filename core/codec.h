@@ -28,9 +28,17 @@ static_assert(std::endian::native == std::endian::little, "the binary codec copi
 
 class BinaryWriter {
  public:
-  explicit BinaryWriter(std::string& out) : out_(out) {}
+  // `schema`: write the field lists as of that schema (core/job_spec.h, kSchema), leaving
+  // out later fields; tests write old records with it. The default writes everything.
+  explicit BinaryWriter(std::string& out, std::uint8_t schema = 255) : out_(out), schema_(schema) {}
 
   template <class T> void field(std::string_view /*name*/, const T& v) { put(v); }
+  template <class T> void field_since(std::uint8_t since, std::string_view /*name*/, const T& v) {
+    if (schema_ >= since) put(v);
+  }
+  template <class E> void enumeration_since(std::uint8_t since, std::string_view name, const E& e, E max) {
+    if (schema_ >= since) enumeration(name, e, max);
+  }
   template <class E> void enumeration(std::string_view /*name*/, const E& e, E /*max*/) {
     put(static_cast<std::uint8_t>(e));
   }
@@ -58,13 +66,24 @@ class BinaryWriter {
 
  private:
   std::string& out_;
+  std::uint8_t schema_;
 };
 
 class BinaryReader {
  public:
-  explicit BinaryReader(std::string_view in) : in_(in) {}
+  // `schema`: the field-list schema the bytes were written with (core/job_spec.h,
+  // kSchema); fields added after it keep their defaults. The default reads everything.
+  explicit BinaryReader(std::string_view in, std::uint8_t schema = 255) : in_(in), schema_(schema) {}
+
+  void set_schema(std::uint8_t schema) { schema_ = schema; }
 
   template <class T> void field(std::string_view /*name*/, T& v) { get(v); }
+  template <class T> void field_since(std::uint8_t since, std::string_view /*name*/, T& v) {
+    if (schema_ >= since) get(v);
+  }
+  template <class E> void enumeration_since(std::uint8_t since, std::string_view name, E& e, E max) {
+    if (schema_ >= since) enumeration(name, e, max);
+  }
   template <class E> void enumeration(std::string_view name, E& e, E max) {
     std::uint8_t b = 0;
     get(b);
@@ -133,6 +152,7 @@ class BinaryReader {
   }
 
   std::string_view in_;
+  std::uint8_t schema_;
   std::size_t pos_ = 0;
   bool failed_ = false;
   std::string error_;

@@ -6,14 +6,21 @@
 // serialiser (the binary codec of the wire and the journal, JSON, the pybind module)
 // walks it, so a new field is added to the struct and to its list, nowhere else. A
 // visitor `v` offers `v.field(name, value)` and `v.enumeration(name, value, max)`.
+//
+// A field added after records were first written goes through `field_since(v, N, ...)`
+// with the next schema number N (kSchema): a binary reader of an older record (an old
+// journal) leaves it at its default, every other visitor sees a plain field. So adding a
+// field is the struct, its list and kSchema, and old journals still read.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include "core/expected.h"
+#include "core/resources.h"
 
 namespace fulcrum {
 
@@ -23,6 +30,26 @@ enum class TaskKind : std::uint8_t {
   kBurn = 1,     // synthetic: keep a CPU busy for flops / worker speed seconds
   kSleep = 2,    // synthetic: sleep for flops / worker speed seconds
 };
+
+// The schema of the field lists below, as written by this build; the journal and the
+// wire record it (3: TaskSpec as one type; 4: resources and placement constraints).
+inline constexpr std::uint8_t kSchema = 4;
+
+// A field added in schema `since`: readers of older records keep its default.
+template <class V, class T> void field_since(V& v, std::uint8_t since, std::string_view name, T& value) {
+  if constexpr (requires { v.field_since(since, name, value); }) {
+    v.field_since(since, name, value);
+  } else {
+    v.field(name, value);
+  }
+}
+template <class V, class E> void enumeration_since(V& v, std::uint8_t since, std::string_view name, E& value, E max) {
+  if constexpr (requires { v.enumeration_since(since, name, value, max); }) {
+    v.enumeration_since(since, name, value, max);
+  } else {
+    v.enumeration(name, value, max);
+  }
+}
 
 struct TaskSpec {
   double flops = 0;  // the task's size; for commands, the core's estimate of it
@@ -37,6 +64,11 @@ struct TaskSpec {
   std::string command;  // kCommand only
   double timeout = 0;   // seconds a worker lets one attempt run, 0: none
   std::string name;     // the trace's name of the task, "" none
+  // What it needs on the worker that runs it, all at once (one core by default).
+  Resources request{.cores = 1};
+  // Labels the worker must carry with these values; the key `zone` is the worker's zone.
+  std::map<std::string, std::string> require;
+  Spread spread = Spread::kNone;  // how the job's tasks prefer to spread
 
   bool operator==(const TaskSpec&) const = default;
 };
@@ -52,6 +84,9 @@ template <class V> void fields(V& v, TaskSpec& t) {
   v.field("command", t.command);
   v.field("timeout", t.timeout);
   v.field("name", t.name);
+  field_since(v, 4, "request", t.request);
+  field_since(v, 4, "require", t.require);
+  enumeration_since(v, 4, "spread", t.spread, Spread::kZone);
 }
 
 // Shorthands for the common shapes.

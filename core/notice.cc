@@ -16,6 +16,7 @@ std::string_view to_string(Notice::Kind kind) {
     case Notice::Kind::kTaskFailed: return "task_failed";
     case Notice::Kind::kWorkRecovered: return "work_recovered";
     case Notice::Kind::kBacklogHigh: return "backlog_high";
+    case Notice::Kind::kTaskUnschedulable: return "task_unschedulable";
     case Notice::Kind::kBacklogCleared: return "backlog_cleared";
     case Notice::Kind::kScaleOut: return "scale_out";
     case Notice::Kind::kScaleIn: return "scale_in";

@@ -30,6 +30,7 @@ struct Notice {
     kScaleOut,           // the autoscaler starts `count` workers (value: the metric)
     kScaleIn,            // the autoscaler drains `worker` (value: the metric)
     kWorkerRetired,      // a draining worker is empty: it is stopped
+    kTaskUnschedulable,  // fits no worker of the cluster: failed at submission (alert)
   };
   Time time = 0;
   Kind kind = Kind::kWorkerDead;

@@ -247,6 +247,8 @@ void Scheduler::on_task_finished(Time now, TaskId t, WorkerId w, Time started_at
   place_pending(now);
 }
 
+std::string Scheduler::unschedulable(const JobSpec&) const { return ""; }
+
 bool Scheduler::holds(TaskId t, WorkerId w) const {
   if (t >= table_.tasks.size()) return false;
   const Task& task = table_.tasks[t];

@@ -79,6 +79,14 @@ struct SchedulerConfig {
   double network_bandwidth = 1.25e9;
   // The autoscaler (core/autoscaler.h); off by default.
   AutoscaleConfig autoscale;
+  // The queue discipline: strict order (a task no worker can take now holds those behind
+  // it) or skip-ahead (the first task, in order, that some worker can take goes).
+  enum class Discipline : std::uint8_t { kStrict, kSkipAhead };
+  Discipline discipline = Discipline::kStrict;
+  // The workers the cluster is described with, beyond those that joined (a scenario's
+  // standby hosts): a task is unschedulable when it fits none of these nor any worker
+  // that joined. Empty in real mode, where only joined workers count.
+  std::vector<WorkerSpec> described;
 };
 
 class Scheduler {
@@ -109,6 +117,11 @@ class Scheduler {
   // The attempt failed; the task is queued again, or fails for good when
   // failure_is_final(task). A report for a task no longer assigned to `w` is ignored.
   void on_task_failed(Time now, TaskId task, WorkerId w);
+  // Why `job` cannot run here, or "" when every task fits some worker the cluster has or
+  // is described with: the first task (index and name) and the dimension or label it
+  // misses. Real mode refuses such a Submit; on_job_submitted fails those tasks at once
+  // (kTaskUnschedulable). With no worker known yet, nothing is refused.
+  std::string unschedulable(const JobSpec& job) const;
   // Whether `task` is queued or running on `w` now: only then does w's report of it count
   // (drivers journal a completion only if it will be recorded).
   bool holds(TaskId task, WorkerId w) const;
@@ -153,6 +166,8 @@ class Scheduler {
   std::uint32_t booting() const { return booting_; }
   std::uint32_t in_service() const { return load_.in_service(); }
   std::uint64_t tasks_retried() const { return retried_; }
+  // Tasks failed at submission because they fit no worker (see unschedulable()).
+  std::uint64_t tasks_unschedulable() const { return unschedulable_; }
   // Slot-seconds spent on attempts that did not complete (lost, failed, timed out).
   double wasted_work() const { return wasted_; }
 
@@ -204,6 +219,7 @@ class Scheduler {
   std::vector<Notice> notices_;
   std::uint64_t unfinished_ = 0;
   std::uint64_t retried_ = 0;
+  std::uint64_t unschedulable_ = 0;
   double wasted_ = 0;
   Time last_now_ = 0;
   Time hold_until_ = -1;

@@ -24,9 +24,11 @@ constexpr std::size_t kHeaderBytes = 12;      // magic + u32 file version
 constexpr std::size_t kFrameBytes = 8;        // u32 length + u32 crc before each body
 constexpr std::uint8_t kRecordVersion = 1;
 // Each type's newest format; older ones are still read. JobAccepted: 2 added request_id,
-// 3 carries the whole JobSpec. TaskFailed: 2 adds the last attempt's start. JobCancelled:
-// 2 adds each task's attempts and last start.
-constexpr std::uint8_t kJobAcceptedVersion = 3;
+// 3 carries the whole JobSpec, from 3 on the version is the JobSpec's field-list schema
+// (core/job_spec.h, kSchema: 4 adds resources and constraints). TaskFailed: 2 adds the
+// last attempt's start. JobCancelled: 2 adds each task's attempts and last start.
+constexpr std::uint8_t kJobAcceptedVersion = kSchema;
+static_assert(kJobAcceptedVersion >= 3);
 constexpr std::uint8_t kTaskFailedVersion = 2;
 constexpr std::uint8_t kJobCancelledVersion = 2;
 constexpr std::size_t kReadChunk = 1u << 20;  // replay reads the file in pieces this big
@@ -131,11 +133,12 @@ Expected<JournalRecord> decode(std::string_view body) {
   JournalRecord record;
   switch (type) {
     case kJobAccepted:
-      if (version < kJobAcceptedVersion) {
+      if (version < 3) {
         JobAccepted r;
         read_legacy_job(d, version, r);
         record = std::move(r);
       } else {
+        d.set_schema(version);
         record = read_record<JobAccepted>(d);
       }
       break;

@@ -23,11 +23,13 @@
 
 namespace fulcrum::real {
 
-inline constexpr std::uint8_t kWireVersion = 7;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
+inline constexpr std::uint8_t kWireVersion = 8;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
                                                  // 4: Challenge, Auth, AuthOk (real/auth.h);
                                                  // 5: Submit carries request_id;
                                                  // 6: Register carries the whole WorkerSpec;
-                                                 // 7: Submit and Dispatch carry JobSpec/TaskSpec
+                                                 // 7: Submit and Dispatch carry JobSpec/TaskSpec;
+                                                 // 8: TaskSpec and WorkerSpec carry resources,
+                                                 //    labels, zone, require, spread
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---

@@ -13,12 +13,21 @@
 // Scheduler. Memory grows by ~100 bytes per iteration (a few hundred MB at most with the
 // default --benchmark_min_time; keep min_time short on small machines).
 //
+// Comparing two builds: the cost per event depends on how large the task table has grown
+// (page faults, cache misses), and Google Benchmark picks the iteration count from the
+// time the first trials take, so two builds timed by min_time do different work and a
+// faster build is charged for a larger table. `--events N` pins every benchmark to N
+// iterations (2N events), so both sides of a comparison do exactly the same work.
+//
 // Benchmarks: every classic policy x {100, 10000} workers with unbounded local queues,
 // plus late binding (queue_cap 0: a task waits centrally until a worker is idle) for jsq
-// and power_of_d:d=2. Run: build/core_bench --benchmark_min_time=0.2
+// and power_of_d:d=2. Run: build/core_bench --benchmark_min_time=0.2, or to compare
+// builds, build/core_bench --events 600000 (see below)
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <string>
@@ -97,7 +106,7 @@ void bm_events(benchmark::State& state, const std::string& policy_spec, int queu
   state.counters["table_tasks"] = static_cast<double>(scheduler.table().tasks.size());
 }
 
-void register_all() {
+void register_all(std::int64_t iterations) {
   struct Variant {
     std::string spec;
     int queue_cap;
@@ -108,18 +117,44 @@ void register_all() {
   variants.push_back({"power_of_d:d=2", 0});
   for (const Variant& v : variants) {
     const std::string name = "events/" + v.spec + (v.queue_cap == 0 ? "/late_binding" : "");
-    benchmark::RegisterBenchmark(name.c_str(), [v](benchmark::State& state) { bm_events(state, v.spec, v.queue_cap); })
-        ->ArgName("workers")
-        ->Arg(100)
-        ->Arg(10000)
-        ->Unit(benchmark::kNanosecond);
+    auto* b = benchmark::RegisterBenchmark(name.c_str(),
+                                           [v](benchmark::State& state) { bm_events(state, v.spec, v.queue_cap); });
+    b->ArgName("workers")->Arg(100)->Arg(10000)->Unit(benchmark::kNanosecond);
+    if (iterations > 0) b->Iterations(iterations);
   }
+}
+
+// Takes `--events N` (or `--events=N`) out of argv; 0 when absent. Exits on a bad N.
+std::int64_t take_events_flag(int& argc, char** argv) {
+  std::int64_t events = 0;
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    if (arg == "--events" && i + 1 < argc) {
+      value = argv[++i];
+    } else if (arg.rfind("--events=", 0) == 0) {
+      value = arg.substr(9);
+    } else {
+      argv[out++] = argv[i];
+      continue;
+    }
+    char* end = nullptr;
+    events = std::strtoll(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || events < 2) {
+      std::fprintf(stderr, "core_bench: --events wants an integer >= 2, got '%s'\n", value.c_str());
+      std::exit(2);
+    }
+  }
+  argc = out;
+  argv[out] = nullptr;
+  return events;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  register_all();
+  register_all(take_events_flag(argc, argv) / 2);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

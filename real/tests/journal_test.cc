@@ -1,5 +1,7 @@
 #include "real/journal.h"
 
+#include "core/codec.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -479,6 +481,39 @@ TEST(JournalFormat, AVersionTwoJobAcceptedDecodesIntoTaskSpecs) {
   ASSERT_EQ(job.spec.tasks.size(), 2u);
   EXPECT_EQ(job.spec.tasks[0], synthetic_task(TaskKind::kBurn, 1e9));
   EXPECT_EQ(job.spec.tasks[1], synthetic_task(TaskKind::kSleep, 0, 5, {0}));
+}
+
+// Version 3 (the JobSpec's field lists as of schema 3, before resources and constraints):
+// the fields added since keep their defaults, every other field reads as written.
+TEST(JournalFormat, AVersionThreeJobAcceptedDecodesWithDefaultRequests) {
+  JobAccepted job;
+  job.job = 5;
+  job.submit = 2.5;
+  job.request_id = "req-3";
+  TaskSpec task = command_task("echo hi", 7);
+  task.priority = 3;
+  task.name = "t0";
+  task.request.cores = 4;  // schema 4: not written as version 3, so not read back
+  task.require = {{"zone", "a"}};
+  job.spec.tasks = {task, synthetic_task(TaskKind::kSleep, 2e9, 0, {0})};
+  std::string body("\x01\x03", 2);
+  BinaryWriter(body, /*schema=*/3).put_struct(job);
+  const std::string framed = le32(static_cast<std::uint32_t>(body.size())) + le32(crc32(body)) + body;
+  std::vector<JournalRecord> back;
+  auto n = decode_records(framed, "v3", [&](const JournalRecord& r) { back.push_back(r); });
+  ASSERT_TRUE(n.ok()) << n.error();
+  ASSERT_EQ(back.size(), 1u);
+  JobAccepted expected = job;
+  expected.spec.tasks[0].request = TaskSpec{}.request;
+  expected.spec.tasks[0].require.clear();
+  EXPECT_EQ(std::get<JobAccepted>(back[0]), expected);
+  // The current version carries them.
+  std::string now;
+  encode_record(JournalRecord{job}, now);
+  back.clear();
+  ASSERT_TRUE(decode_records(now, "v4", [&](const JournalRecord& r) { back.push_back(r); }).ok());
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(std::get<JobAccepted>(back[0]), job);
 }
 
 // A record with a good checksum that this build cannot decode was written by a newer

@@ -112,7 +112,8 @@ std::size_t encoded_size(const Message& m) {
 class Sizes {
  public:
   explicit Sizes(const std::vector<Table>& tables) {
-    for (const char* name : {"JobSpec", "TaskSpec", "TaskOutcome", "TaskRecord", "WorkerSpec", "WorkerRecord"}) {
+    for (const char* name : {"JobSpec", "TaskSpec", "Resources", "TaskOutcome", "TaskRecord", "WorkerSpec",
+                             "WorkerRecord"}) {
       const Table* t = find_table(tables, "field", name);
       if (!t) {
         ADD_FAILURE() << kPage << ": no field table under a heading '" << name << "'";
@@ -256,6 +257,7 @@ TEST(WireDoc, StructTablesNameTheFieldListsInOrder) {
   const auto tables = page_tables();
   const std::map<std::string, std::vector<std::string>> lists{
       {"JobSpec", field_names<JobSpec>()},       {"TaskSpec", field_names<TaskSpec>()},
+      {"Resources", field_names<Resources>()},
       {"TaskOutcome", field_names<TaskOutcome>()}, {"TaskRecord", field_names<TaskRecord>()},
       {"WorkerSpec", field_names<WorkerSpec>()}, {"WorkerRecord", field_names<WorkerRecord>()}};
   for (const auto& [name, list] : lists) {
