@@ -1,10 +1,12 @@
-// The scheduler's view of its workers: capacity, load and each worker's local FIFO.
+// The scheduler's view of its workers: capacity, load, each worker's local FIFO, and which
+// workers can take which task (feasibility, the second stage of a decision).
 //
 // ClusterState is owned by the Scheduler and mutated only by it; policies get a const
-// reference. A worker is *eligible* for a new task when it is alive, neither suspected nor
-// quarantined, and has room under the
-// queue cap (cap < 0: unbounded; cap 0: only a free slot, i.e. late binding). The dense
-// `eligible()` list lets policies sample uniformly in O(1).
+// reference. Tasks are indexed by shape (their request, required labels and spread); for
+// each shape a dense list of the workers eligible for it now lets policies sample
+// uniformly in O(1), and a worker's change updates every shape's list in O(shapes x
+// dimensions): a workload has a handful of shapes, so feasibility is never a scan of
+// the workers.
 #pragma once
 
 #include <deque>
@@ -52,6 +54,11 @@ template <class V> void fields(V& v, WorkerSpec& w) {
   field_since(v, 4, "zone", w.zone);
 }
 
+// A task's placement needs as the core indexes them (ClusterState::shape_of): tasks with
+// the same request, required labels and spread share a shape, and each shape keeps the
+// dense list of workers that can take such a task now.
+using ShapeId = std::uint32_t;
+
 struct Worker {
   WorkerId id = 0;
   WorkerSpec spec;
@@ -65,6 +72,11 @@ struct Worker {
   std::vector<TaskId> running;    // reported started
   std::uint32_t in_system = 0;    // queue.size() + running.size()
   double outstanding_flops = 0;   // the sizes of its queued and running tasks
+  // By dimension (ClusterState::dimensions()): what it offers (memory not limited:
+  // infinity), and that minus the requests of the tasks it holds (queued or running; may
+  // go below zero when unbounded local queues hold more than fits at once).
+  std::vector<double> capacity;
+  std::vector<double> free;
   // Statistics for results.
   std::uint64_t completed = 0;
   double busy_time = 0;  // slot-seconds spent on tasks that finished here
@@ -72,19 +84,51 @@ struct Worker {
 
 class ClusterState {
  public:
-  explicit ClusterState(int queue_cap) : queue_cap_(queue_cap) {}
+  // Shape 0 is the default task's (one core, no labels): every worker with a core fits it.
+  explicit ClusterState(int queue_cap);
 
   WorkerId add(const WorkerSpec& spec);
-  // Recomputes w's eligibility after its load or liveness changed.
+  // Recomputes w's eligibility, for every shape, after its load or liveness changed.
   void refresh(WorkerId w);
 
   const Worker& worker(WorkerId w) const { return workers_[w]; }
   Worker& mutable_worker(WorkerId w) { return workers_[w]; }
   std::size_t size() const { return workers_.size(); }
   std::span<const Worker> workers() const { return workers_; }
-  std::span<const WorkerId> eligible() const { return eligible_; }
-  bool is_eligible(WorkerId w) const { return eligible_pos_[w] != kAbsent; }
   int queue_cap() const { return queue_cap_; }
+
+  // --- feasibility: which workers can take a task of a shape (docs/architecture.md) ---
+  // A worker is *eligible* for a shape when it is alive, neither suspected, quarantined
+  // nor draining, fits the shape's request in every dimension and carries its required
+  // labels, and has room: any (queue cap < 0: tasks wait in its local queue until their
+  // request fits), the request fits what is free now (cap 0: late binding), or fewer than
+  // slots + cap tasks (cap > 0).
+  ShapeId shape_of(const TaskSpec& spec);
+  std::size_t shape_count() const { return shapes_.size(); }
+  // The shape policies are asked about: eligible() and is_eligible(w) read it. The
+  // scheduler sets it before each pick.
+  void set_shape(ShapeId s) { active_ = s; }
+  ShapeId shape() const { return active_; }
+  std::span<const WorkerId> eligible() const { return shapes_[active_].eligible; }
+  bool is_eligible(WorkerId w) const { return is_eligible(w, active_); }
+  std::span<const WorkerId> eligible(ShapeId s) const { return shapes_[s].eligible; }
+  bool is_eligible(WorkerId w, ShapeId s) const { return shapes_[s].pos[w] != kAbsent; }
+  // Whether a task of shape s fits w's capacity (ignoring load and liveness), and its
+  // labels; how many workers added so far do.
+  bool fits_capacity(WorkerId w, ShapeId s) const { return shapes_[s].fits[w] != 0; }
+  std::size_t fitting_workers(ShapeId s) const { return shapes_[s].fitting; }
+  // Whether its request fits what w has free now.
+  bool fits_free(WorkerId w, ShapeId s) const;
+  // The shape's request by dimension, its required labels and spread, as given.
+  const std::vector<double>& request(ShapeId s) const { return shapes_[s].request; }
+  const TaskSpec& needs(ShapeId s) const { return shapes_[s].needs; }
+  // Dimension names: cores, memory, gpus, then other resources in the order first seen.
+  const std::vector<std::string>& dimensions() const { return dimensions_; }
+  // A task of shape s was put on w (+1) or left it (-1): w's free resources follow.
+  void hold(WorkerId w, ShapeId s, int sign);
+  // w holds nothing any more (it died): all of its capacity is free.
+  void release_all(WorkerId w) { workers_[w].free = workers_[w].capacity; }
+
   // The network as planners estimate it: a transfer between two workers takes
   // latency + bytes / bandwidth.
   void set_network(double latency, double bandwidth) {
@@ -99,15 +143,31 @@ class ClusterState {
 
  private:
   static constexpr std::uint32_t kAbsent = ~0u;
-  bool should_be_eligible(const Worker& w) const;
+  struct Shape {
+    TaskSpec needs;                    // only request, require and spread are set
+    std::vector<double> request;       // by dimension
+    std::vector<std::uint8_t> fits;    // by worker: capacity and labels
+    std::size_t fitting = 0;           // workers with fits[w]
+    std::vector<WorkerId> eligible;    // dense, for O(1) sampling
+    std::vector<std::uint32_t> pos;    // by worker: index in eligible, or kAbsent
+  };
+  bool available(const Worker& w) const;
+  bool has_room(const Worker& w, const Shape& s) const;
+  bool labels_match(const Worker& w, const TaskSpec& needs) const;
+  bool fits_capacity(const Worker& w, const Shape& s) const;
+  std::size_t dimension(const std::string& name);
+  std::vector<double> dense(const Resources& r, bool capacity);
+  void update(WorkerId w, Shape& s, bool want);
 
   int queue_cap_;
   double latency_ = 0;
   double bandwidth_ = 1.25e9;
   Time now_ = 0;
   std::vector<Worker> workers_;
-  std::vector<WorkerId> eligible_;
-  std::vector<std::uint32_t> eligible_pos_;
+  std::vector<std::string> dimensions_;
+  std::vector<Shape> shapes_;
+  ShapeId active_ = 0;
+  ShapeId last_shape_ = 0;  // shape_of's cache: consecutive tasks mostly share one
 };
 
 }  // namespace fulcrum

@@ -16,6 +16,11 @@ class PendingQueue {
  public:
   void push_back(TaskId task, double priority) { push({priority, next_back_++, task}); }
   void push_front(TaskId task, double priority) { push({priority, next_front_--, task}); }
+  // With an order number from the caller (several queues sharing one arrival order):
+  // lower goes first among equal priorities.
+  void push_ordered(TaskId task, double priority, std::int64_t seq) { push({priority, seq, task}); }
+  // Whether this queue's front goes before `other`'s. REQUIRES: neither is empty.
+  bool front_before(const PendingQueue& other) const { return Later{}(other.heap_.front(), heap_.front()); }
   bool empty() const { return heap_.empty(); }
   std::size_t size() const { return heap_.size(); }
   // REQUIRES: !empty().

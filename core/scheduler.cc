@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <sstream>
 
 #include "core/upward_rank.h"
 
@@ -48,7 +49,8 @@ namespace {
 Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy,
                      std::unique_ptr<QueueDiscipline> queue)
     : config_(config), policy_(std::move(policy)),
-      queue_(queue ? std::move(queue) : std::make_unique<PriorityFifo>()), rng_(config.seed, /*stream=*/2),
+      queue_(queue ? std::move(queue) : make_discipline(config.discipline == SchedulerConfig::Discipline::kSkipAhead)),
+      rng_(config.seed, /*stream=*/2),
       cluster_(config.queue_cap),
       detector_({config.suspect_after, config.dead_after, config.detector_period, config.task_timeout}),
       retry_(config.retry_backoff),
@@ -102,10 +104,12 @@ void Scheduler::declare_dead(Time now, WorkerId w) {
   for (TaskId t : worker.running) {
     if (table_.tasks[t].start >= 0) wasted_ += now - table_.tasks[t].start;
   }
+  for (const TaskId t : lost) count_spread(table_.tasks[t], w, -1);
   worker.running.clear();
   worker.queue.clear();
   worker.in_system = 0;
   worker.outstanding_flops = 0;
+  cluster_.release_all(w);
   quarantine_.forget(w);
   worker_changed(w);
   notice(now, Notice::Kind::kWorkerDead, w, 0, static_cast<double>(lost.size()));
@@ -134,6 +138,7 @@ JobId Scheduler::on_job_submitted(Time now, const JobSpec& spec) {
     task.flops = spec.tasks[i].flops;
     task.submit = now;
     task.unfinished_parents = static_cast<std::uint32_t>(spec.tasks[i].parents.size());
+    task.shape = cluster_.shape_of(spec.tasks[i]);
     for (std::uint32_t p : spec.tasks[i].parents) {
       assert(p < i && "parents must precede their children");
       table_.tasks[first + p].children.push_back(task.id);
@@ -145,6 +150,23 @@ JobId Scheduler::on_job_submitted(Time now, const JobSpec& spec) {
   last_plan_.workers.clear();
   policy_->on_job_submitted(cluster_, spec, first, now, last_plan_);
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) table_.tasks[first + i].priority = last_plan_.priorities[i];
+  // A task that fits no worker would wait forever: it fails now, and its job with it (the
+  // others are cancelled), as real mode refuses such a Submit.
+  bool refused = false;
+  for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
+    const TaskId t = first + i;
+    if (misfit(table_.tasks[t].shape).empty()) continue;
+    refused = true;
+    ++unschedulable_;
+    set_state(now, t, TaskState::kFailed);
+    notice(now, Notice::Kind::kTaskUnschedulable, kNoWorker, t);
+  }
+  if (refused) {
+    for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
+      if (!is_terminal(table_.tasks[first + i].state)) set_state(now, first + i, TaskState::kCancelled);
+    }
+    return job_id;
+  }
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
     if (table_.tasks[first + i].unfinished_parents == 0) make_ready(now, first + i);
   }
@@ -247,7 +269,65 @@ void Scheduler::on_task_finished(Time now, TaskId t, WorkerId w, Time started_at
   place_pending(now);
 }
 
-std::string Scheduler::unschedulable(const JobSpec&) const { return ""; }
+std::string Scheduler::unschedulable(const JobSpec& job) {
+  for (std::size_t i = 0; i < job.tasks.size(); ++i) {
+    std::string why = misfit(cluster_.shape_of(job.tasks[i]));
+    if (why.empty()) continue;
+    const std::string& name = job.tasks[i].name;
+    return "task " + std::to_string(i) + (name.empty() ? "" : " ('" + name + "')") + " fits no worker: " + why;
+  }
+  return "";
+}
+
+std::string Scheduler::misfit(ShapeId s) const {
+  if (cluster_.fitting_workers(s) > 0) return "";
+  std::vector<const WorkerSpec*> known;
+  for (const Worker& w : cluster_.workers()) known.push_back(&w.spec);
+  for (const WorkerSpec& spec : config_.described) known.push_back(&spec);
+  if (known.empty()) return "";  // nothing to judge by yet: it waits for workers
+  const TaskSpec& needs = cluster_.needs(s);
+  // Labels first: a task that no worker's labels admit says which label.
+  std::vector<const WorkerSpec*> labelled;
+  for (const WorkerSpec* spec : known) {
+    bool match = true;
+    for (const auto& [key, value] : needs.require) {
+      const auto it = spec->labels.find(key);
+      if (key == "zone" ? spec->zone != value : it == spec->labels.end() || it->second != value) match = false;
+    }
+    if (!match) continue;
+    if (first_misfit(needs.request, spec->capacity()).empty()) return "";  // a described worker fits
+    labelled.push_back(spec);
+  }
+  if (labelled.empty()) {
+    std::string want;
+    for (const auto& [key, value] : needs.require) want += (want.empty() ? "" : ", ") + key + "=" + value;
+    return "no worker has " + want;
+  }
+  // The largest amount any worker offers, dimension by dimension.
+  Resources most;
+  bool memory_unlimited = false;
+  for (const WorkerSpec* spec : labelled) {
+    const Resources c = spec->capacity();
+    most.cores = std::max(most.cores, c.cores);
+    memory_unlimited = memory_unlimited || c.memory <= 0;
+    most.memory = std::max(most.memory, c.memory);
+    most.gpus = std::max(most.gpus, c.gpus);
+    for (const auto& [name, amount] : c.other) most.other[name] = std::max(most.other[name], amount);
+  }
+  if (memory_unlimited) most.memory = 0;
+  const std::string dim = first_misfit(needs.request, most);
+  if (dim.empty()) return "no single worker has all of its request at once";
+  const auto amount = [&](const Resources& r) {
+    if (dim == "cores") return r.cores;
+    if (dim == "memory") return r.memory;
+    if (dim == "gpus") return r.gpus;
+    const auto it = r.other.find(dim);
+    return it == r.other.end() ? 0.0 : it->second;
+  };
+  std::ostringstream out;
+  out << dim << ": it asks for " << amount(needs.request) << ", the most any worker has is " << amount(most);
+  return out.str();
+}
 
 bool Scheduler::holds(TaskId t, WorkerId w) const {
   if (t >= table_.tasks.size()) return false;
@@ -476,7 +556,7 @@ void Scheduler::set_state(Time now, TaskId t, TaskState to) {
   if (to == TaskState::kPending) {
     // A task that was ready before (its worker died, its backoff ended) was accepted
     // before everything waiting now: it goes ahead of fresh work.
-    queue_->push(t, task.priority, /*returned=*/from != TaskState::kBlocked);
+    queue_->push(t, task.priority, /*returned=*/from != TaskState::kBlocked, task.shape);
     return;
   }
   if (!is_terminal(to)) return;
@@ -505,6 +585,8 @@ void Scheduler::attach_running(Time now, TaskId t, WorkerId w) {
   worker.running.push_back(t);
   ++worker.in_system;
   worker.outstanding_flops += task.flops;
+  cluster_.hold(w, task.shape, +1);
+  count_spread(task, w, +1);
 }
 
 void Scheduler::make_ready(Time now, TaskId t) {
@@ -520,22 +602,66 @@ void Scheduler::place_pending(Time now) {
 
 void Scheduler::place_pending_tasks(Time now) {
   if (hold_until_ > now) return;
-  while (!queue_->empty()) {
+  queue_->new_pass();
+  cluster_.set_now(now);
+  while (queue_->has_front()) {
     const TaskId t = queue_->front();
+    const Task& task = table_.tasks[t];
     // Entries of tasks that left the pending state (cancelled, claimed, restored) are
     // dropped here rather than searched for when they leave.
-    if (table_.tasks[t].state != TaskState::kPending) {
+    if (task.state != TaskState::kPending) {
       queue_->pop_front();
       continue;
     }
-    if (cluster_.eligible().empty()) return;
-    cluster_.set_now(now);
-    const std::optional<WorkerId> w = policy_->pick(cluster_, table_.tasks[t], rng_);
-    if (!w) return;
+    cluster_.set_shape(task.shape);
+    std::optional<WorkerId> w;
+    if (!cluster_.eligible().empty()) w = policy_->pick(cluster_, task, rng_);
+    if (!w) {
+      queue_->skip_front();
+      continue;
+    }
     assert(cluster_.is_eligible(*w) && "policy picked an ineligible worker");
+    if (cluster_.needs(task.shape).spread != Spread::kNone) w = spread_pick(task, *w);
     queue_->pop_front();
     dispatch(now, t, *w);
   }
+}
+
+std::string Scheduler::spread_key(const Task& task, WorkerId w) const {
+  const Worker& worker = cluster_.worker(w);
+  return cluster_.needs(task.shape).spread == Spread::kZone ? worker.spec.zone : worker.spec.name;
+}
+
+void Scheduler::count_spread(const Task& task, WorkerId w, int sign) {
+  if (cluster_.needs(task.shape).spread == Spread::kNone) return;
+  auto& counts = spread_counts_[task.job];
+  std::uint32_t& n = counts[spread_key(task, w)];
+  n += sign;
+  if (n == 0) counts.erase(spread_key(task, w));
+  if (counts.empty()) spread_counts_.erase(task.job);
+}
+
+WorkerId Scheduler::spread_pick(const Task& task, WorkerId picked) {
+  const auto found = spread_counts_.find(task.job);
+  if (found == spread_counts_.end()) return picked;  // nothing of the job placed yet
+  const auto& counts = found->second;
+  const auto count = [&](WorkerId w) {
+    const auto it = counts.find(spread_key(task, w));
+    return it == counts.end() ? 0u : it->second;
+  };
+  // A scan of the shape's eligible workers: spread is for the few tasks of a job that
+  // must not share a failure domain, not for the bulk of the work.
+  std::uint32_t least = count(picked);
+  for (const WorkerId w : cluster_.eligible()) least = std::min(least, count(w));
+  if (count(picked) == least) return picked;
+  // The policy's choice holds more of the job than another does: the least loaded of the
+  // least used goes instead.
+  WorkerId best = kNoWorker;
+  for (const WorkerId w : cluster_.eligible()) {
+    if (count(w) != least) continue;
+    if (best == kNoWorker || cluster_.worker(w).in_system < cluster_.worker(best).in_system) best = w;
+  }
+  return best;
 }
 
 void Scheduler::dispatch(Time now, TaskId t, WorkerId w) {
@@ -548,6 +674,8 @@ void Scheduler::dispatch(Time now, TaskId t, WorkerId w) {
   worker.queue.push_back(t);
   ++worker.in_system;
   worker.outstanding_flops += task.flops;
+  cluster_.hold(w, task.shape, +1);
+  count_spread(task, w, +1);
   worker_changed(w);
   commands_.push_back({Command::Kind::kDispatch, t, w, task.flops, config_.epoch});
 }
@@ -565,6 +693,12 @@ bool Scheduler::detach_from_worker(TaskId t, WorkerId w) {
   --worker.in_system;
   // Recomputed when empty, so rounding never leaves a drained worker with work.
   worker.outstanding_flops = worker.in_system == 0 ? 0 : worker.outstanding_flops - table_.tasks[t].flops;
+  if (worker.in_system == 0) {
+    cluster_.release_all(w);
+  } else {
+    cluster_.hold(w, table_.tasks[t].shape, -1);
+  }
+  count_spread(table_.tasks[t], w, -1);
   return true;
 }
 

@@ -19,7 +19,9 @@
 // scheduler applies their verdicts, and every task state change goes through set_state().
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -91,7 +93,7 @@ struct SchedulerConfig {
 
 class Scheduler {
  public:
-  // `queue`: the queue discipline (null: PriorityFifo, today's only one).
+  // `queue`: the queue discipline (null: config.discipline's).
   Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy,
             std::unique_ptr<QueueDiscipline> queue = nullptr);
 
@@ -121,7 +123,7 @@ class Scheduler {
   // is described with: the first task (index and name) and the dimension or label it
   // misses. Real mode refuses such a Submit; on_job_submitted fails those tasks at once
   // (kTaskUnschedulable). With no worker known yet, nothing is refused.
-  std::string unschedulable(const JobSpec& job) const;
+  std::string unschedulable(const JobSpec& job);
   // Whether `task` is queued or running on `w` now: only then does w's report of it count
   // (drivers journal a completion only if it will be recorded).
   bool holds(TaskId task, WorkerId w) const;
@@ -198,6 +200,13 @@ class Scheduler {
   void notice(Time now, Notice::Kind kind, WorkerId w, TaskId t = 0, double value = 0);
   std::vector<double> priorities(const JobSpec& spec);
   void attach_running(Time now, TaskId t, WorkerId w);
+  // Tasks with `spread`: the worker among the eligible that holds (or whose zone holds)
+  // the fewest of the job's tasks, keeping `picked` when it is one of those.
+  WorkerId spread_pick(const Task& task, WorkerId picked);
+  std::string spread_key(const Task& task, WorkerId w) const;
+  void count_spread(const Task& task, WorkerId w, int sign);
+  // Why a task of shape s fits no worker known or described ("" when one fits).
+  std::string misfit(ShapeId s) const;
   // w's load, liveness or eligibility changed: a drained w retires, the load account,
   // the eligible set and the policy follow.
   void worker_changed(WorkerId w);
@@ -225,6 +234,8 @@ class Scheduler {
   Time hold_until_ = -1;
   bool backlog_high_ = false;
   JobPlan last_plan_;
+  // Per job with spread tasks: how many of its tasks each host (or zone) holds now.
+  std::map<JobId, std::map<std::string, std::uint32_t>> spread_counts_;
   // Autoscaling (null when off) and the load it sees.
   std::unique_ptr<Autoscaler> autoscaler_;
   LoadAccount load_;

@@ -40,6 +40,7 @@ struct Task {
   WorkerId worker = kNoWorker;   // current or last assignment
   std::uint32_t attempts = 0;    // dispatches so far
   std::uint32_t unfinished_parents = 0;
+  std::uint32_t shape = 0;       // its placement needs (ClusterState::shape_of)
   std::vector<TaskId> children;
   Time submit = 0;
   Time dispatched = -1;  // when the last attempt was dispatched

@@ -33,6 +33,10 @@ struct FaultSpec {
   double mtbf = 0, mttr = 0;  // random
   double until = kNever;      // random: no failure starts after this
   int line = 0;               // where it was written, for messages
+  // Set on the faults a `zone_outage` of this zone became: the scenario loader expands one
+  // into a crash (recover_after: its duration) or a cut link (mode partition) of each host
+  // group of the zone, so that the timeline knows no zones.
+  std::string zone;
 };
 
 std::string to_string(FaultSpec::Kind kind);

@@ -10,27 +10,27 @@
 #include <vector>
 
 #include "policies/builtin.h"
+#include "policies/per_shape.h"
 
 namespace fulcrum {
 namespace {
 
-class Jsq final : public Policy {
+// The buckets of one shape's eligible workers.
+class Buckets {
  public:
-  std::string name() const override { return "jsq"; }
-
-  std::optional<WorkerId> pick(const ClusterState&, const Task&, Rng& rng) override {
+  std::optional<WorkerId> pick(Rng& rng) {
     if (count_ == 0) return std::nullopt;
     while (buckets_[min_].empty()) ++min_;
     const std::vector<WorkerId>& tied = buckets_[min_];
     return tied[rng.uniform_int(tied.size())];
   }
 
-  void on_worker_changed(const ClusterState& cluster, WorkerId w) override {
+  void update(const ClusterState& cluster, WorkerId w, bool eligible) {
     if (w >= level_.size()) {
       level_.resize(w + 1, kAbsent);
       pos_.resize(w + 1, 0);
     }
-    const std::uint32_t level = cluster.is_eligible(w) ? cluster.worker(w).in_system : kAbsent;
+    const std::uint32_t level = eligible ? cluster.worker(w).in_system : kAbsent;
     if (level == level_[w]) return;
     if (level_[w] != kAbsent) remove(w);
     if (level != kAbsent) insert(w, level);
@@ -62,6 +62,18 @@ class Jsq final : public Policy {
   std::vector<std::uint32_t> pos_;              // by worker id; index in its bucket
   std::size_t count_ = 0;                       // workers in buckets
   std::uint32_t min_ = 0;                       // no bucket below min_ is non-empty
+};
+
+class Jsq final : public Policy {
+ public:
+  std::string name() const override { return "jsq"; }
+  std::optional<WorkerId> pick(const ClusterState& cluster, const Task&, Rng& rng) override {
+    return shapes_.active(cluster).pick(rng);
+  }
+  void on_worker_changed(const ClusterState& cluster, WorkerId w) override { shapes_.changed(cluster, w); }
+
+ private:
+  PerShape<Buckets> shapes_;
 };
 
 }  // namespace

@@ -13,25 +13,25 @@
 #include <vector>
 
 #include "policies/builtin.h"
+#include "policies/per_shape.h"
 
 namespace fulcrum {
 namespace {
 
-class LeastConnections final : public Policy {
+// One shape's eligible workers, ordered by rank.
+class Ranked {
  public:
-  explicit LeastConnections(bool weighted) : weighted_(weighted) {}
+  explicit Ranked(bool weighted) : weighted_(weighted) {}
 
-  std::string name() const override { return weighted_ ? "least_connections:weighted=true" : "least_connections"; }
-
-  std::optional<WorkerId> pick(const ClusterState&, const Task&, Rng&) override {
+  std::optional<WorkerId> pick() const {
     if (ranked_.empty()) return std::nullopt;
     return ranked_.begin()->second;
   }
 
-  void on_worker_changed(const ClusterState& cluster, WorkerId w) override {
+  void update(const ClusterState& cluster, WorkerId w, bool eligible) {
     if (w >= rank_.size()) rank_.resize(w + 1, kAbsent);
     if (rank_[w] != kAbsent) ranked_.erase({rank_[w], w});
-    rank_[w] = cluster.is_eligible(w) ? rank(cluster.worker(w)) : kAbsent;
+    rank_[w] = eligible ? rank(cluster.worker(w)) : kAbsent;
     if (rank_[w] != kAbsent) ranked_.emplace(rank_[w], w);
   }
 
@@ -48,6 +48,21 @@ class LeastConnections final : public Policy {
   bool weighted_;
   std::set<std::pair<double, WorkerId>> ranked_;  // eligible workers only
   std::vector<double> rank_;                      // by worker id; kAbsent if not in ranked_
+};
+
+class LeastConnections final : public Policy {
+ public:
+  explicit LeastConnections(bool weighted) : weighted_(weighted), shapes_(Ranked(weighted)) {}
+
+  std::string name() const override { return weighted_ ? "least_connections:weighted=true" : "least_connections"; }
+  std::optional<WorkerId> pick(const ClusterState& cluster, const Task&, Rng&) override {
+    return shapes_.active(cluster).pick();
+  }
+  void on_worker_changed(const ClusterState& cluster, WorkerId w) override { shapes_.changed(cluster, w); }
+
+ private:
+  bool weighted_;
+  PerShape<Ranked> shapes_;
 };
 
 }  // namespace

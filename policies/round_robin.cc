@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "policies/builtin.h"
+#include "policies/per_shape.h"
 
 namespace fulcrum {
 namespace {
@@ -53,25 +54,33 @@ class EligibleBits {
   std::vector<std::uint64_t> summary_;  // bit j: words_[j] != 0
 };
 
-class RoundRobin final : public Policy {
+// One shape's cycle.
+class Cycle {
  public:
-  std::string name() const override { return "round_robin"; }
-
-  std::optional<WorkerId> pick(const ClusterState&, const Task&, Rng&) override {
+  std::optional<WorkerId> pick() {
     std::size_t w = bits_.next(next_);
     if (w == EligibleBits::kNone) w = bits_.next(0);
     if (w == EligibleBits::kNone) return std::nullopt;  // only if the REQUIRES was broken
     next_ = w + 1;
     return static_cast<WorkerId>(w);
   }
-
-  void on_worker_changed(const ClusterState& cluster, WorkerId w) override {
-    bits_.set(w, cluster.is_eligible(w));
-  }
+  void update(const ClusterState&, WorkerId w, bool eligible) { bits_.set(w, eligible); }
 
  private:
   EligibleBits bits_;
   std::size_t next_ = 0;  // the cycle resumes at the first eligible id >= next_
+};
+
+class RoundRobin final : public Policy {
+ public:
+  std::string name() const override { return "round_robin"; }
+  std::optional<WorkerId> pick(const ClusterState& cluster, const Task&, Rng&) override {
+    return shapes_.active(cluster).pick();
+  }
+  void on_worker_changed(const ClusterState& cluster, WorkerId w) override { shapes_.changed(cluster, w); }
+
+ private:
+  PerShape<Cycle> shapes_;
 };
 
 }  // namespace

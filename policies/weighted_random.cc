@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "policies/builtin.h"
+#include "policies/per_shape.h"
 
 namespace fulcrum {
 namespace {
@@ -75,11 +76,10 @@ class Fenwick {
   std::size_t updates_ = 0;
 };
 
-class WeightedRandom final : public Policy {
+// One shape's tree.
+class Weights {
  public:
-  std::string name() const override { return "weighted_random"; }
-
-  std::optional<WorkerId> pick(const ClusterState& cluster, const Task&, Rng& rng) override {
+  std::optional<WorkerId> pick(const ClusterState& cluster, Rng& rng) {
     const auto eligible = cluster.eligible();
     if (eligible.empty()) return std::nullopt;
     const double total = tree_.total();
@@ -102,9 +102,9 @@ class WeightedRandom final : public Policy {
     return eligible[rng.uniform_int(eligible.size())];
   }
 
-  void on_worker_changed(const ClusterState& cluster, WorkerId w) override {
+  void update(const ClusterState& cluster, WorkerId w, bool eligible) {
     const Worker& worker = cluster.worker(w);
-    const double weight = cluster.is_eligible(w) && std::isfinite(worker.weight) && worker.weight > 0
+    const double weight = eligible && std::isfinite(worker.weight) && worker.weight > 0
                               ? worker.weight
                               : 0.0;
     while (tree_.size() < w) tree_.push_back(0.0);  // only if a worker was never reported
@@ -119,6 +119,18 @@ class WeightedRandom final : public Policy {
   bool valid(std::size_t i) const { return i < tree_.size() && tree_.value(i) > 0; }
 
   Fenwick tree_;
+};
+
+class WeightedRandom final : public Policy {
+ public:
+  std::string name() const override { return "weighted_random"; }
+  std::optional<WorkerId> pick(const ClusterState& cluster, const Task&, Rng& rng) override {
+    return shapes_.active(cluster).pick(cluster, rng);
+  }
+  void on_worker_changed(const ClusterState& cluster, WorkerId w) override { shapes_.changed(cluster, w); }
+
+ private:
+  PerShape<Weights> shapes_;
 };
 
 }  // namespace

@@ -18,6 +18,9 @@ const std::map<std::string, SchedulerConfig::Priority> kPriorities{
     {"fifo", SchedulerConfig::Priority::kFifo},
     {"critical_path", SchedulerConfig::Priority::kCriticalPath},
     {"random", SchedulerConfig::Priority::kRandom}};
+const std::map<std::string, SchedulerConfig::Discipline> kDisciplines{
+    {"strict", SchedulerConfig::Discipline::kStrict},
+    {"skip_ahead", SchedulerConfig::Discipline::kSkipAhead}};
 const std::map<std::string, AutoscaleConfig::Metric> kMetrics{
     {"utilisation", AutoscaleConfig::Metric::kUtilisation},
     {"backlog", AutoscaleConfig::Metric::kBacklog}};
@@ -60,6 +63,7 @@ std::vector<std::string> scheduler_flags(const SchedulerConfig& c) {
                                  "--quarantine-for", number(c.quarantine_for),
                                  "--backlog-alert", std::to_string(c.backlog_alert),
                                  "--priority", name_of(kPriorities, c.priority),
+                                 "--queue", name_of(kDisciplines, c.discipline),
                                  "--network-latency", number(c.network_latency),
                                  "--network-bandwidth", number(c.network_bandwidth)};
   const AutoscaleConfig& a = c.autoscale;
@@ -93,6 +97,9 @@ void add_scheduler_flags(CLI::App& s, SchedulerConfig& c) {
   CLI::Option* priority = s.add_option(
       "--priority", c.priority, "Order of the central queue for DAG jobs: fifo, critical_path (upward rank) or random");
   by_name(priority, kPriorities, {"fifo", "critical_path", "random"})->default_str(name_of(kPriorities, c.priority));
+  CLI::Option* queue = s.add_option(
+      "--queue", c.discipline, "Queue discipline: strict (head-of-line waits) or skip_ahead (the first task that fits goes)");
+  by_name(queue, kDisciplines, {"strict", "skip_ahead"})->default_str(name_of(kDisciplines, c.discipline));
   s.add_option("--network-latency", c.network_latency,
                "Seconds a message takes between two workers, as planners estimate it")->capture_default_str();
   s.add_option("--network-bandwidth", c.network_bandwidth,

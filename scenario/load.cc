@@ -97,16 +97,31 @@ struct FileCloser {
 // against docs/scenario.md. A new key goes here, in its Loader function and on that page.
 const std::vector<MapKeys>& scenario_maps() {
   static const std::vector<MapKeys> maps = {
-      {"", {"seed", "cluster", "workload", "policy", "priority", "real", "recovery", "faults", "autoscale", "power"}},
-      {"cluster", {"hosts", "platform", "network", "queue_cap", "scheduler_host"}},
-      {"cluster.hosts[]", {"name", "count", "speed", "slots", "weight"}},
+      {"",
+       {"seed", "cluster", "workload", "policy", "priority", "queue", "real", "recovery", "faults", "autoscale",
+        "power"}},
+      {"cluster", {"hosts", "platform", "network", "queue_cap", "scheduler_host", "zones"}},
+      {"cluster.hosts[]", {"name", "count", "speed", "slots", "weight", "resources", "labels", "zone"}},
+      // Resource maps name these three and accept any other resource name besides
+      // (host_resources() and request() read them as open maps).
+      {"cluster.hosts[].resources", {"cores", "memory", "gpus"}},
       {"cluster.network", {"latency", "bandwidth"}},
+      // Each declared zone, under its name (zones() reads them with this entry's keys).
+      {"cluster.zones.<name>", {"latency", "bandwidth"}},
       {"workload",
        {"type", "rate", "size", "tasks", "file", "files", "reference_speed", "count", "interval", "first_job",
-        "max_jobs", "time_scale", "runtime_scale", "max_procs", "rate_profile"}},
-      // Every dist's keys; size() checks which ones the chosen dist takes.
+        "max_jobs", "time_scale", "runtime_scale", "max_procs", "max_instances", "machine_memory", "rate_profile",
+        "resources", "require", "spread", "classes"}},
+      // Every dist's keys; size() checks which ones the chosen dist takes. Every size
+      // distribution (a class's size, a requested amount's) takes these keys.
       {"workload.size", {"dist", "value", "mean", "sigma", "low", "high", "alpha"}},
       {"workload.rate_profile", {"kind", "period", "amplitude", "at", "factor"}},
+      {"workload.resources", {"cores", "memory", "gpus"}},
+      // Labels besides: require() reads it as an open map.
+      {"workload.require", {"zone"}},
+      {"workload.classes[]", {"share", "size", "resources", "require", "spread"}},
+      {"workload.classes[].resources", {"cores", "memory", "gpus"}},
+      {"workload.classes[].require", {"zone"}},
       {"real", {"task", "time_scale"}},
       {"recovery",
        {"heartbeat_interval", "suspect_after", "dead_after", "max_attempts", "retry_backoff", "task_timeout",
@@ -114,8 +129,8 @@ const std::vector<MapKeys>& scenario_maps() {
         "reconcile_grace"}},
       // Every kind's keys; fault() checks which ones the chosen kind takes.
       {"faults[]",
-       {"kind", "host", "group", "fraction", "at", "recover_after", "duration", "factor", "cut", "mtbf", "mttr",
-        "until"}},
+       {"kind", "host", "group", "fraction", "zone", "at", "recover_after", "duration", "factor", "cut", "mode",
+        "mtbf", "mttr", "until"}},
       {"autoscale",
        {"metric", "target", "min", "max", "period", "window", "cooldown_out", "cooldown_in", "tolerance",
         "scale_in_after", "boot_delay", "initial"}},
@@ -145,13 +160,17 @@ Scenario Loader::load(const YAML::Node& root) const {
     s.seed = integer<std::uint64_t>(*f, 0, UINT64_MAX, "a non-negative integer");
   }
   s.cluster = cluster(m.require("cluster"));
-  s.workload = workload(m.require("workload"), s.trace);
+  s.workload = workload(m.require("workload"), s.cluster, s);
   if (auto f = m.get("policy")) s.policy = policy(*f);
   if (auto f = m.get("priority")) {
     s.priority = text(*f);
     if (s.priority != "fifo" && s.priority != "critical_path" && s.priority != "random") {
       fail(*f, "must be fifo, critical_path or random, got " + describe(f->node));
     }
+  }
+  if (auto f = m.get("queue")) {
+    s.queue = text(*f);
+    if (s.queue != "strict" && s.queue != "skip_ahead") fail(*f, "must be strict or skip_ahead, got " + describe(f->node));
   }
   if (auto f = m.get("real")) s.real = real(*f);
   if (auto f = m.get("recovery")) s.recovery = recovery(*f);

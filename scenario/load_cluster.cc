@@ -28,7 +28,11 @@ ClusterSpec Loader::cluster(const Field& f) const {
   if (!hosts && !platform) {
     fail(f, "needs hosts (a list of host groups) or platform (a SimGrid platform file)");
   }
-  if (hosts) c.groups = host_groups(*hosts);
+  if (auto z = m.get("zones")) {
+    if (platform) fail(*z, "only with hosts (a platform file describes its own zones)");
+    c.zones = zones(*z);
+  }
+  if (hosts) c.groups = host_groups(*hosts, c.zones);
   if (platform) c.platform = existing_file(*platform, "platform file");
   if (auto n = m.get("network")) {
     if (platform) fail(*n, "only with hosts (a platform file describes its own network)");
@@ -45,7 +49,7 @@ ClusterSpec Loader::cluster(const Field& f) const {
   return c;
 }
 
-std::vector<HostGroup> Loader::host_groups(const Field& f) const {
+std::vector<HostGroup> Loader::host_groups(const Field& f, const std::vector<ZoneSpec>& zones) const {
   if (!f.node.IsSequence() || f.node.size() == 0) {
     fail(f, "must be a non-empty list of host groups such as [{count: 4, speed: 1e9, slots: 1}], got " +
                 describe(f.node));
@@ -62,9 +66,22 @@ std::vector<HostGroup> Loader::host_groups(const Field& f) const {
     h.name = name ? host_name_value(*name) : "w";
     if (auto v = m.get("count")) h.count = integer<int>(*v, 1, kMaxHosts, "a positive integer");
     if (auto v = m.get("speed")) h.speed = number(*v, "a positive number (flop/s)", [](double x) { return x > 0; });
-    if (auto v = m.get("slots")) h.slots = integer<int>(*v, 1, kMaxSlots, "a positive integer");
+    const std::optional<Field> slots = m.get("slots");
+    if (slots) h.slots = integer<int>(*slots, 1, kMaxSlots, "a positive integer");
     if (auto v = m.get("weight")) {
       h.weight = number(*v, "a number >= 0 (0: speed x slots)", [](double x) { return x >= 0; });
+    }
+    if (auto v = m.get("resources")) host_resources(*v, h, slots);
+    if (auto v = m.get("labels")) h.labels = labels(*v);
+    if (auto v = m.get("zone")) {
+      h.zone = name_value(*v, "a zone");
+      bool declared = zones.empty();
+      std::string names;
+      for (const ZoneSpec& z : zones) {
+        declared = declared || z.name == h.zone;
+        names += (names.empty() ? "" : ", ") + z.name;
+      }
+      if (!declared) fail(*v, "unknown zone '" + h.zone + "' (cluster.zones declares " + names + ")");
     }
     total += h.count;
     if (total > kMaxHosts) {
@@ -134,6 +151,67 @@ std::string Loader::host_name_value(const Field& f) const {
   }
   if (!plain) fail(f, "must be a name of letters, digits, '_', '.' and '-', got " + describe(f.node));
   return name;
+}
+
+// `resources: {cores: 16, memory: 64GiB, gpus: 2, licence: 4}`: cores are the group's
+// slots (given both ways, they must agree); memory is bytes; any other name is a resource
+// of that name.
+void Loader::host_resources(const Field& f, HostGroup& h, const std::optional<Field>& slots) const {
+  for (const auto& [name, v] : open_map(*this, f, "{cores: 16, memory: 64GiB, gpus: 2}")) {
+    if (name == "cores") {
+      const int cores = integer<int>(v, 1, kMaxSlots, "a positive integer (each core runs one task at a time)");
+      if (slots && cores != h.slots) {
+        fail(v, "is " + std::to_string(cores) + " but slots is " + std::to_string(h.slots) +
+                    " (slots is the hosts' cores: give one of them, or the same number)");
+      }
+      h.slots = cores;
+    } else if (name == "memory") {
+      h.resources.memory = bytes(v);
+    } else if (name == "gpus") {
+      h.resources.gpus = number(v, "a number of GPUs >= 0", [](double x) { return x >= 0; });
+    } else {
+      const Field key{YAML::Node(name), f.path, v.mark};
+      if (name == "slots") fail(key, "give slots beside resources (slots: N), or cores: N inside it");
+      name_value(key, "a resource's name");
+      h.resources.other[name] = number(v, "an amount >= 0", [](double x) { return x >= 0; });
+    }
+  }
+}
+
+// `labels: {disk: ssd, arch: arm}`: names to scalar values (numbers and booleans are kept
+// as written). The zone is not a label: it has its own key.
+std::map<std::string, std::string> Loader::labels(const Field& f) const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, v] : open_map(*this, f, "{disk: ssd, arch: arm}")) {
+    const Field key{YAML::Node(name), f.path, v.mark};
+    name_value(key, "a label's name");
+    if (name == "zone") fail(key, "zone is not a label: give the group's zone as zone: NAME beside labels");
+    if (!v.node.IsScalar() || v.node.Scalar().empty()) {
+      fail(v, "must be a label value (a name, number or boolean), got " + describe(v.node));
+    }
+    out[name] = name_value(v, "a label's value");
+  }
+  return out;
+}
+
+// `zones: {eu: {latency: 0.01, bandwidth: 1.25e8}, us: {}}`.
+std::vector<ZoneSpec> Loader::zones(const Field& f) const {
+  std::vector<ZoneSpec> out;
+  for (const auto& [name, v] : open_map(*this, f, "{eu: {latency: 0.01, bandwidth: 1.25e8}}")) {
+    ZoneSpec z;
+    z.name = name_value(Field{YAML::Node(name), f.path, v.mark}, "a zone");
+    const Field entry{v.node.IsNull() ? YAML::Node(YAML::NodeType::Map) : v.node, v.path, v.mark};
+    const MapReader m(*this, entry, "{latency: 0.01, bandwidth: 1.25e8}", "cluster.zones.<name>");
+    if (auto l = m.get("latency")) {
+      z.latency = number(*l, "a number of seconds >= 0", [](double x) { return x >= 0; });
+    }
+    if (auto b = m.get("bandwidth")) {
+      z.bandwidth = number(*b, "a positive number of bytes/s", [](double x) { return x > 0; });
+    }
+    out.push_back(std::move(z));
+  }
+  if (out.empty()) fail(f, "must declare at least one zone, such as {eu: {latency: 0.01, bandwidth: 1.25e8}}");
+  return out;
 }
 
 NetworkSpec Loader::network(const Field& f) const {

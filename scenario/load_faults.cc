@@ -53,16 +53,17 @@ std::vector<FaultSpec> Loader::faults(const Field& f, const ClusterSpec& cluster
   }
   TimelineCheck timeline(*this, cluster, recovery);
   std::vector<FaultSpec> specs;
-  for (const YAML::Node& item : f.node) {
-    const Field e = list_entry(f, specs.size(), item);
-    const FaultSpec spec = fault(e, cluster);
-    timeline.add(spec, e);
-    specs.push_back(spec);
+  for (std::size_t i = 0; i < f.node.size(); ++i) {
+    const Field e = list_entry(f, i, f.node[i]);
+    for (const FaultSpec& spec : fault(e, cluster)) {
+      timeline.add(spec, e);
+      specs.push_back(spec);
+    }
   }
   return specs;
 }
 
-FaultSpec Loader::fault(const Field& f, const ClusterSpec& cluster) const {
+std::vector<FaultSpec> Loader::fault(const Field& f, const ClusterSpec& cluster) const {
   using K = FaultSpec::Kind;
   const MapReader m(*this, f, "{kind: crash, host: w-0, at: 10}");
   struct KindInfo {
@@ -81,9 +82,11 @@ FaultSpec Loader::fault(const Field& f, const ClusterSpec& cluster) const {
   };
   std::string known;
   for (const KindInfo& k : kinds) known += (known.empty() ? "" : ", ") + std::string(k.name);
+  known += ", zone_outage";
   const std::optional<Field> kind_field = m.get("kind");
   if (!kind_field) fail(f, "missing required key 'kind' (one of " + known + ")");
   const std::string name = text(*kind_field);
+  if (name == "zone_outage") return zone_outage(f, m, cluster);
   const KindInfo* kind = nullptr;
   for (const KindInfo& k : kinds) {
     if (name == k.name) kind = &k;
@@ -175,7 +178,79 @@ FaultSpec Loader::fault(const Field& f, const ClusterSpec& cluster) const {
       }
       break;
   }
-  return spec;
+  return {spec};
+}
+
+// {kind: zone_outage, zone: eu, at: 100, duration: 60, mode: crash | partition}: every host
+// of the zone crashes (and recovers after the duration) or has its link cut for the
+// duration, as one crash or link fault per host group of the zone. With a platform file a
+// zone is a group (its hosts' group is their zone's name), which the simulator checks.
+std::vector<FaultSpec> Loader::zone_outage(const Field& f, const MapReader& m, const ClusterSpec& cluster) const {
+  const std::vector<std::string_view> keys = {"kind", "zone", "at", "duration", "mode"};
+  if (auto extra = m.first_not_in(keys, "kind")) {
+    fail(extra->second, f.path,
+         "key '" + std::string(extra->first) + "' does not apply to kind zone_outage (its keys: " + listing(keys) + ")");
+  }
+  FaultSpec spec;
+  spec.line = f.mark.is_null() || override_of(f.path) ? 0 : f.mark.line + 1;
+  const Field zone = m.require("zone");
+  spec.zone = name_value(zone, "a zone");
+  spec.at = number(m.require("at"), "a number of seconds >= 0", [](double x) { return x >= 0; });
+  const double duration = number(m.require("duration"), "a positive number of seconds", [](double x) { return x > 0; });
+  bool partition = false;
+  if (auto v = m.get("mode")) {
+    const std::string mode = text(*v);
+    if (mode != "crash" && mode != "partition") fail(*v, "must be crash or partition, got " + describe(v->node));
+    partition = mode == "partition";
+  }
+  if (partition) {
+    spec.kind = FaultSpec::Kind::kLink;
+    spec.cut = true;
+    spec.duration = duration;
+  } else {
+    spec.kind = FaultSpec::Kind::kCrash;
+    spec.recover_after = duration;
+  }
+  if (cluster.groups.empty()) {  // a platform file: its zones are its groups
+    spec.group = spec.zone;
+    return {spec};
+  }
+  const std::vector<std::string> zones = cluster.zone_names();
+  bool known = false;
+  std::string names;
+  for (const std::string& z : zones) {
+    known = known || z == spec.zone;
+    names += (names.empty() ? "" : ", ") + z;
+  }
+  if (!known) {
+    fail(zone, "unknown zone '" + spec.zone + "' (" +
+                   (zones.empty() ? std::string("the cluster has no zones: give host groups zone: NAME")
+                                  : "the cluster's zones are " + names) +
+                   ")");
+  }
+  // A group whose name another group outside the zone shares is targeted host by host.
+  std::vector<FaultSpec> out;
+  for (const HostGroup& g : cluster.groups) {
+    if (g.zone != spec.zone) continue;
+    const std::string group = g.name.empty() ? "w" : g.name;
+    bool shared = false;
+    for (const HostGroup& other : cluster.groups) {
+      shared = shared || (other.zone != spec.zone && (other.name.empty() ? "w" : other.name) == group);
+    }
+    if (!shared) {
+      FaultSpec s = spec;
+      s.group = group;
+      out.push_back(std::move(s));
+      continue;
+    }
+    for (int i = 0; i < g.count; ++i) {
+      FaultSpec s = spec;
+      s.host = host_name(g, i);
+      out.push_back(std::move(s));
+    }
+  }
+  if (out.empty()) fail(zone, "zone '" + spec.zone + "' has no hosts (no host group has zone: " + spec.zone + ")");
+  return out;
 }
 
 

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,7 +87,9 @@ class Loader;
 // and non-scalar keys are refused on construction.
 class MapReader {
  public:
-  MapReader(const Loader& loader, const Field& self, const std::string& example = "");
+  // `schema`: the table entry whose keys apply, when not self's own path (a size
+  // distribution read at another path takes workload.size's keys).
+  MapReader(const Loader& loader, const Field& self, const std::string& example = "", std::string_view schema = "");
 
   std::optional<Field> get(std::string_view key) const;
   Field require(std::string_view key) const;
@@ -98,8 +101,13 @@ class MapReader {
  private:
   const Loader& loader_;
   Field self_;
+  const std::vector<std::string_view>& known_;
   std::vector<std::pair<std::string, Field>> entries_;
 };
+
+// The entries of a map whose keys are names the user chooses (labels, resources, zones),
+// in order; a non-map, a key that is not a scalar and a key given twice are refused.
+std::vector<std::pair<std::string, Field>> open_map(const Loader& loader, const Field& f, const std::string& example);
 
 // Reads the parts of a scenario. Each member function is defined in the file of its part.
 class Loader {
@@ -130,6 +138,11 @@ class Loader {
   std::string where(const Field& at) const;
   std::string text(const Field& f) const;
   bool boolean(const Field& f) const;
+  // A size in bytes: a number or a number and a unit (parse_bytes, scenario/scenario.h).
+  double bytes(const Field& f) const;
+  // A name of a label, a resource or a zone: letters, digits, '_', '.', '-' and '/',
+  // starting with a letter or digit, at most 63 characters. `what` names it in messages.
+  std::string name_value(const Field& f, const std::string& what) const;
   std::string existing_file(const Field& f, const std::string& what) const;
   template <class Ok>
   double number(const Field& f, const char* requirement, Ok ok) const;
@@ -139,17 +152,30 @@ class Loader {
 
   // load_cluster.cc
   ClusterSpec cluster(const Field& f) const;
-  std::vector<HostGroup> host_groups(const Field& f) const;
+  std::vector<HostGroup> host_groups(const Field& f, const std::vector<ZoneSpec>& zones) const;
   std::string host_name_value(const Field& f) const;
   NetworkSpec network(const Field& f) const;
+  std::vector<ZoneSpec> zones(const Field& f) const;
+  void host_resources(const Field& f, HostGroup& h, const std::optional<Field>& slots) const;
+  std::map<std::string, std::string> labels(const Field& f) const;
   // load_workload.cc
-  SyntheticWorkload workload(const Field& f, TraceWorkload& trace_out) const;
-  SizeDistribution size(const Field& f) const;
+  SyntheticWorkload workload(const Field& f, const ClusterSpec& cluster, Scenario& s) const;
+  // A size distribution of amounts in `unit`: "flops", "bytes" (values may be written
+  // with units: parse_bytes), or a resource's name.
+  SizeDistribution size(const Field& f, std::string_view unit = "flops") const;
   RateProfile rate_profile(const Field& f) const;
-  TraceWorkload trace(const Field& f, const MapReader& m, const std::string& type) const;
+  TraceWorkload trace(const Field& f, const MapReader& m, const std::string& type, const ClusterSpec& cluster) const;
+  // The task classes of a poisson workload: `classes`, or its own resources, require and
+  // spread as one class (none of them: no class).
+  std::vector<TaskClass> task_classes(const MapReader& m, const ClusterSpec& cluster) const;
+  std::map<std::string, SizeDistribution> request(const Field& f) const;
+  std::map<std::string, std::string> require(const Field& f, const ClusterSpec& cluster) const;
+  Spread spread(const Field& f) const;
   // load_faults.cc
   std::vector<FaultSpec> faults(const Field& f, const ClusterSpec& cluster, const RecoverySpec& recovery) const;
-  FaultSpec fault(const Field& f, const ClusterSpec& cluster) const;
+  // One entry; a zone_outage expands to one fault per host group of the zone.
+  std::vector<FaultSpec> fault(const Field& f, const ClusterSpec& cluster) const;
+  std::vector<FaultSpec> zone_outage(const Field& f, const MapReader& m, const ClusterSpec& cluster) const;
   // load_settings.cc
   std::string policy(const Field& f) const;
   RealSpec real(const Field& f) const;

@@ -4,10 +4,16 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/cluster.h"
+#include "core/expected.h"
+#include "core/random.h"
+#include "core/resources.h"
 #include "model/faults.h"
 #include "model/arrivals.h"
 
@@ -22,6 +28,19 @@ struct HostGroup {
   double speed = 1e9;  // flop/s per core
   int slots = 1;       // cores, each runs one task at a time
   double weight = 0;   // for weighted policies; 0: speed x slots
+  // What each host offers beyond its cores: memory (bytes; 0: not limited), GPUs and other
+  // named resources. Its `cores` stays 0: the cores are `slots`.
+  Resources resources;
+  std::map<std::string, std::string> labels;  // what tasks' `require` matches
+  std::string zone;                           // "" none
+};
+
+// A zone of the cluster (`cluster.zones`): the link that joins its hosts to the other
+// zones. Hosts are in a zone by their group's `zone:`.
+struct ZoneSpec {
+  std::string name;
+  double latency = 0.01;       // seconds
+  double bandwidth = 1.25e8;   // bytes/s (1 Gbit/s)
 };
 
 struct NetworkSpec {
@@ -35,6 +54,13 @@ struct ClusterSpec {
   std::string scheduler_host;     // platform only: the host that runs the scheduler (default: the first)
   NetworkSpec network;
   int queue_cap = -1;             // -1 unbounded local queues, 0 late binding, k: at most slots + k per worker
+  // Declared zones, in the file's order (`cluster.zones`). When some are declared, every
+  // host group's zone is one of them; when none are, host groups may still name zones.
+  std::vector<ZoneSpec> zones;
+
+  // Every zone: the declared ones, then those only host groups name, in order of first
+  // mention. Empty with a platform file (its zones are known to the simulator only).
+  std::vector<std::string> zone_names() const;
 };
 
 // A workload read from files: WfCommons workflows, an SWF trace, or fulcrum's JSON DAGs
@@ -51,6 +77,41 @@ struct TraceWorkload {
   double time_scale = 1.0;          // submit times x time_scale
   double runtime_scale = 1.0;
   std::uint32_t max_procs = 0;      // 0: no cap on a job's processors
+  // alibaba: the window and scaling above (first_job, max_jobs, time_scale, runtime_scale),
+  // and these.
+  std::uint32_t max_instances = 0;  // 0: no cap on a task's instances
+  double machine_memory = 68719476736.0;  // bytes of one machine: plan_mem x this (64 GiB)
+  // Every task of the file's jobs: labels its worker must carry, and how a job's tasks spread.
+  std::map<std::string, std::string> require;
+  Spread spread = Spread::kNone;
+};
+
+// A class of synthetic tasks (`workload.classes`, or the workload's own resources, require
+// and spread as one class): each arrival is of one class, drawn by share.
+struct TaskClass {
+  double share = 1;
+  std::optional<SizeDistribution> size;  // flops; none: the workload's `size`
+  // Requested amounts by dimension ("cores", "memory" in bytes, "gpus", or another
+  // resource's name), each a distribution (kConstant for a constant). No "cores": 1 core.
+  std::map<std::string, SizeDistribution> resources;
+  std::map<std::string, std::string> require;  // the key "zone": the worker's zone
+  Spread spread = Spread::kNone;
+};
+
+// Draws each synthetic arrival's class, size and request from the scenario's seed, on a
+// stream of its own (the arrivals and sizes ArrivalStream draws do not change).
+class TaskClassStream {
+ public:
+  // An empty `classes` gives every task the default: one core, no constraints.
+  TaskClassStream(std::vector<TaskClass> classes, std::uint64_t seed);
+  // The core's task for the next arrival (call once per arrival, in order): a kBurn task
+  // of the class's size (or the arrival's flops), request, require and spread.
+  TaskSpec next(const Arrival& arrival);
+
+ private:
+  std::vector<TaskClass> classes_;
+  std::vector<double> cumulative_;  // shares, summed
+  Rng rng_;
 };
 
 // How `run --mode real` emulates the scenario on local processes.
@@ -110,6 +171,8 @@ struct Scenario {
   SyntheticWorkload workload;
   TraceWorkload trace;                // non-empty type: replaces `workload`
   std::string priority = "fifo";      // central-queue order: fifo, critical_path, random
+  std::string queue = "strict";       // queue discipline: strict or skip_ahead
+  std::vector<TaskClass> classes;     // poisson workloads: task classes (empty: one core each)
   std::string policy = "round_robin";
   RealSpec real;
   RecoverySpec recovery;
@@ -132,7 +195,15 @@ struct Scenario {
 std::string host_name(const HostGroup& group, int index);
 
 // The workers of the group form, in order: names from host_name, the group's name (or
-// "w") as their group.
+// "w") as their group, and the group's resources, labels and zone.
 std::vector<WorkerSpec> worker_specs(const ClusterSpec& cluster);
+
+// A number of bytes as scenarios write memory: plain bytes (`1073741824`, `1e9`) or a
+// number and a unit, Kubernetes' way: decimal k/K, M, G, T, P, E (10^3 ... 10^18) and
+// binary Ki, Mi, Gi, Ti, Pi, Ei (2^10 ... 2^60), each optionally followed by B (`4G`,
+// `4GB`, `1.5GB`, `512Mi`, `512MiB`, `64KiB`); `B` alone is bytes. One space may separate
+// the number and the unit. Units are case-sensitive (`m` would be milli in Kubernetes, so
+// `512m` is refused). Fractions of a byte are rounded up. The Error says what is wrong.
+Expected<double> parse_bytes(std::string_view text);
 
 }  // namespace fulcrum

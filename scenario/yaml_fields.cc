@@ -105,9 +105,9 @@ Field list_entry(const Field& list, std::size_t index, const YAML::Node& node) {
   return Field{node, list.path + "[" + std::to_string(index) + "]", node.Mark()};
 }
 
-MapReader::MapReader(const Loader& loader, const Field& self, const std::string& example)
-    : loader_(loader), self_(self) {
-  const std::vector<std::string_view>& known = keys_of(self.path);
+MapReader::MapReader(const Loader& loader, const Field& self, const std::string& example, std::string_view schema)
+    : loader_(loader), self_(self), known_(keys_of(schema.empty() ? std::string_view(self.path) : schema)) {
+  const std::vector<std::string_view>& known = known_;
   const std::string names = listing(known);
   if (!self.node.IsMap()) {
     loader.fail(self, "must be a map" + (example.empty() ? " (keys: " + names + ")" : " such as " + example) +
@@ -143,13 +143,29 @@ Field MapReader::require(std::string_view key) const {
 
 std::optional<std::pair<std::string_view, Field>> MapReader::first_not_in(const std::vector<std::string_view>& allowed,
                                                                           std::string_view skip) const {
-  for (std::string_view k : keys_of(self_.path)) {
+  for (std::string_view k : known_) {
     if (k == skip) continue;
     bool is_allowed = false;
     for (std::string_view a : allowed) is_allowed = is_allowed || a == k;
     if (auto v = get(k); v && !is_allowed) return std::pair{k, *v};
   }
   return std::nullopt;
+}
+
+std::vector<std::pair<std::string, Field>> open_map(const Loader& loader, const Field& f, const std::string& example) {
+  if (!f.node.IsMap()) loader.fail(f, "must be a map such as " + example + ", got " + describe(f.node));
+  std::vector<std::pair<std::string, Field>> entries;
+  for (const auto& kv : f.node) {
+    Field key{kv.first, f.path, kv.first.Mark()};
+    if (!kv.first.IsScalar()) loader.fail(key, "keys must be names, got " + describe(kv.first));
+    const std::string name = kv.first.Scalar();
+    Field value{kv.second, join(f.path, name), kv.first.Mark()};
+    for (const auto& [seen, unused] : entries) {
+      if (seen == name) loader.fail(value, f.path, "key '" + name + "' is given twice");
+    }
+    entries.emplace_back(name, std::move(value));
+  }
+  return entries;
 }
 
 // The override that set the value, else file:line, else the override that created the
@@ -166,6 +182,29 @@ std::string Loader::where(const Field& at) const {
 std::string Loader::text(const Field& f) const {
   if (!f.node.IsScalar()) fail(f, "must be a string, got " + describe(f.node));
   return f.node.Scalar();
+}
+
+double Loader::bytes(const Field& f) const {
+  if (!f.node.IsScalar()) fail(f, "must be a size in bytes such as 512MiB, 4GiB or 4G, got " + describe(f.node));
+  auto v = parse_bytes(f.node.Scalar());
+  if (!v) fail(f, "must be a size in bytes such as 512MiB, 4GiB or 4G (G = 10^9, Gi = 2^30): " + v.error());
+  return *v;
+}
+
+std::string Loader::name_value(const Field& f, const std::string& what) const {
+  if (!f.node.IsScalar()) fail(f, what + " must be a name, got " + describe(f.node));
+  const std::string name = f.node.Scalar();
+  bool ok = !name.empty() && name.size() <= 63;
+  for (std::size_t i = 0; ok && i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    ok = alnum || (i > 0 && (c == '_' || c == '.' || c == '-' || c == '/'));
+  }
+  if (!ok) {
+    fail(f, what + " must be a name of letters, digits, '_', '.', '-' and '/' that starts with a letter or "
+                   "digit (at most 63 characters), got " + describe(f.node));
+  }
+  return name;
 }
 
 template <class Int>

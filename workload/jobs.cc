@@ -73,8 +73,20 @@ double critical_path_bound(const DagJob& job, const std::vector<WorkerSpec>& hos
   return JobGraph(job).critical_path(task_time, std::vector<double>(job.edges.size(), 0));
 }
 
-Expected<std::vector<DagJob>> load_jobs(const TraceWorkload& trace) {
-  std::vector<DagJob> jobs;
+JobSpec trace_job_spec(const TraceJobs& jobs, std::size_t j, const TraceWorkload& trace, TaskKind kind) {
+  JobSpec spec = dag_job_spec(jobs.jobs.at(j), kind);
+  const TaskRequests* requests = j < jobs.requests.size() ? &jobs.requests[j] : nullptr;
+  for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
+    TaskSpec& t = spec.tasks[i];
+    if (requests != nullptr && i < requests->size()) t.request = (*requests)[i];
+    t.require = trace.require;
+    t.spread = trace.spread;
+  }
+  return spec;
+}
+
+Expected<TraceJobs> load_trace_jobs(const TraceWorkload& trace) {
+  TraceJobs out;
   if (trace.type == "swf") {
     SwfOptions options;
     options.reference_speed = trace.reference_speed;
@@ -85,24 +97,64 @@ Expected<std::vector<DagJob>> load_jobs(const TraceWorkload& trace) {
     options.max_procs = trace.max_procs;
     auto loaded = load_swf(trace.files.at(0), options);
     if (!loaded) return Error{loaded.error()};
-    jobs = std::move(loaded->jobs);
+    out.jobs = std::move(loaded->jobs);
+    out.requests = std::move(loaded->requests);
+  } else if (trace.type == "alibaba") {
+    AlibabaOptions options;
+    options.reference_speed = trace.reference_speed;
+    options.first_job = trace.first_job;
+    options.max_jobs = trace.max_jobs;
+    options.time_scale = trace.time_scale;
+    options.runtime_scale = trace.runtime_scale;
+    options.max_instances = trace.max_instances;
+    options.machine_memory = trace.machine_memory;
+    auto loaded = load_alibaba(trace.files.at(0), options);
+    if (!loaded) return Error{loaded.error()};
+    out.jobs = std::move(loaded->jobs);
+    out.requests = std::move(loaded->requests);
   } else {
     std::vector<DagJob> distinct;
+    std::vector<TaskRequests> distinct_requests;
     for (const std::string& file : trace.files) {
-      auto job = trace.type == "wfcommons" ? load_wfcommons(file, trace.reference_speed) : load_dag_json(file);
+      TaskRequests requests;
+      auto job = trace.type == "wfcommons" ? load_wfcommons(file, trace.reference_speed, &requests) : load_dag_json(file);
       if (!job) return Error{job.error()};
       if (auto ok = check_dag(*job); !ok) return Error{file + ": " + ok.error()};
+      requests.resize(job->tasks.size(), Resources{.cores = 1});
+      // In the order topologically_sorted puts the tasks.
+      TaskRequests sorted;
+      const JobGraph graph(*job);
+      for (std::uint32_t t : graph.topological_order()) sorted.push_back(requests[t]);
       distinct.push_back(topologically_sorted(*job));
+      distinct_requests.push_back(std::move(sorted));
     }
     for (std::uint32_t i = 0; i < trace.count; ++i) {
       DagJob job = distinct[i % distinct.size()];
       job.submit = trace.interval * i;
-      jobs.push_back(std::move(job));
+      out.jobs.push_back(std::move(job));
+      out.requests.push_back(distinct_requests[i % distinct.size()]);
     }
   }
-  if (jobs.empty()) return Error{trace.files.at(0) + ": the workload has no job to run"};
-  std::stable_sort(jobs.begin(), jobs.end(), [](const DagJob& a, const DagJob& b) { return a.submit < b.submit; });
-  return jobs;
+  if (out.jobs.empty()) return Error{trace.files.at(0) + ": the workload has no job to run"};
+  // By submit time, ties in order; requests follow their jobs.
+  std::vector<std::size_t> order(out.jobs.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return out.jobs[a].submit < out.jobs[b].submit; });
+  TraceJobs sorted;
+  sorted.jobs.reserve(order.size());
+  sorted.requests.reserve(order.size());
+  for (std::size_t i : order) {
+    sorted.jobs.push_back(std::move(out.jobs[i]));
+    sorted.requests.push_back(std::move(out.requests[i]));
+  }
+  return sorted;
+}
+
+Expected<std::vector<DagJob>> load_jobs(const TraceWorkload& trace) {
+  auto loaded = load_trace_jobs(trace);
+  if (!loaded) return Error{loaded.error()};
+  return std::move(loaded->jobs);
 }
 
 }  // namespace fulcrum

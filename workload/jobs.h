@@ -11,10 +11,21 @@
 #include "core/task.h"
 #include "core/expected.h"
 #include "scenario/scenario.h"
+#include "workload/loaders.h"
 
 namespace fulcrum {
 
+// A file workload's jobs and what their tasks ask for.
+struct TraceJobs {
+  std::vector<DagJob> jobs;
+  // Aligned with jobs and their tasks: each task's request (one core, and what the file
+  // says: SWF requested memory, WfCommons cores and memory, Alibaba plan_cpu and plan_mem).
+  std::vector<TaskRequests> requests;
+};
+
 // REQUIRES: !trace.type.empty().
+Expected<TraceJobs> load_trace_jobs(const TraceWorkload& trace);
+// The jobs alone.
 Expected<std::vector<DagJob>> load_jobs(const TraceWorkload& trace);
 
 // The job with its tasks reordered topologically (edges renumbered). REQUIRES: check_dag.
@@ -27,6 +38,10 @@ double bytes_moved(const std::vector<DagJob>& jobs, const std::vector<TaskRecord
 // The core's description of a topologically sorted job (task names and the job's name
 // kept); every task of kind `kind`.
 JobSpec dag_job_spec(const DagJob& job, TaskKind kind = TaskKind::kBurn);
+// Job j of a file workload as the core's description: dag_job_spec's, with each task's
+// request (jobs.requests[j]) and the workload's `require` and `spread`.
+JobSpec trace_job_spec(const TraceJobs& jobs, std::size_t j, const TraceWorkload& trace,
+                       TaskKind kind = TaskKind::kBurn);
 
 // A lower bound on the job's makespan on `hosts` (the jobs_slowdown denominator, the same
 // in both worlds): the longest chain when every task takes its fastest time there — flops

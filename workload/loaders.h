@@ -8,6 +8,11 @@
 //                   without edges per trace job, arriving at the job's submit time.
 //   load_dag_json   fulcrum's own JSON DAG format, for hand-written examples (textbook DAGs
 //                   with per-host costs, small test cases).
+//   load_alibaba    the Alibaba cluster-trace-v2017 batch task table: one DagJob without
+//                   edges per job id, each task row's instances as tasks with its request.
+//
+// What each task asks for (cores, memory) comes beside the jobs, as TaskRequests aligned
+// with each DagJob's tasks (the loaders that read it: SWF, WfCommons, Alibaba).
 //
 // Contract shared by the three loaders:
 //   - They never throw and never abort on malformed input: every failure is an Error whose
@@ -37,8 +42,13 @@
 
 #include "model/dag.h"
 #include "core/expected.h"
+#include "core/resources.h"
 
 namespace fulcrum {
+
+// What each task of a job asks for, aligned with its DagJob's tasks: cores and memory
+// (bytes; 0: not given) as the file says.
+using TaskRequests = std::vector<Resources>;
 
 // Loads a WfCommons workflow instance, in schema 1.4 (one flat `workflow.tasks` list with
 // runtimes, files and parents/children by task *name*) or schema 1.5 / WfFormat (the DAG in
@@ -56,10 +66,15 @@ namespace fulcrum {
 // - Task names are the instances' task names. The job's name is the file's base name without
 //   ".json"/".json.gz" (the instances' own `name` fields are not unique: "montage" and
 //   "Montage"); submit = 0.
+// - With `requests`, it is filled with each task's request: cores from `coreCount` (1.5,
+//   in workflow.execution.tasks) or `cores` (1.4), default 1; memory from `memoryInBytes`
+//   (both schemas), default 0 (not given). These are what the task *used* when it was
+//   traced (the instances record no request), so they stand in for its request.
 // Errors: not JSON, missing or mistyped fields, negative runtimes or sizes, duplicate task
-// ids, unknown files, dangling parents/children, self-loops and cycles; reference_speed must
-// be positive and finite.
-Expected<DagJob> load_wfcommons(const std::string& path, double reference_speed = 1e9);
+// ids, unknown files, dangling parents/children, self-loops and cycles, cores <= 0,
+// negative memory; reference_speed must be positive and finite.
+Expected<DagJob> load_wfcommons(const std::string& path, double reference_speed = 1e9,
+                                TaskRequests* requests = nullptr);
 
 struct SwfOptions {
   // flop/s of the machine the trace's run times were measured on: flops = run time x this.
@@ -76,6 +91,9 @@ struct SwfOptions {
 
 struct SwfTrace {
   std::vector<DagJob> jobs;          // kept jobs, by submit time (ties in trace order)
+  // Aligned with jobs: each task asks for one core and its processor's requested memory
+  // (field 10, kilobytes per processor, x 1024 bytes; -1 unknown: 0, not given).
+  std::vector<TaskRequests> requests;
   std::uint64_t skipped = 0;         // jobs in the window that were dropped (see load_swf)
   std::uint64_t max_procs_seen = 0;  // largest processor count of a kept job, before the cap
 };
@@ -89,6 +107,9 @@ struct SwfTrace {
 //   job's tasks may start apart and its response time is that of its last task.
 // - p is field 5 (allocated processors); if that is unknown (-1), field 8 (requested
 //   processors); then capped at max_procs if set.
+// - Each task requests one core and the requested memory of one processor (field 10, in
+//   kilobytes per processor as the SWF definition says, read as KiB: x 1024 bytes); -1
+//   (unknown) requests none.
 // - Jobs whose run time (field 4) is <= 0 or unknown (-1), whose p is <= 0 or unknown, or
 //   whose submit time (field 2) is unknown (< 0) are skipped and counted in `skipped`. The
 //   status (field 11) is ignored: failed and cancelled jobs still held their processors for
@@ -99,9 +120,54 @@ struct SwfTrace {
 // therefore not checked.
 // Errors (with the line number): a job line without exactly 18 fields, a field that is not a
 // finite number, a fractional processor count, more than 2^24 processors in one job without a
-// max_procs cap; a trace without job lines, a window past the end of the trace or a window
-// in which every job was skipped; unreadable, truncated or corrupt gzip; bad options.
+// max_procs cap, a requested memory below -1; a trace without job lines, a window past the
+// end of the trace or a window in which every job was skipped; unreadable, truncated or
+// corrupt gzip; bad options.
 Expected<SwfTrace> load_swf(const std::string& path, const SwfOptions& options = {});
+
+struct AlibabaOptions {
+  double reference_speed = 1e9;  // flop/s: flops = duration x runtime_scale x this
+  // The window over the jobs by submit time (ties in order of first appearance), after the
+  // unusable rows are dropped: the first `first_job` jobs are passed over, then `max_jobs`
+  // (0: all the rest) are kept.
+  std::uint64_t first_job = 0;
+  std::uint64_t max_jobs = 0;
+  double time_scale = 1.0;          // submit times x time_scale; >= 0
+  double runtime_scale = 1.0;       // durations x runtime_scale; > 0
+  std::uint32_t max_instances = 0;  // cap each task row's instances at this (0: no cap)
+  // Bytes of the machines plan_mem is normalised to (a machine is 1): memory = plan_mem x
+  // this. The trace does not say; 64 GiB by default. > 0.
+  double machine_memory = 68719476736.0;
+};
+
+struct AlibabaTrace {
+  std::vector<DagJob> jobs;            // kept jobs of the window, by submit time
+  std::vector<TaskRequests> requests;  // aligned with jobs
+  std::uint64_t rows = 0;              // task rows read
+  std::uint64_t skipped = 0;           // rows dropped (see load_alibaba)
+};
+
+// Loads the Alibaba cluster-trace-v2017 batch task table (batch_task.csv, plain or .gz):
+// comma-separated rows of create time, modify (end) time, job id, task id, instance count,
+// status, plan_cpu, plan_mem; a first line that is not a row (the header some copies carry)
+// is passed over.
+// - A row is used when its status is Terminated or Failed (the tasks that ran and ended),
+//   its end time is after its create time, it has instances, and plan_cpu and plan_mem are
+//   given and positive; other rows (Waiting and Running tasks, whose end or plan is
+//   missing) are skipped and counted in `skipped`.
+// - The used rows of one job id form one DagJob named "job<id>", without edges (the v2017
+//   table has none), submitted at the earliest create time of its rows; submit times are
+//   relative to the first kept job's, x time_scale.
+// - A row of n instances (capped at max_instances) becomes n tasks named "<task id>.<k>",
+//   each of (end - create) x runtime_scale x reference_speed flops, asking for plan_cpu /
+//   100 cores (plan_cpu 100 is one core) and plan_mem x machine_memory bytes (rounded up).
+//   The table records the task's span, not each instance's run time: every instance is
+//   taken to run for the whole span, an over-estimate when instances ran in waves.
+// Errors (with the line number): a row without exactly 8 fields, a time, id or count that
+// is not a whole number, an unknown status, a plan that is neither empty nor a number >= 0;
+// a table without rows, a window past the last job or with no usable row; more than 2^26
+// tasks (set max_jobs or max_instances); unreadable or corrupt gzip; bad options.
+Expected<AlibabaTrace> load_alibaba(const std::string& path, const AlibabaOptions& options = {});
 
 // Loads fulcrum's own JSON DAG format:
 //   {"name": "diamond", "submit": 0,

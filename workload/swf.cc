@@ -1,4 +1,5 @@
-// Standard Workload Format traces to DagJobs.
+// Line-oriented traces to DagJobs: Standard Workload Format logs, and the Alibaba
+// cluster-trace-v2017 batch task table (load_alibaba, below), which share the line reader.
 //
 // The trace is streamed line by line through zlib (gzip or plain), so a small window on a
 // large compressed log reads only the lines it needs.
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <unordered_map>
 
 #include "workload/loaders.h"
 
@@ -161,6 +163,7 @@ struct Kept {
   double submit = 0;
   double runtime = 0;
   std::uint64_t procs = 0;
+  double memory = 0;  // bytes per task (processor); 0 not given
 };
 
 SwfTrace read_trace(const std::string& path, const SwfOptions& options) {
@@ -202,7 +205,10 @@ SwfTrace read_trace(const std::string& path, const SwfOptions& options) {
     if (total_tasks > kMaxTasks) {
       fail(at + ": more than " + std::to_string(kMaxTasks) + " tasks in the window so far (set max_jobs or max_procs)");
     }
-    kept.push_back({"job" + std::string(job.id), submit, runtime, tasks});
+    const double kilobytes = job.field[9];
+    if (kilobytes < -1) fail(at + ": field 10 (" + std::string(kFieldNames[9]) + "): must be -1 (unknown) or >= 0, got " +
+                             format_number(kilobytes));
+    kept.push_back({"job" + std::string(job.id), submit, runtime, tasks, kilobytes > 0 ? kilobytes * 1024 : 0});
   }
   if (jobs_seen == 0) fail(path + ": no job lines (" + std::to_string(reader.line_number()) + " lines read)");
   if (jobs_seen <= options.first_job) {
@@ -231,11 +237,190 @@ SwfTrace read_trace(const std::string& path, const SwfOptions& options) {
       dag.tasks[t].flops = flops;
     }
     trace.jobs.push_back(std::move(dag));
+    trace.requests.emplace_back(k.procs, Resources{.cores = 1, .memory = k.memory});
+  }
+  return trace;
+}
+
+// --- Alibaba cluster-trace-v2017, batch_task.csv ---
+
+constexpr std::size_t kAlibabaFields = 8;
+constexpr std::array<const char*, kAlibabaFields> kAlibabaNames = {
+    "create time", "end time", "job id", "task id", "instances", "status", "plan_cpu", "plan_mem"};
+
+struct TaskRow {
+  std::int64_t create = 0, end = 0;
+  std::uint64_t job = 0, task = 0, instances = 0;
+  double cpu = 0, mem = 0;  // < 0: not given
+  std::uint64_t line = 0;
+};
+
+// Splits one row at commas; false if it does not have the 8 fields.
+bool split_row(std::string_view line, std::array<std::string_view, kAlibabaFields>& out, std::size_t& count) {
+  count = 0;
+  std::size_t begin = 0;
+  for (;;) {
+    const std::size_t comma = line.find(',', begin);
+    const std::string_view field = line.substr(begin, comma == std::string_view::npos ? line.npos : comma - begin);
+    if (count < kAlibabaFields) out[count] = field;
+    ++count;
+    if (comma == std::string_view::npos) break;
+    begin = comma + 1;
+  }
+  return count == kAlibabaFields;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (is_space(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && (is_space(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+template <class Int>
+bool whole(std::string_view text, Int& out) {
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+}
+
+// Parses a row; false for the header (a first line whose first field is not a number).
+bool parse_row(std::string_view line, std::uint64_t number, const std::string& at, TaskRow& row) {
+  std::array<std::string_view, kAlibabaFields> f;
+  std::size_t count = 0;
+  const bool complete = split_row(line, f, count);
+  if (number == 1) {
+    std::int64_t ignored = 0;
+    if (!whole(trim(count > 0 ? f[0] : line), ignored)) return false;
+  }
+  if (!complete) fail(at + ": expected " + std::to_string(kAlibabaFields) + " comma-separated fields, got " + std::to_string(count));
+  for (auto& x : f) x = trim(x);
+  const auto bad = [&](std::size_t i, const std::string& what) {
+    std::string shown = quote(f[i]);
+    fail(at + ": field " + std::to_string(i + 1) + " (" + kAlibabaNames[i] + "): " + what + ", got " + shown);
+  };
+  if (!whole(f[0], row.create)) bad(0, "not a whole number of seconds");
+  if (!whole(f[1], row.end)) bad(1, "not a whole number of seconds");
+  if (!whole(f[2], row.job)) bad(2, "not an id (a whole number >= 0)");
+  if (!whole(f[3], row.task)) bad(3, "not an id (a whole number >= 0)");
+  if (!whole(f[4], row.instances)) bad(4, "not a count (a whole number >= 0)");
+  for (std::size_t i : {6, 7}) {
+    double& x = i == 6 ? row.cpu : row.mem;
+    x = -1;
+    if (f[i].empty()) continue;
+    const auto [ptr, ec] = std::from_chars(f[i].data(), f[i].data() + f[i].size(), x);
+    if (ec != std::errc() || ptr != f[i].data() + f[i].size() || !std::isfinite(x) || x < 0) {
+      bad(i, "must be empty or a number >= 0");
+    }
+  }
+  const std::string_view status = f[5];
+  if (status != "Terminated" && status != "Failed" && status != "Waiting" && status != "Running" &&
+      status != "Ready" && status != "Cancelled") {
+    bad(5, "unknown status (known: Terminated, Failed, Running, Waiting, Ready, Cancelled)");
+  }
+  row.line = number;
+  // Only tasks that ran and ended have a duration and a plan to replay.
+  const bool ended = status == "Terminated" || status == "Failed";
+  if (!ended || row.end <= row.create || row.instances == 0 || !(row.cpu > 0) || !(row.mem > 0)) row.instances = 0;
+  return true;
+}
+
+AlibabaTrace read_alibaba(const std::string& path, const AlibabaOptions& options) {
+  LineReader reader(path);
+  AlibabaTrace trace;
+  struct Job {
+    std::uint64_t id = 0;
+    std::int64_t submit = 0;
+    std::vector<TaskRow> rows;
+  };
+  std::vector<Job> jobs;  // in order of first appearance
+  std::unordered_map<std::uint64_t, std::size_t> by_id;
+  std::string_view line;
+  TaskRow row;
+  while (reader.next(line)) {
+    const std::uint64_t number = reader.line_number();
+    if (trim(line).empty()) continue;
+    const std::string at = path + ":" + std::to_string(number);
+    if (!parse_row(line, number, at, row)) continue;
+    ++trace.rows;
+    if (row.instances == 0) {
+      ++trace.skipped;
+      continue;
+    }
+    const auto [it, fresh] = by_id.emplace(row.job, jobs.size());
+    if (fresh) jobs.push_back({row.job, row.create, {}});
+    Job& job = jobs[it->second];
+    job.submit = std::min(job.submit, row.create);
+    job.rows.push_back(row);
+  }
+  if (trace.rows == 0) fail(path + ": no task rows (" + std::to_string(reader.line_number()) + " lines read)");
+  if (jobs.empty()) {
+    fail(path + ": every one of the " + std::to_string(trace.rows) +
+         " rows was skipped (no Terminated or Failed task with instances, an end after its creation and a plan)");
+  }
+  std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.submit < b.submit; });
+  if (options.first_job >= jobs.size()) {
+    fail(path + ": the window starts at job " + std::to_string(options.first_job) + " but the trace has only " +
+         std::to_string(jobs.size()) + " jobs with usable rows");
+  }
+  const std::size_t first = options.first_job;
+  const std::size_t last = options.max_jobs == 0 ? jobs.size()
+                                                 : first + std::min<std::uint64_t>(options.max_jobs, jobs.size() - first);
+  const std::int64_t origin = jobs[first].submit;
+  std::uint64_t total_tasks = 0;
+  for (std::size_t j = first; j < last; ++j) {
+    const Job& job = jobs[j];
+    DagJob dag;
+    dag.name = "job" + std::to_string(job.id);
+    dag.submit = static_cast<double>(job.submit - origin) * options.time_scale;
+    TaskRequests requests;
+    for (const TaskRow& r : job.rows) {
+      const std::uint64_t n = options.max_instances == 0 ? r.instances : std::min<std::uint64_t>(r.instances, options.max_instances);
+      total_tasks += n;
+      if (total_tasks > kMaxTasks) {
+        fail(path + ":" + std::to_string(r.line) + ": more than " + std::to_string(kMaxTasks) +
+             " tasks in the window so far (set max_jobs or max_instances)");
+      }
+      const double flops = static_cast<double>(r.end - r.create) * options.runtime_scale * options.reference_speed;
+      if (!std::isfinite(flops)) fail(path + ":" + std::to_string(r.line) + ": duration x runtime_scale x reference_speed overflows");
+      const Resources request{.cores = r.cpu / 100, .memory = std::ceil(r.mem * options.machine_memory)};
+      const std::string prefix = std::to_string(r.task) + ".";
+      for (std::uint64_t k = 0; k < n; ++k) {
+        DagTask t;
+        t.name = prefix + std::to_string(k);
+        t.flops = flops;
+        dag.tasks.push_back(std::move(t));
+        requests.push_back(request);
+      }
+    }
+    trace.jobs.push_back(std::move(dag));
+    trace.requests.push_back(std::move(requests));
   }
   return trace;
 }
 
 }  // namespace
+
+Expected<AlibabaTrace> load_alibaba(const std::string& path, const AlibabaOptions& options) {
+  if (!(options.reference_speed > 0) || !std::isfinite(options.reference_speed)) {
+    return Error{path + ": reference_speed must be a positive finite flop/s, got " + format_number(options.reference_speed)};
+  }
+  if (!(options.time_scale >= 0) || !std::isfinite(options.time_scale)) {
+    return Error{path + ": time_scale must be a finite number >= 0, got " + format_number(options.time_scale)};
+  }
+  if (!(options.runtime_scale > 0) || !std::isfinite(options.runtime_scale)) {
+    return Error{path + ": runtime_scale must be a positive finite number, got " + format_number(options.runtime_scale)};
+  }
+  if (!(options.machine_memory > 0) || !std::isfinite(options.machine_memory)) {
+    return Error{path + ": machine_memory must be a positive finite number of bytes, got " +
+                 format_number(options.machine_memory)};
+  }
+  try {
+    return read_alibaba(path, options);
+  } catch (const LoadError& e) {
+    return Error{e.message};
+  } catch (const std::exception& e) {  // bad_alloc
+    return Error{path + ": " + e.what()};
+  }
+}
 
 Expected<SwfTrace> load_swf(const std::string& path, const SwfOptions& options) {
   if (!(options.reference_speed > 0) || !std::isfinite(options.reference_speed)) {

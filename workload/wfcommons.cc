@@ -26,12 +26,25 @@ struct RawTask {
   std::string alias;  // the other of name/id, accepted when a reference matches no key
   std::string name;   // the DagTask's name
   double runtime = 0;
+  Resources request{.cores = 1};  // coreCount / cores, memoryInBytes, where given
   std::vector<std::string> parents, children;
   std::unordered_set<std::string> inputs;     // file names (1.4) or ids (1.5)
   std::unordered_map<std::string, double> outputs;  // file -> bytes
 };
 
 std::string index_at(const std::string& prefix, std::size_t i) { return prefix + "[" + std::to_string(i) + "]"; }
+
+// The task's cores (`cores_key`, > 0) and memory (memoryInBytes, >= 0), where the record
+// gives them.
+void read_request(const json& record, const char* cores_key, const std::string& where, Resources& request) {
+  if (const json* cores = member(record, cores_key)) {
+    request.cores = as_number(*cores, where + ": " + cores_key);
+    if (!(request.cores > 0)) fail(where + ": " + cores_key + ": must be > 0, got " + describe(*cores));
+  }
+  if (const json* memory = member(record, "memoryInBytes")) {
+    request.memory = as_non_negative(*memory, where + ": memoryInBytes");
+  }
+}
 
 // A list of task references; absent means empty (1.4 files omit `children`).
 std::vector<std::string> references(const json& task, const char* key, const std::string& where) {
@@ -61,6 +74,7 @@ std::vector<RawTask> tasks_v14(const std::string& path, const json& workflow) {
     if (const json* id = member(t, "id")) task.alias = as_string(*id, task.where + ": id");
     task.name = task.key;
     task.runtime = as_non_negative(required(t, "runtimeInSeconds", task.where), task.where + ": runtimeInSeconds");
+    read_request(t, "cores", task.where, task.request);
     task.parents = references(t, "parents", task.where);
     task.children = references(t, "children", task.where);
     if (const json* files = member(t, "files")) {
@@ -159,6 +173,7 @@ std::vector<RawTask> tasks_v15(const std::string& path, const json& specificatio
     RawTask& task = raw[it->second];
     if (task.runtime >= 0) fail(where + ": a second execution record for this task");
     task.runtime = as_non_negative(required(r, "runtimeInSeconds", where), where + ": runtimeInSeconds");
+    read_request(r, "coreCount", where, task.request);
   }
   for (const RawTask& task : raw) {
     if (task.runtime < 0) fail(task.where + ": no runtime: the task is not in workflow.execution.tasks");
@@ -166,7 +181,8 @@ std::vector<RawTask> tasks_v15(const std::string& path, const json& specificatio
   return raw;
 }
 
-DagJob build_job(const std::string& path, std::vector<RawTask> raw, double reference_speed, const char* key_name) {
+DagJob build_job(const std::string& path, std::vector<RawTask> raw, double reference_speed, const char* key_name,
+                 TaskRequests* requests) {
   if (raw.empty()) fail(path + ": the workflow has no tasks");
   if (raw.size() >= std::numeric_limits<std::uint32_t>::max()) fail(path + ": too many tasks");
   std::unordered_map<std::string, std::uint32_t> by_key;
@@ -194,12 +210,14 @@ DagJob build_job(const std::string& path, std::vector<RawTask> raw, double refer
   DagJob job;
   job.name = base_name(path, true);
   job.tasks.reserve(raw.size());
+  if (requests != nullptr) requests->clear();
   for (const RawTask& t : raw) {
     DagTask task;
     task.name = t.name;
     task.flops = t.runtime * reference_speed;
     if (!std::isfinite(task.flops)) fail(t.where + ": runtimeInSeconds x reference_speed overflows");
     job.tasks.push_back(std::move(task));
+    if (requests != nullptr) requests->push_back(t.request);
   }
   // The union of both directions, each edge once, in the order first met.
   std::set<std::pair<std::uint32_t, std::uint32_t>> seen;
@@ -224,21 +242,23 @@ DagJob build_job(const std::string& path, std::vector<RawTask> raw, double refer
   return job;
 }
 
-DagJob job_from_json(const std::string& path, const json& doc, double reference_speed) {
+DagJob job_from_json(const std::string& path, const json& doc, double reference_speed, TaskRequests* requests) {
   const json& workflow = as_object(required(as_object(doc, path + ": the document"), "workflow", path),
                                    path + ": workflow");
   const json* specification = member(workflow, "specification");
   if (specification != nullptr) {
     const json& execution = required(workflow, "execution", path + ": workflow");
-    return build_job(path, tasks_v15(path, *specification, execution), reference_speed, "id");
+    return build_job(path, tasks_v15(path, *specification, execution), reference_speed, "id", requests);
   }
-  if (member(workflow, "tasks") != nullptr) return build_job(path, tasks_v14(path, workflow), reference_speed, "name");
+  if (member(workflow, "tasks") != nullptr) {
+    return build_job(path, tasks_v14(path, workflow), reference_speed, "name", requests);
+  }
   fail(path + ": workflow: has neither \"specification\" (schema 1.5) nor \"tasks\" (schema 1.4)");
 }
 
 }  // namespace
 
-Expected<DagJob> load_wfcommons(const std::string& path, double reference_speed) {
+Expected<DagJob> load_wfcommons(const std::string& path, double reference_speed, TaskRequests* requests) {
   if (!(reference_speed > 0) || !std::isfinite(reference_speed)) {
     return Error{path + ": reference_speed must be a positive finite flop/s, got " + format_number(reference_speed)};
   }
@@ -248,7 +268,7 @@ Expected<DagJob> load_wfcommons(const std::string& path, double reference_speed)
     const json doc = parse_json(path, *text);
     text->clear();
     text->shrink_to_fit();
-    return job_from_json(path, doc, reference_speed);
+    return job_from_json(path, doc, reference_speed, requests);
   } catch (const LoadError& e) {
     return Error{e.message};
   } catch (const std::exception& e) {  // bad_alloc, or a nlohmann error we did not foresee

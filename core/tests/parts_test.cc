@@ -169,20 +169,22 @@ TEST(LoadAccount, SumsTheSharesOfWorkersInService) {
 
 std::vector<TaskId> drain(QueueDiscipline& q) {
   std::vector<TaskId> order;
-  while (!q.empty()) {
+  q.new_pass();
+  while (q.has_front()) {
     order.push_back(q.front());
     q.pop_front();
   }
+  EXPECT_TRUE(q.empty());
   return order;
 }
 
 TEST(PriorityFifo, HighestPriorityFirstFifoAmongEqualsReturnedAhead) {
   PriorityFifo q;
-  q.push(1, 0, false);
-  q.push(2, 5, false);
-  q.push(3, 0, false);
-  q.push(4, 0, /*returned=*/true);
-  q.push(5, 0, /*returned=*/true);
+  q.push(1, 0, false, 0);
+  q.push(2, 5, false, 0);
+  q.push(3, 0, false, 0);
+  q.push(4, 0, /*returned=*/true, 0);
+  q.push(5, 0, /*returned=*/true, 0);
   EXPECT_EQ(q.size(), 5u);
   // The last returned goes first among its equals (the scheduler pushes a batch backwards).
   EXPECT_EQ(drain(q), (std::vector<TaskId>{2, 5, 4, 1, 3}));
@@ -190,9 +192,53 @@ TEST(PriorityFifo, HighestPriorityFirstFifoAmongEqualsReturnedAhead) {
 
 TEST(PriorityFifo, ReprioritiseKeepsTheOrderAmongEquals) {
   PriorityFifo q;
-  for (TaskId t = 0; t < 6; ++t) q.push(t, static_cast<double>(t), false);
+  for (TaskId t = 0; t < 6; ++t) q.push(t, static_cast<double>(t), false, 0);
   q.reprioritise([](TaskId t) { return t % 2 ? 1.0 : 0.0; });
   EXPECT_EQ(drain(q), (std::vector<TaskId>{1, 3, 5, 0, 2, 4}));
+}
+
+// Strict order: a front that cannot be placed ends the pass.
+TEST(PriorityFifo, ASkippedFrontEndsThePass) {
+  PriorityFifo q;
+  q.push(1, 0, false, 0);
+  q.push(2, 0, false, 1);
+  q.new_pass();
+  ASSERT_TRUE(q.has_front());
+  q.skip_front();
+  EXPECT_FALSE(q.has_front());
+  q.new_pass();
+  EXPECT_EQ(q.front(), 1u);
+}
+
+// Skip-ahead keeps one order across shapes; skipping a shape lets the next shape's tasks
+// go, never its own.
+TEST(SkipAhead, OneOrderAcrossShapesAndASkippedShapeWaits) {
+  SkipAhead q;
+  q.push(1, 0, false, /*shape=*/0);
+  q.push(2, 0, false, 1);
+  q.push(3, 0, false, 0);
+  q.push(4, 0, false, 2);
+  q.push(5, 9, false, 2);
+  q.push(6, 0, /*returned=*/true, 1);
+  EXPECT_EQ(q.size(), 6u);
+  // The same order as strict: priority, returned, then arrival.
+  SkipAhead copy = q;
+  EXPECT_EQ(drain(copy), (std::vector<TaskId>{5, 6, 1, 2, 3, 4}));
+  q.new_pass();
+  EXPECT_EQ(q.front(), 5u);
+  q.pop_front();
+  EXPECT_EQ(q.front(), 6u);
+  q.skip_front();  // shape 1 cannot be placed: 2 waits too
+  EXPECT_EQ(q.front(), 1u);
+  q.pop_front();
+  EXPECT_EQ(q.front(), 3u);
+  q.skip_front();  // shape 0 now
+  EXPECT_EQ(q.front(), 4u);
+  q.pop_front();
+  EXPECT_FALSE(q.has_front());
+  EXPECT_EQ(q.size(), 3u);
+  q.new_pass();
+  EXPECT_EQ(q.front(), 6u);
 }
 
 // A failed attempt waiting out its backoff is in a state of its own, not pending.

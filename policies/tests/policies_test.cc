@@ -49,7 +49,9 @@ class Harness {
   }
 
   void set_load(WorkerId w, std::uint32_t in_system) {
-    cluster_.mutable_worker(w).in_system = in_system;
+    Worker& worker = cluster_.mutable_worker(w);
+    worker.in_system = in_system;
+    worker.free[0] = worker.capacity[0] - in_system;  // one-core tasks hold one core each
     changed(w);
   }
   void set_alive(WorkerId w, bool alive) {

@@ -44,14 +44,15 @@ auto fields(const AutoscaleConfig& a) {
                   a.scale_out_cooldown, a.scale_in_cooldown, a.tolerance, a.scale_in_after);
 }
 auto fields(const SchedulerConfig& c) {
-  // Not the epoch: it is the daemon's own, never a flag.
+  // Not the epoch (the daemon's own) nor the described workers (real mode has only those
+  // that join): never flags.
   return std::tuple_cat(std::tie(c.seed, c.queue_cap, c.max_attempts, c.suspect_after, c.dead_after,
                                  c.detector_period, c.retry_backoff, c.task_timeout, c.quarantine_after,
                                  c.quarantine_window, c.quarantine_for, c.backlog_alert, c.priority,
-                                 c.network_latency, c.network_bandwidth),
+                                 c.network_latency, c.network_bandwidth, c.discipline),
                         fields(c.autoscale));
 }
-constexpr std::size_t kSchedulerFields = 17;  // the 15 above, the epoch and the autoscaler
+constexpr std::size_t kSchedulerFields = 19;  // the 16 above, the epoch, the autoscaler, described
 constexpr std::size_t kAutoscaleFields = 11;
 
 SchedulerConfig every_field_set() {
@@ -72,6 +73,7 @@ SchedulerConfig every_field_set() {
   c.priority = SchedulerConfig::Priority::kCriticalPath;
   c.network_latency = 1e-4;
   c.network_bandwidth = 1e8 / 3;
+  c.discipline = SchedulerConfig::Discipline::kSkipAhead;
   AutoscaleConfig& a = c.autoscale;
   a.enabled = true;
   a.metric = AutoscaleConfig::Metric::kBacklog;
@@ -125,7 +127,7 @@ TEST(SchedulerFlags, TheTestNamesEveryFieldOfTheConfig) {
   const auto set = fields(config);
   const SchedulerConfig defaults;
   constexpr auto n = std::tuple_size_v<decltype(set)>;
-  static_assert(n == kSchedulerFields - 2 + kAutoscaleFields);
+  static_assert(n == kSchedulerFields - 3 + kAutoscaleFields);
   expect_each_differs(set, fields(defaults), std::make_index_sequence<n>{});
 }
 

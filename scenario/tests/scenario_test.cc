@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
+#include <map>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "model/faults.h"
 #include "scenario/load.h"
 #include "scenario/scenario.h"
 
@@ -287,7 +290,7 @@ TEST_F(ScenarioTest, OverrideErrors) {
             path + " (--set cluster.hosts.0.count=-3): cluster.hosts[0].count: must be a positive integer, got -3");
   EXPECT_EQ(error("cluster.hostz.a=1"),
             path + " (--set cluster.hostz.a=1): cluster: unknown key 'hostz' (known: hosts, platform, network, "
-                   "queue_cap, scheduler_host)");
+                   "queue_cap, scheduler_host, zones)");
 }
 
 TEST_F(ScenarioTest, UnknownKeyNamesFileLineAndPath) {
@@ -299,14 +302,15 @@ workload: {rate: 5, tasks: 10}
   auto s = load_scenario_file(path);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error(), path + ":3: cluster: unknown key 'hostz' (known: hosts, platform, network, queue_cap, "
-                              "scheduler_host)");
-  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, priority, real, recovery, "
-                                                    "faults, autoscale, power)"),
+                              "scheduler_host, zones)");
+  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, priority, queue, real, "
+                                                    "recovery, faults, autoscale, power)"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "workload2: 1\n").find("x.yaml:4: unknown key 'workload2'"),
             std::string::npos);
   EXPECT_NE(error_of("cluster:\n  hosts:\n    - {count: 2, sped: 1}\nworkload: {rate: 5, tasks: 10}\n")
-                .find("x.yaml:3: cluster.hosts[0]: unknown key 'sped' (known: name, count, speed, slots, weight)"),
+                .find("x.yaml:3: cluster.hosts[0]: unknown key 'sped' (known: name, count, speed, slots, weight, resources, "
+                      "labels, zone)"),
             std::string::npos);
   EXPECT_NE(error_of("cluster:\n  hosts: [{count: 2}]\n  network: {latency: 1, bw: 2}\nworkload: {rate: 5, tasks: 1}\n")
                 .find("x.yaml:3: cluster.network: unknown key 'bw' (known: latency, bandwidth)"),
@@ -361,7 +365,7 @@ TEST_F(ScenarioTest, WrongTypes) {
       {"cluster: {hosts: []}\nworkload: {rate: 1, tasks: 1}\n",
        "x.yaml:1: cluster.hosts: must be a non-empty list of host groups"},
       {"cluster: 5\nworkload: {rate: 1, tasks: 1}\n",
-       "x.yaml:1: cluster: must be a map (keys: hosts, platform, network, queue_cap, scheduler_host), got 5"},
+       "x.yaml:1: cluster: must be a map (keys: hosts, platform, network, queue_cap, scheduler_host, zones), got 5"},
       {"cluster: {hosts: [{count: 1, name: a b}]}\nworkload: {rate: 1, tasks: 1}\n",
        "x.yaml:1: cluster.hosts[0].name: must be a name of letters, digits"},
       {"cluster: {hosts: [{count: 1}], queue_cap: -2}\nworkload: {rate: 1, tasks: 1}\n",
@@ -375,7 +379,7 @@ TEST_F(ScenarioTest, WrongTypes) {
       {"cluster: {hosts: [{count: 1}]}\nworkload: {rate: 1, tasks: 1}\npolicy: [jsq]\n",
        "x.yaml:3: policy: must be a string, got a list"},
       {"cluster: {hosts: [{count: 1}]}\nworkload: {rate: 1, tasks: 1, type: hawkes}\n",
-       "x.yaml:2: workload.type: unknown workload type 'hawkes' (known: poisson, wfcommons, swf, dag)"},
+       "x.yaml:2: workload.type: unknown workload type 'hawkes' (known: poisson, wfcommons, swf, dag, alibaba)"},
       {"cluster: {hosts: [{count: 1}]}\nworkload:\n  rate:\n  tasks: 1\n",
        "x.yaml:3: workload.rate: must be a positive number of tasks per second, got no value"},
       {"cluster: {hosts: [{count: 1}]}\nworkload: {tasks: 1}\n", "x.yaml:2: workload: missing required key 'rate'"},
@@ -738,10 +742,11 @@ TEST_F(ScenarioTest, FaultErrorsNameFileLineAndPath) {
       {"  - crash\n", "x.yaml:7: faults[0]: must be a map such as {kind: crash, host: w-0, at: 10}, got crash"},
       {"  - {kind: crash, host: fast-0, at: 1, hots: 2}\n", "x.yaml:7: faults[0]: unknown key 'hots' (known: kind,"},
       {"  - {host: fast-0, at: 1}\n",
-       "x.yaml:7: faults[0]: missing required key 'kind' (one of crash, slowdown, link, pause, leader_kill, random)"},
+       "x.yaml:7: faults[0]: missing required key 'kind' (one of crash, slowdown, link, pause, leader_kill, random, "
+       "zone_outage)"},
       {"  - {kind: crash, host: fast-0, at: 1}\n  - {kind: explode, at: 1}\n",
        "x.yaml:8: faults[1].kind: unknown fault kind 'explode' (known: crash, slowdown, link, pause, leader_kill, "
-       "random)"},
+       "random, zone_outage)"},
       {"  - {kind: crash, host: fast-0, at: 1, factor: 2}\n",
        "x.yaml:7: faults[0]: key 'factor' does not apply to kind crash (its keys: kind, host, group, fraction, at, "
        "recover_after)"},
@@ -978,6 +983,434 @@ TEST_F(ScenarioTest, TooManyFaults) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().find("big.yaml:3: faults: too many faults: 10001, at most 10000"), std::string::npos)
       << s.error();
+}
+
+// ---- resources, labels, zones (issue 16) ----------------------------------------------------
+
+constexpr double kGiB = 1024.0 * 1024 * 1024;
+
+TEST(ParseBytes, PlainBytesAndKubernetesUnits) {
+  const std::vector<std::pair<std::string, double>> good = {
+      {"1024", 1024},      {"1e9", 1e9},           {"0", 0},
+      {"512MiB", 512.0 * 1024 * 1024},             {"512Mi", 512.0 * 1024 * 1024},
+      {"4GiB", 4 * kGiB},  {"4 GiB", 4 * kGiB},    {"4G", 4e9},
+      {"4GB", 4e9},        {"1.5GB", 1.5e9},       {"100M", 1e8},
+      {"64KiB", 65536},    {"64k", 64000},         {"64K", 64000},
+      {"2TiB", 2 * 1024 * kGiB},                   {"1T", 1e12},
+      {"3B", 3},           {"1.1B", 2},            {"0.5KiB", 512},
+      {"4EB", 4e18},       {"1Ei", 0x1p60},        {"1E5", 1e5},
+  };
+  for (const auto& [text, bytes] : good) {
+    auto v = parse_bytes(text);
+    ASSERT_TRUE(v.ok()) << text << ": " << v.error();
+    EXPECT_EQ(*v, bytes) << text;
+  }
+  for (const char* bad : {"4Gb", "4gib", "512m", "GiB", "", "-1G", "4 G B", "4  GiB", "4GiBs", "abc", "inf", "nan",
+                          "1e999"}) {
+    auto v = parse_bytes(bad);
+    EXPECT_FALSE(v.ok()) << bad << " parsed as " << (v.ok() ? *v : 0);
+  }
+  auto unit = parse_bytes("4Gb");
+  ASSERT_FALSE(unit.ok());
+  EXPECT_NE(unit.error().find("unknown unit 'Gb'"), std::string::npos) << unit.error();
+}
+
+TEST_F(ScenarioTest, HostResourcesLabelsAndZones) {
+  auto s = load_scenario_file(write("x.yaml", R"(cluster:
+  zones:
+    eu: {latency: 0.02, bandwidth: 1e9}
+    us: {}
+  hosts:
+    - {name: big, count: 2, resources: {cores: 16, memory: 64GiB, gpus: 2, licence: 4},
+       labels: {disk: ssd, arch: arm, rack: 3}, zone: eu}
+    - {name: small, count: 3, slots: 2, resources: {memory: 4G}, zone: us}
+    - {name: plain}
+workload: {rate: 5, tasks: 10}
+queue: skip_ahead
+)"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_EQ(s->cluster.zones.size(), 2u);
+  EXPECT_EQ(s->cluster.zones[0].name, "eu");
+  EXPECT_EQ(s->cluster.zones[0].latency, 0.02);
+  EXPECT_EQ(s->cluster.zones[0].bandwidth, 1e9);
+  EXPECT_EQ(s->cluster.zones[1].name, "us");
+  EXPECT_EQ(s->cluster.zones[1].latency, ZoneSpec{}.latency);
+  EXPECT_EQ(s->cluster.zone_names(), (std::vector<std::string>{"eu", "us"}));
+  const HostGroup& big = s->cluster.groups[0];
+  EXPECT_EQ(big.slots, 16);
+  EXPECT_EQ(big.resources.memory, 64 * kGiB);
+  EXPECT_EQ(big.resources.gpus, 2);
+  EXPECT_EQ(big.resources.other, (std::map<std::string, double>{{"licence", 4}}));
+  EXPECT_EQ(big.labels, (std::map<std::string, std::string>{{"disk", "ssd"}, {"arch", "arm"}, {"rack", "3"}}));
+  EXPECT_EQ(big.zone, "eu");
+  EXPECT_EQ(s->cluster.groups[1].slots, 2);
+  EXPECT_EQ(s->cluster.groups[1].resources.memory, 4e9);
+  EXPECT_EQ(s->queue, "skip_ahead");
+
+  const std::vector<WorkerSpec> workers = worker_specs(s->cluster);
+  ASSERT_EQ(workers.size(), 6u);
+  EXPECT_EQ(workers[1].name, "big-1");
+  EXPECT_EQ(workers[1].capacity(), (Resources{.cores = 16, .memory = 64 * kGiB, .gpus = 2, .other = {{"licence", 4}}}));
+  EXPECT_EQ(workers[1].labels.at("disk"), "ssd");
+  EXPECT_EQ(workers[1].zone, "eu");
+  EXPECT_EQ(workers[4].zone, "us");
+  EXPECT_EQ(workers[4].capacity(), (Resources{.cores = 2, .memory = 4e9}));
+  EXPECT_EQ(workers[5].zone, "");
+  EXPECT_EQ(workers[5].capacity(), (Resources{.cores = 1}));
+
+  // Without cluster.zones, host groups' zones are the cluster's zones.
+  auto implicit = load_scenario_text("cluster:\n  hosts: [{name: a, zone: z1}, {name: b, zone: z2}, {name: c, zone: z1}]\n"
+                                     "workload: {rate: 1, tasks: 1, require: {zone: z2}}\n", "y.yaml");
+  ASSERT_TRUE(implicit.ok()) << implicit.error();
+  EXPECT_EQ(implicit->cluster.zone_names(), (std::vector<std::string>{"z1", "z2"}));
+  EXPECT_EQ(implicit->queue, "strict");
+}
+
+TEST_F(ScenarioTest, SlotsAreCores) {
+  auto both = load_scenario_text("cluster:\n  hosts: [{slots: 4, resources: {cores: 4}}]\nworkload: {rate: 1, tasks: 1}\n",
+                                 "y.yaml");
+  ASSERT_TRUE(both.ok()) << both.error();
+  EXPECT_EQ(both->cluster.groups[0].slots, 4);
+  EXPECT_NE(error_of("cluster:\n  hosts:\n    - {slots: 4,\n       resources: {cores: 8}}\nworkload: {rate: 1, tasks: 1}\n")
+                .find("x.yaml:4: cluster.hosts[0].resources.cores: is 8 but slots is 4"),
+            std::string::npos);
+}
+
+TEST_F(ScenarioTest, BadHostResourcesNameFileLineAndKey) {
+  const std::string head = "workload: {rate: 5, tasks: 10}\ncluster:\n  hosts:\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"    - {count: 2, resources: {memory: 4Gb}}\n",
+       "x.yaml:4: cluster.hosts[0].resources.memory: must be a size in bytes such as 512MiB, 4GiB or 4G (G = 10^9, "
+       "Gi = 2^30): '4Gb': unknown unit 'Gb'"},
+      {"    - {resources: {memory: 512m}}\n", "x.yaml:4: cluster.hosts[0].resources.memory: must be a size in bytes"},
+      {"    - {resources: {memory: [1]}}\n", "x.yaml:4: cluster.hosts[0].resources.memory: must be a size in bytes"},
+      {"    - {resources: {gpus: -1}}\n", "x.yaml:4: cluster.hosts[0].resources.gpus: must be a number of GPUs >= 0"},
+      {"    - {resources: {cores: 1.5}}\n", "x.yaml:4: cluster.hosts[0].resources.cores: must be a positive integer"},
+      {"    - {resources: {slots: 2}}\n", "x.yaml:4: cluster.hosts[0].resources: give slots beside resources"},
+      {"    - {resources: {bad name: 2}}\n",
+       "x.yaml:4: cluster.hosts[0].resources: a resource's name must be a name of letters, digits"},
+      {"    - {resources: {licence: lots}}\n", "x.yaml:4: cluster.hosts[0].resources.licence: must be an amount >= 0"},
+      {"    - {resources: 4}\n", "x.yaml:4: cluster.hosts[0].resources: must be a map such as {cores: 16"},
+      {"    - {count: 1}\n    - {labels: {\"disk type\": ssd}}\n",
+       "x.yaml:5: cluster.hosts[1].labels: a label's name must be a name of letters, digits"},
+      {"    - {labels: {-disk: ssd}}\n", "x.yaml:4: cluster.hosts[0].labels: a label's name must be a name"},
+      {"    - {labels: {disk: [ssd, hdd]}}\n",
+       "x.yaml:4: cluster.hosts[0].labels.disk: must be a label value (a name, number or boolean), got a list"},
+      {"    - {labels: {disk: }}\n", "x.yaml:4: cluster.hosts[0].labels.disk: must be a label value"},
+      {"    - {labels: {disk: \"s s d\"}}\n", "x.yaml:4: cluster.hosts[0].labels.disk: a label's value must be a name"},
+      {"    - {labels: {zone: eu}}\n", "x.yaml:4: cluster.hosts[0].labels: zone is not a label"},
+      {"    - {labels: [disk]}\n", "x.yaml:4: cluster.hosts[0].labels: must be a map such as {disk: ssd, arch: arm}"},
+      {"    - {zone: \"e u\"}\n", "x.yaml:4: cluster.hosts[0].zone: a zone must be a name"},
+      {"    - {zone: eu}\n    - {zone: asia}\n  zones: {eu: {}, us: {}}\n",
+       "x.yaml:5: cluster.hosts[1].zone: unknown zone 'asia' (cluster.zones declares eu, us)"},
+      {"    - {zone: eu}\n  zones: {eu: {lat: 1}}\n", "x.yaml:5: cluster.zones.eu: unknown key 'lat' (known: latency, bandwidth)"},
+      {"    - {zone: eu}\n  zones: {eu: {latency: -1}}\n", "x.yaml:5: cluster.zones.eu.latency: must be a number of seconds >= 0"},
+      {"    - {zone: eu}\n  zones: {eu: {bandwidth: 0}}\n", "x.yaml:5: cluster.zones.eu.bandwidth: must be a positive"},
+      {"    - {zone: eu}\n  zones: {}\n", "x.yaml:5: cluster.zones: must declare at least one zone"},
+      {"    - {zone: eu}\n  zones: [eu]\n", "x.yaml:5: cluster.zones: must be a map such as {eu: {latency"},
+  };
+  for (const auto& [hosts, message] : cases) {
+    const std::string error = error_of(head + hosts);
+    EXPECT_NE(error.find(message), std::string::npos) << hosts << " -> " << error;
+  }
+  EXPECT_NE(error_of("cluster:\n  platform: p.xml\n  zones: {eu: {}}\nworkload: {rate: 1, tasks: 1}\n").find("x.yaml:3: cluster.zones: only with hosts"),
+            std::string::npos);
+}
+
+constexpr const char* kZoned =
+    "cluster:\n"
+    "  zones: {eu: {}, us: {}}\n"
+    "  hosts:\n"
+    "    - {name: a, count: 2, zone: eu, labels: {disk: ssd}, resources: {memory: 16GiB, gpus: 1}}\n"
+    "    - {name: b, count: 2, zone: us}\n"
+    "    - {name: c, count: 1, zone: eu}\n";
+
+TEST_F(ScenarioTest, WorkloadResourcesRequireAndSpread) {
+  auto s = load_scenario_text(std::string(kZoned) + R"(workload:
+  rate: 5
+  tasks: 10
+  resources: {cores: 2, memory: 4GiB, gpus: 1, licence: 1}
+  require: {disk: ssd, zone: eu}
+  spread: zone
+)", "y.yaml");
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_EQ(s->classes.size(), 1u);
+  const TaskClass& c = s->classes[0];
+  EXPECT_EQ(c.share, 1);
+  EXPECT_FALSE(c.size.has_value());
+  ASSERT_EQ(c.resources.size(), 4u);
+  EXPECT_EQ(c.resources.at("cores").kind, SizeDistribution::Kind::kConstant);
+  EXPECT_EQ(c.resources.at("cores").mean, 2);
+  EXPECT_EQ(c.resources.at("memory").mean, 4 * kGiB);
+  EXPECT_EQ(c.resources.at("gpus").mean, 1);
+  EXPECT_EQ(c.resources.at("licence").mean, 1);
+  EXPECT_EQ(c.require, (std::map<std::string, std::string>{{"disk", "ssd"}, {"zone", "eu"}}));
+  EXPECT_EQ(c.spread, Spread::kZone);
+
+  TaskClassStream tasks(s->classes, s->seed);
+  const TaskSpec t = tasks.next(Arrival{1, 5e9});
+  EXPECT_EQ(t.flops, 5e9);
+  EXPECT_EQ(t.request, (Resources{.cores = 2, .memory = 4 * kGiB, .gpus = 1, .other = {{"licence", 1}}}));
+  EXPECT_EQ(t.require, c.require);
+  EXPECT_EQ(t.spread, Spread::kZone);
+
+  // Distributions, in bytes for memory.
+  auto d = load_scenario_text(std::string(kZoned) + R"(workload:
+  rate: 5
+  tasks: 10
+  resources:
+    cores: {dist: uniform, low: 1, high: 4}
+    memory: {dist: uniform, low: 1GiB, high: 2GiB}
+  spread: host
+)", "y.yaml");
+  ASSERT_TRUE(d.ok()) << d.error();
+  ASSERT_EQ(d->classes.size(), 1u);
+  const SizeDistribution& m = d->classes[0].resources.at("memory");
+  EXPECT_EQ(m.kind, SizeDistribution::Kind::kUniform);
+  EXPECT_EQ(m.low, kGiB);
+  EXPECT_EQ(m.high, 2 * kGiB);
+  TaskClassStream draws(d->classes, 3);
+  for (int i = 0; i < 200; ++i) {
+    const TaskSpec x = draws.next(Arrival{1, 1e9});
+    EXPECT_GE(x.request.cores, 1);
+    EXPECT_LE(x.request.cores, 4);
+    EXPECT_GE(x.request.memory, kGiB);
+    EXPECT_LE(x.request.memory, 2 * kGiB);
+    EXPECT_EQ(x.request.memory, std::floor(x.request.memory));  // whole bytes
+    EXPECT_EQ(x.spread, Spread::kHost);
+  }
+
+  // Without any of them every task is the default one.
+  auto plain = load_scenario_text(std::string(kZoned) + "workload: {rate: 5, tasks: 10}\n", "y.yaml");
+  ASSERT_TRUE(plain.ok()) << plain.error();
+  EXPECT_TRUE(plain->classes.empty());
+  TaskClassStream defaults(plain->classes, 1);
+  const TaskSpec one = defaults.next(Arrival{1, 7e9});
+  EXPECT_EQ(one.flops, 7e9);
+  EXPECT_EQ(one.request, (Resources{.cores = 1}));
+  EXPECT_TRUE(one.require.empty());
+  EXPECT_EQ(one.spread, Spread::kNone);
+}
+
+TEST_F(ScenarioTest, TaskClassesAreDrawnByShareFromTheSeed) {
+  auto s = load_scenario_text(std::string(kZoned) + R"(workload:
+  rate: 5
+  tasks: 10
+  size: {dist: constant, value: 1e9}
+  require: {zone: us}
+  classes:
+    - {share: 0.7, resources: {cores: 1, memory: 1GiB}}
+    - {share: 0.3, resources: {cores: 4, memory: 8GiB, gpus: 1}, size: {dist: constant, value: 4e9},
+       require: {zone: eu, disk: ssd}, spread: host}
+)", "y.yaml");
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_EQ(s->classes.size(), 2u);
+  EXPECT_EQ(s->classes[0].share, 0.7);
+  EXPECT_EQ(s->classes[0].require, (std::map<std::string, std::string>{{"zone", "us"}}));  // the workload's
+  EXPECT_FALSE(s->classes[0].size.has_value());
+  EXPECT_EQ(s->classes[1].require, (std::map<std::string, std::string>{{"disk", "ssd"}, {"zone", "eu"}}));
+  ASSERT_TRUE(s->classes[1].size.has_value());
+  EXPECT_EQ(s->classes[1].size->mean, 4e9);
+
+  const auto draw = [&](std::uint64_t seed) {
+    TaskClassStream tasks(s->classes, seed);
+    std::vector<TaskSpec> out;
+    for (int i = 0; i < 10000; ++i) out.push_back(tasks.next(Arrival{double(i), 1e9}));
+    return out;
+  };
+  const std::vector<TaskSpec> a = draw(7), b = draw(7), c = draw(8);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  int big = 0;
+  for (const TaskSpec& t : a) {
+    if (t.request.cores == 4) {
+      ++big;
+      EXPECT_EQ(t.flops, 4e9);
+      EXPECT_EQ(t.request, (Resources{.cores = 4, .memory = 8 * kGiB, .gpus = 1}));
+      EXPECT_EQ(t.spread, Spread::kHost);
+    } else {
+      EXPECT_EQ(t.flops, 1e9);
+      EXPECT_EQ(t.request, (Resources{.cores = 1, .memory = kGiB}));
+      EXPECT_EQ(t.require.at("zone"), "us");
+    }
+  }
+  EXPECT_NEAR(big / 10000.0, 0.3, 0.02);
+}
+
+TEST_F(ScenarioTest, BadRequestsNameFileLineAndKey) {
+  const std::string head = std::string(kZoned) + "workload:\n  rate: 5\n  tasks: 10\n";  // workload at line 7
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"  resources: {memory: 4Gb}\n", "x.yaml:10: workload.resources.memory: must be a size in bytes"},
+      {"  resources: {memory: {dist: uniform, low: 1GiB, high: 2gib}}\n",
+       "x.yaml:10: workload.resources.memory.high: must be a size in bytes"},
+      {"  resources: {cores: 0}\n", "x.yaml:10: workload.resources.cores: must be a positive number of cores"},
+      {"  resources: {cores: {dist: exponential, mean: -2}}\n",
+       "x.yaml:10: workload.resources.cores.mean: must be a positive number (cores)"},
+      {"  resources: {gpus: {dist: zipf}}\n", "x.yaml:10: workload.resources.gpus.dist: unknown size dist 'zipf'"},
+      {"  resources: {slots: 2}\n", "x.yaml:10: workload.resources: a task asks for cores, not slots"},
+      {"  resources: {\"lic ence\": 1}\n", "x.yaml:10: workload.resources: a resource's name must be a name"},
+      {"  require: {zone: mars}\n",
+       "x.yaml:10: workload.require.zone: unknown zone 'mars' (the cluster's zones are eu, us)"},
+      {"  require: {\"disk!\": ssd}\n", "x.yaml:10: workload.require: a label's name must be a name"},
+      {"  require: {disk: {a: b}}\n", "x.yaml:10: workload.require.disk: must be a label value"},
+      {"  spread: rack\n", "x.yaml:10: workload.spread: must be host, zone or none, got rack"},
+      {"  classes: []\n", "x.yaml:10: workload.classes: must be a non-empty list of task classes"},
+      {"  classes:\n    - {share: 0.5}\n    - {share: 0.4}\n",
+       "x.yaml:10: workload.classes: the classes' shares must sum to 1, got 0.9"},
+      {"  classes:\n    - {share: 1.5}\n", "x.yaml:11: workload.classes[0].share: must be a fraction, 0 < share <= 1"},
+      {"  classes:\n    - {resources: {cores: 1}}\n", "x.yaml:11: workload.classes[0]: missing required key 'share'"},
+      {"  classes:\n    - {share: 0.5}\n    - {share: 0.5, weight: 2}\n",
+       "x.yaml:12: workload.classes[1]: unknown key 'weight' (known: share, size, resources, require, spread)"},
+      {"  classes:\n    - {share: 0.5}\n    - {share: 0.5, require: {zone: asia}}\n",
+       "x.yaml:12: workload.classes[1].require.zone: unknown zone 'asia'"},
+      {"  classes:\n    - {share: 1, size: {dist: uniform, low: 2}}\n",
+       "x.yaml:11: workload.classes[0].size: missing required key 'high'"},
+      {"  classes:\n    - {share: 1, resources: {memory: 1 GB B}}\n",
+       "x.yaml:11: workload.classes[0].resources.memory: must be a size in bytes"},
+  };
+  for (const auto& [lines, message] : cases) {
+    const std::string error = error_of(head + lines);
+    EXPECT_NE(error.find(message), std::string::npos) << lines << " -> " << error;
+  }
+  // A zone with no zones at all.
+  EXPECT_NE(error_of("cluster: {hosts: [{count: 2}]}\nworkload: {rate: 1, tasks: 1, require: {zone: eu}}\n")
+                .find("x.yaml:2: workload.require.zone: unknown zone 'eu' (the cluster has no zones"),
+            std::string::npos);
+  // Not for file workloads: their tasks' requests come from the file.
+  EXPECT_NE(error_of("cluster: {hosts: [{count: 2}]}\nworkload: {type: dag, file: a.json, resources: {cores: 2}}\n")
+                .find("x.yaml:2: workload.resources: only for type poisson"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "queue: fifo\n").find("x.yaml:4: queue: must be strict or skip_ahead, got fifo"),
+            std::string::npos);
+}
+
+TEST_F(ScenarioTest, AlibabaWorkloadKeys) {
+  write("t.csv", "1,2,3,4,1,Terminated,50,0.1\n");
+  auto s = load_scenario_file(write("x.yaml", std::string(kZoned) + R"(workload:
+  type: alibaba
+  file: t.csv
+  first_job: 1
+  max_jobs: 100
+  time_scale: 0.5
+  runtime_scale: 2
+  max_instances: 10
+  machine_memory: 96GiB
+  require: {zone: eu}
+  spread: zone
+)"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->trace.type, "alibaba");
+  EXPECT_EQ(s->trace.files, (std::vector<std::string>{file("t.csv")}));
+  EXPECT_EQ(s->trace.first_job, 1u);
+  EXPECT_EQ(s->trace.max_jobs, 100u);
+  EXPECT_EQ(s->trace.max_instances, 10u);
+  EXPECT_EQ(s->trace.machine_memory, 96 * kGiB);
+  EXPECT_EQ(s->trace.require, (std::map<std::string, std::string>{{"zone", "eu"}}));
+  EXPECT_EQ(s->trace.spread, Spread::kZone);
+  EXPECT_TRUE(s->classes.empty());
+
+  const std::string head = std::string(kZoned) + "workload:\n  file: t.csv\n";  // workload at line 7
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"  type: alibaba\n  machine_memory: 64 gigs\n", "x.yaml:10: workload.machine_memory: must be a size in bytes"},
+      {"  type: alibaba\n  machine_memory: 0\n", "x.yaml:10: workload.machine_memory: must be a positive size"},
+      {"  type: alibaba\n  max_procs: 4\n", "x.yaml:10: workload.max_procs: only for swf workloads"},
+      {"  type: alibaba\n  count: 4\n", "x.yaml:10: workload.count: not for alibaba"},
+      {"  type: alibaba\n  require: {zone: mars}\n", "x.yaml:10: workload.require.zone: unknown zone 'mars'"},
+      {"  type: swf\n  max_instances: 4\n", "x.yaml:10: workload.max_instances: only for alibaba workloads"},
+      {"  type: dag\n  machine_memory: 1G\n", "x.yaml:10: workload.machine_memory: only for alibaba workloads"},
+      {"  type: alibaba\n  classes: [{share: 1}]\n", "x.yaml:10: workload.classes: only for type poisson"},
+  };
+  for (const auto& [lines, message] : cases) {
+    const std::string error = error_of(head + lines);
+    EXPECT_NE(error.find(message), std::string::npos) << lines << " -> " << error;
+  }
+  EXPECT_NE(error_of("cluster: {hosts: [{count: 2}]}\nworkload:\n  rate: 1\n  tasks: 1\n  machine_memory: 1G\n")
+                .find("x.yaml:5: workload.machine_memory: not for type poisson"),
+            std::string::npos);
+}
+
+TEST_F(ScenarioTest, ZoneOutagesExpandToTheirGroups) {
+  auto s = load_scenario_text(std::string(kZoned) + R"(workload: {rate: 5, tasks: 10}
+faults:
+  - {kind: zone_outage, zone: eu, at: 10, duration: 30}
+  - {kind: zone_outage, zone: us, at: 50, duration: 5, mode: partition}
+  - {kind: crash, host: b-0, at: 100}
+)", "y.yaml");
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_EQ(s->faults.size(), 4u);
+  EXPECT_EQ(s->faults[0].kind, FaultSpec::Kind::kCrash);
+  EXPECT_EQ(s->faults[0].group, "a");
+  EXPECT_EQ(s->faults[0].at, 10);
+  EXPECT_EQ(s->faults[0].recover_after, 30);
+  EXPECT_EQ(s->faults[0].zone, "eu");
+  EXPECT_EQ(s->faults[0].line, 9);
+  EXPECT_EQ(s->faults[1].group, "c");
+  EXPECT_EQ(s->faults[1].zone, "eu");
+  EXPECT_EQ(s->faults[2].kind, FaultSpec::Kind::kLink);
+  EXPECT_TRUE(s->faults[2].cut);
+  EXPECT_EQ(s->faults[2].group, "b");
+  EXPECT_EQ(s->faults[2].duration, 5);
+  EXPECT_EQ(s->faults[2].zone, "us");
+  EXPECT_EQ(s->faults[3].host, "b-0");
+  EXPECT_EQ(s->faults[3].zone, "");
+
+  // The timeline: every host of the zone down at 10, back at 40.
+  std::vector<std::string> names, groups;
+  for (const WorkerSpec& w : worker_specs(s->cluster)) {
+    names.push_back(w.name);
+    groups.push_back(w.group);
+  }
+  FaultTimeline timeline(s->faults, names, groups, s->seed);
+  FaultEvent e;
+  std::vector<std::string> crashed;
+  while (timeline.next(e) && e.time <= 10) {
+    if (e.kind == FaultEvent::Kind::kCrash) crashed.push_back(names[e.host]);
+  }
+  EXPECT_EQ(crashed, (std::vector<std::string>{"a-0", "a-1", "c"}));
+
+  // A group name shared with a group outside the zone: its hosts one by one.
+  auto shared = load_scenario_text(
+      "cluster:\n  hosts: [{name: x, count: 2, zone: eu}, {name: x, zone: us}]\nworkload: {rate: 1, tasks: 1}\n"
+      "faults: [{kind: zone_outage, zone: eu, at: 1, duration: 1}]\n", "y.yaml");
+  ASSERT_TRUE(shared.ok()) << shared.error();
+  ASSERT_EQ(shared->faults.size(), 2u);
+  EXPECT_EQ(shared->faults[0].host, "x-0");
+  EXPECT_EQ(shared->faults[1].host, "x-1");
+
+  // With a platform file a zone is a group, which the simulator checks.
+  write("p.xml", "<platform/>");
+  auto platform = load_scenario_file(write("p.yaml", "cluster: {platform: p.xml}\nworkload: {rate: 1, tasks: 1}\n"
+                                                     "faults: [{kind: zone_outage, zone: AS_a, at: 1, duration: 2}]\n"));
+  ASSERT_TRUE(platform.ok()) << platform.error();
+  ASSERT_EQ(platform->faults.size(), 1u);
+  EXPECT_EQ(platform->faults[0].group, "AS_a");
+  EXPECT_EQ(platform->faults[0].zone, "AS_a");
+}
+
+TEST_F(ScenarioTest, BadZoneOutagesNameFileLineAndKey) {
+  const std::string head = std::string(kZoned) + "workload: {rate: 5, tasks: 10}\nfaults:\n";  // faults[0] at line 9
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"  - {kind: zone_outage, zone: asia, at: 1, duration: 1}\n",
+       "x.yaml:9: faults[0].zone: unknown zone 'asia' (the cluster's zones are eu, us)"},
+      {"  - {kind: zone_outage, at: 1, duration: 1}\n", "x.yaml:9: faults[0]: missing required key 'zone'"},
+      {"  - {kind: zone_outage, zone: eu, at: 1}\n", "x.yaml:9: faults[0]: missing required key 'duration'"},
+      {"  - {kind: zone_outage, zone: eu, at: 1, duration: 1, mode: reboot}\n",
+       "x.yaml:9: faults[0].mode: must be crash or partition, got reboot"},
+      {"  - {kind: zone_outage, zone: eu, host: a-0, at: 1, duration: 1}\n",
+       "x.yaml:9: faults[0]: key 'host' does not apply to kind zone_outage (its keys: kind, zone, at, duration, mode)"},
+      {"  - {kind: crash, zone: eu, at: 1}\n", "x.yaml:9: faults[0]: key 'zone' does not apply to kind crash"},
+      // The timeline check sees the hosts a zone outage takes down.
+      {"  - {kind: crash, host: a-1, at: 5, recover_after: 20}\n  - {kind: zone_outage, zone: eu, at: 10, duration: 1}\n",
+       "x.yaml:10: faults[1]: crashes"},
+  };
+  for (const auto& [lines, message] : cases) {
+    const std::string error = error_of(head + lines);
+    EXPECT_NE(error.find(message), std::string::npos) << lines << " -> " << error;
+  }
+  EXPECT_NE(error_of("cluster:\n  zones: {eu: {}, us: {}}\n  hosts: [{zone: eu}]\nworkload: {rate: 1, tasks: 1}\n"
+                     "faults: [{kind: zone_outage, zone: us, at: 1, duration: 1}]\n")
+                .find("x.yaml:5: faults[0].zone: zone 'us' has no hosts"),
+            std::string::npos);
 }
 
 }  // namespace

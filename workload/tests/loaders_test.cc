@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "workload/jobs.h"
 #include "workload/loaders.h"
 
 namespace fulcrum {
@@ -510,6 +511,238 @@ TEST_F(SwfBad, RefusesTruncatedAndGarbledGzip) {
 
   // JSON loaders read gzip through the same path.
   EXPECT_LOAD_ERROR(load_wfcommons(write("cut.json.gz", lcg.substr(0, 5000))), "cut.json.gz", "gzip");
+}
+
+// ---- requests: what tasks ask for (issue 16) -----------------------------------------------
+
+// SWF field 10, requested memory in KB per processor: job 184 of the HPC2N log (line 155)
+// asks for 819200 KB on each of its 16 processors; its neighbours give -1 (none).
+TEST(SwfRequests, RequestedMemoryIsPerProcessorKilobytes) {
+  SwfOptions window;
+  window.first_job = 130;  // job lines are numbered from line 24: job 184 is the 132nd
+  window.max_jobs = 3;
+  auto trace = load_swf(kShared + "swf/HPC2N-2002-2.2-cln.first3170jobs.swf", window);
+  ASSERT_TRUE(trace.ok()) << trace.error();
+  ASSERT_EQ(trace->requests.size(), trace->jobs.size());
+  bool seen = false;
+  for (std::size_t j = 0; j < trace->jobs.size(); ++j) {
+    const DagJob& job = trace->jobs[j];
+    ASSERT_EQ(trace->requests[j].size(), job.tasks.size()) << job.name;
+    for (const Resources& r : trace->requests[j]) {
+      EXPECT_EQ(r.cores, 1);
+      EXPECT_EQ(r.memory, job.name == "job184" ? 819200.0 * 1024 : 0.0) << job.name;
+    }
+    if (job.name == "job184") {
+      seen = true;
+      EXPECT_EQ(job.tasks.size(), 16u);
+    }
+  }
+  EXPECT_TRUE(seen) << "job184 not in the window";
+}
+
+using SwfRequestsBad = TempDir;
+
+TEST_F(SwfRequestsBad, MemoryBelowMinusOneIsRefusedWithItsLine) {
+  const std::string text = "; header\n1 0 5 100 2 -1 -1 2 200 1000 1 1 1 -1 -1 -1 -1 -1\n"
+                           "2 0 5 100 2 -1 -1 2 200 -2 1 1 1 -1 -1 -1 -1 -1\n";
+  EXPECT_LOAD_ERROR(load_swf(write("mem.swf", text)), "mem.swf", "mem.swf:3: field 10 (requested memory)",
+                    "got -2");
+  auto ok = load_swf(write("ok.swf", "1 0 5 100 2 -1 -1 2 200 1000 1 1 1 -1 -1 -1 -1 -1\n"));
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  EXPECT_EQ(ok->requests.at(0), (TaskRequests(2, Resources{.cores = 1, .memory = 1024000})));
+}
+
+// WfCommons 1.5 (Makeflow): coreCount and memoryInBytes of workflow.execution.tasks.
+TEST(WfCommonsRequests, Schema15CoresAndMemory) {
+  TaskRequests requests;
+  auto job = load_wfcommons(kShared + "wfcommons/blast-chameleon-medium-001.json", 1e9, &requests);
+  ASSERT_TRUE(job.ok()) << job.error();
+  ASSERT_EQ(requests.size(), job->tasks.size());
+  double total = 0;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_EQ(requests[i].cores, 1);
+    total += requests[i].memory;
+    if (job->tasks[i].name == "split_fasta_ID000001") EXPECT_EQ(requests[i].memory, 9000000);
+    if (job->tasks[i].name == "blastall_ID000237") EXPECT_EQ(requests[i].memory, 1202000000);
+  }
+  EXPECT_EQ(total, 314864000000.0);
+  // Pegasus epigenomics records neither: one core, memory not given.
+  auto epi = load_wfcommons(kShared + "wfcommons/epigenomics-chameleon-hep-1seq-100k-001.json", 1e9, &requests);
+  ASSERT_TRUE(epi.ok()) << epi.error();
+  ASSERT_EQ(requests.size(), 41u);
+  for (const Resources& r : requests) EXPECT_EQ(r, (Resources{.cores = 1}));
+}
+
+using WfCommonsRequestsFiles = TempDir;
+
+// Schema 1.4's cores and memoryInBytes, and the requests following load_trace_jobs' order.
+TEST_F(WfCommonsRequestsFiles, Schema14AndTopologicalOrder) {
+  const std::string text = R"({"name": "x", "schemaVersion": "1.4", "workflow": {"tasks": [
+      {"name": "child", "runtimeInSeconds": 1, "parents": ["root"], "cores": 2, "memoryInBytes": 2000},
+      {"name": "root", "runtimeInSeconds": 1, "memoryInBytes": 1000}]}})";
+  const std::string path = write("x.json", text);
+  TaskRequests requests;
+  auto job = load_wfcommons(path, 1e9, &requests);
+  ASSERT_TRUE(job.ok()) << job.error();
+  EXPECT_EQ(requests, (TaskRequests{{.cores = 2, .memory = 2000}, {.cores = 1, .memory = 1000}}));
+  TraceWorkload trace;
+  trace.type = "wfcommons";
+  trace.files = {path};
+  trace.require = {{"disk", "ssd"}};
+  trace.spread = Spread::kHost;
+  auto jobs = load_trace_jobs(trace);
+  ASSERT_TRUE(jobs.ok()) << jobs.error();
+  ASSERT_EQ(jobs->jobs.size(), 1u);
+  ASSERT_EQ(jobs->jobs[0].tasks[0].name, "root");  // parents first
+  const JobSpec spec = trace_job_spec(*jobs, 0, trace);
+  EXPECT_EQ(spec.tasks[0].request, (Resources{.cores = 1, .memory = 1000}));
+  EXPECT_EQ(spec.tasks[1].request, (Resources{.cores = 2, .memory = 2000}));
+  EXPECT_EQ(spec.tasks[1].require, trace.require);
+  EXPECT_EQ(spec.tasks[1].spread, Spread::kHost);
+  EXPECT_EQ(spec.tasks[1].parents, (std::vector<std::uint32_t>{0}));
+
+  EXPECT_LOAD_ERROR(load_wfcommons(write("cores.json", R"({"workflow": {"tasks": [
+      {"name": "a", "runtimeInSeconds": 1, "cores": 0}]}})")), "cores.json", "workflow.tasks[0]", "cores: must be > 0");
+  EXPECT_LOAD_ERROR(load_wfcommons(write("mem.json", R"({"workflow": {"tasks": [
+      {"name": "a", "runtimeInSeconds": 1, "memoryInBytes": -5}]}})")), "mem.json", "memoryInBytes");
+}
+
+// ---- the Alibaba v2017 batch task table -----------------------------------------------------
+
+const std::string kAlibaba = kShared + "traces/alibaba-v2017-batch_task.derived.csv.gz";
+constexpr double kGiB = 1024.0 * 1024 * 1024;
+
+// The first two jobs by create time: job 9741 (lines 9318-9320, created at -1078: 75 + 224 +
+// 1 instances at plan_cpu 100) and job 6850 (lines 52895-52900, from -849: six rows at
+// plan_cpu 50, 66,356 instances).
+TEST(Alibaba, TheFirstJobsOfTheRealTable) {
+  AlibabaOptions options;
+  options.max_jobs = 2;
+  auto trace = load_alibaba(kAlibaba, options);
+  ASSERT_TRUE(trace.ok()) << trace.error();
+  EXPECT_EQ(trace->rows, 80553u);
+  EXPECT_EQ(trace->skipped, 12449u);  // Waiting and Running tasks, and a few without a plan or duration
+  ASSERT_EQ(trace->jobs.size(), 2u);
+  ASSERT_EQ(trace->requests.size(), 2u);
+  const DagJob& first = trace->jobs[0];
+  EXPECT_EQ(first.name, "job9741");
+  EXPECT_EQ(first.submit, 0);
+  ASSERT_EQ(first.tasks.size(), 300u);
+  EXPECT_TRUE(first.edges.empty());
+  EXPECT_EQ(first.tasks[0].name, "63358.0");
+  EXPECT_EQ(first.tasks[0].flops, (2891.0 + 1078) * 1e9);
+  EXPECT_EQ(trace->requests[0][0].cores, 1.0);
+  EXPECT_EQ(trace->requests[0][0].memory, std::ceil(0.016007041 * 64 * kGiB));
+  EXPECT_EQ(first.tasks[75].name, "63357.0");
+  EXPECT_EQ(first.tasks[75].flops, (2738.0 + 1078) * 1e9);
+  EXPECT_EQ(trace->requests[0][75].memory, std::ceil(0.005404706 * 64 * kGiB));
+  EXPECT_EQ(first.tasks[299].name, "63359.0");
+
+  const DagJob& second = trace->jobs[1];
+  EXPECT_EQ(second.name, "job6850");
+  EXPECT_EQ(second.submit, 1078 - 849);
+  EXPECT_EQ(second.tasks.size(), 66356u);
+  EXPECT_EQ(second.tasks[0].flops, (93.0 + 849) * 1e9);
+  EXPECT_EQ(trace->requests[1][0].cores, 0.5);
+  EXPECT_EQ(trace->requests[1][0].memory, std::ceil(0.021308208 * 64 * kGiB));
+}
+
+TEST(Alibaba, OptionsScaleAndCap) {
+  AlibabaOptions options;
+  options.max_jobs = 10;
+  options.max_instances = 2;
+  options.time_scale = 0.5;
+  options.runtime_scale = 2;
+  options.reference_speed = 1e6;
+  options.machine_memory = 100 * kGiB;
+  auto trace = load_alibaba(kAlibaba, options);
+  ASSERT_TRUE(trace.ok()) << trace.error();
+  ASSERT_EQ(trace->jobs.size(), 10u);
+  std::size_t tasks = 0;
+  for (const DagJob& j : trace->jobs) tasks += j.tasks.size();
+  EXPECT_EQ(tasks, 115u);  // each row's instances capped at 2
+  EXPECT_EQ(trace->jobs[0].tasks.size(), 5u);
+  EXPECT_EQ(trace->jobs[1].tasks.size(), 12u);
+  EXPECT_EQ(trace->jobs[1].submit, (1078 - 849) * 0.5);
+  EXPECT_EQ(trace->jobs[0].tasks[0].flops, (2891.0 + 1078) * 2 * 1e6);
+  EXPECT_EQ(trace->requests[0][0].memory, std::ceil(0.016007041 * 100 * kGiB));
+  for (std::size_t j = 1; j < trace->jobs.size(); ++j) EXPECT_GE(trace->jobs[j].submit, trace->jobs[j - 1].submit);
+
+  // The window's second job comes first when the window starts there.
+  AlibabaOptions from_second;
+  from_second.first_job = 1;
+  from_second.max_jobs = 1;
+  auto second = load_alibaba(kAlibaba, from_second);
+  ASSERT_TRUE(second.ok()) << second.error();
+  ASSERT_EQ(second->jobs.size(), 1u);
+  EXPECT_EQ(second->jobs[0].name, "job6850");
+  EXPECT_EQ(second->jobs[0].submit, 0);
+
+  AlibabaOptions past;
+  past.first_job = 20000;
+  EXPECT_LOAD_ERROR(load_alibaba(kAlibaba, past), "alibaba-v2017", "only 11939 jobs");
+}
+
+// Through the scenario's trace workload: load_trace_jobs and trace_job_spec.
+TEST(Alibaba, AsATraceWorkload) {
+  TraceWorkload trace;
+  trace.type = "alibaba";
+  trace.files = {kAlibaba};
+  trace.max_jobs = 3;
+  trace.max_instances = 1;
+  trace.machine_memory = 8 * kGiB;
+  trace.spread = Spread::kZone;
+  auto jobs = load_trace_jobs(trace);
+  ASSERT_TRUE(jobs.ok()) << jobs.error();
+  ASSERT_EQ(jobs->jobs.size(), 3u);
+  EXPECT_EQ(jobs->jobs[2].name, "job740");
+  const JobSpec spec = trace_job_spec(*jobs, 1, trace, TaskKind::kSleep);
+  ASSERT_EQ(spec.tasks.size(), 6u);
+  EXPECT_EQ(spec.tasks[0].request, (Resources{.cores = 0.5, .memory = std::ceil(0.021308208 * 8 * kGiB)}));
+  EXPECT_EQ(spec.tasks[0].kind, TaskKind::kSleep);
+  EXPECT_EQ(spec.tasks[0].spread, Spread::kZone);
+  EXPECT_EQ(spec.name, "job6850");
+}
+
+using AlibabaBad = TempDir;
+
+TEST_F(AlibabaBad, RefusesMalformedRowsWithTheirLine) {
+  const std::string header = "task_create_time,task_end_time,job_id,task_id,number_of_instances,status,cpu,mem\n";
+  const std::string good = "10,20,1,1,2,Terminated,50,0.01\n";
+  EXPECT_LOAD_ERROR(load_alibaba(write("short.csv", header + good + "10,20,1,2,2,Terminated,50\n")), "short.csv",
+                    "short.csv:3: expected 8 comma-separated fields, got 7");
+  EXPECT_LOAD_ERROR(load_alibaba(write("time.csv", header + "1x,20,1,1,2,Terminated,50,0.01\n")), "time.csv",
+                    "time.csv:2: field 1 (create time): not a whole number");
+  EXPECT_LOAD_ERROR(load_alibaba(write("count.csv", good + "10,20,1,2,-3,Terminated,50,0.01\n")), "count.csv",
+                    "count.csv:2: field 5 (instances)");
+  EXPECT_LOAD_ERROR(load_alibaba(write("status.csv", header + "10,20,1,1,2,Done,50,0.01\n")), "status.csv",
+                    "status.csv:2: field 6 (status): unknown status");
+  EXPECT_LOAD_ERROR(load_alibaba(write("plan.csv", header + "10,20,1,1,2,Terminated,-50,0.01\n")), "plan.csv",
+                    "plan.csv:2: field 7 (plan_cpu): must be empty or a number >= 0");
+  EXPECT_LOAD_ERROR(load_alibaba(write("mem.csv", header + "10,20,1,1,2,Terminated,50,lots\n")), "mem.csv",
+                    "mem.csv:2: field 8 (plan_mem)");
+  EXPECT_LOAD_ERROR(load_alibaba(write("empty.csv", header)), "empty.csv", "no task rows");
+  EXPECT_LOAD_ERROR(load_alibaba(write("waiting.csv", header + "10,20,1,1,2,Waiting,,\n")), "waiting.csv",
+                    "every one of the 1 rows was skipped");
+  AlibabaOptions bad;
+  bad.machine_memory = 0;
+  EXPECT_LOAD_ERROR(load_alibaba(write("ok.csv", good), bad), "ok.csv", "machine_memory");
+
+  // Without a header, plain and gzip; skipped rows are counted.
+  const std::string rows = good + "5,30,2,7,1,Failed,100,0.5\n30,0,2,8,4,Running,100,0.5\n";
+  for (const std::string& path : {write("plain.csv", rows), write_gz("rows.csv.gz", rows)}) {
+    auto t = load_alibaba(path);
+    ASSERT_TRUE(t.ok()) << t.error();
+    EXPECT_EQ(t->rows, 3u);
+    EXPECT_EQ(t->skipped, 1u);
+    ASSERT_EQ(t->jobs.size(), 2u);
+    EXPECT_EQ(t->jobs[0].name, "job2");  // created at 5, before job 1 at 10
+    EXPECT_EQ(t->jobs[1].submit, 5);
+    EXPECT_EQ(t->jobs[0].tasks.size(), 1u);
+    EXPECT_EQ(t->requests[0][0], (Resources{.cores = 1, .memory = 32 * kGiB}));
+    EXPECT_EQ(t->jobs[1].tasks.size(), 2u);
+    EXPECT_EQ(t->jobs[1].tasks[1].name, "1.1");
+  }
 }
 
 }  // namespace
