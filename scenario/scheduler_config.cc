@@ -19,6 +19,8 @@ SchedulerConfig scheduler_config(const Scenario& scenario, std::size_t hosts) {
   c.quarantine_window = r.quarantine_window;
   c.quarantine_for = r.quarantine_for;
   c.backlog_alert = r.backlog_alert;
+  c.discipline = scenario.queue == "skip_ahead" ? SchedulerConfig::Discipline::kSkipAhead
+                                                : SchedulerConfig::Discipline::kStrict;
   c.priority = scenario.priority == "critical_path" ? SchedulerConfig::Priority::kCriticalPath
                : scenario.priority == "random"      ? SchedulerConfig::Priority::kRandom
                                                     : SchedulerConfig::Priority::kFifo;
