@@ -20,7 +20,7 @@ bool LocalQueue::remove(TaskId t) {
 void LocalQueue::start_ready(std::vector<TaskId>& out) {
   while (!waiting_.empty()) {
     Entry& head = waiting_.front();
-    if (!first_misfit(head.request, free_).empty()) return;
+    if (!fits_free(head.request, free_)) return;
     take(head.request, -1);
     out.push_back(head.task);
     running_.emplace(head.task, std::move(head.request));

@@ -22,6 +22,18 @@ std::string first_misfit(const Resources& request, const Resources& capacity) {
   return "";
 }
 
+bool fits_free(const Resources& request, const Resources& free) {
+  if (over(request.cores, free.cores) || over(request.memory, free.memory) || over(request.gpus, free.gpus)) {
+    return false;
+  }
+  for (const auto& [name, amount] : request.other) {
+    if (amount <= 0) continue;
+    const auto it = free.other.find(name);
+    if (over(amount, it == free.other.end() ? 0 : it->second)) return false;
+  }
+  return true;
+}
+
 std::string first_bad_amount(const Resources& r) {
   auto bad = [](double x) { return !std::isfinite(x) || x < 0; };
   if (bad(r.cores)) return "cores";

@@ -39,6 +39,10 @@ template <class V> void fields(V& v, Resources& r) {
 // unless amounts are fractional, and then the core compares with a tolerance (kSlack).
 std::string first_misfit(const Resources& request, const Resources& capacity);
 
+// Whether `request` fits `free` in every dimension, reading every amount literally: no
+// memory free is none (callers keep "not limited" as infinity). LocalQueue's test.
+bool fits_free(const Resources& request, const Resources& free);
+
 // Scaled comparisons forgive this much rounding of fractional amounts (cores: 0.1).
 inline constexpr double kSlack = 1e-9;
 

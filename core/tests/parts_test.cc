@@ -7,6 +7,7 @@
 #include "core/failure_detector.h"
 #include "core/load_account.h"
 #include "core/quarantine.h"
+#include "core/local_queue.h"
 #include "core/queue_discipline.h"
 #include "core/recovery_tracker.h"
 #include "core/retry_backoff.h"
@@ -269,6 +270,49 @@ TEST(SchedulerStates, AFailedAttemptWaitsInBackoffThenIsPendingAgain) {
   s.on_task_finished(4, 1, w, 1);
   EXPECT_EQ(s.table().tasks[0].state, TaskState::kQueued);
   EXPECT_EQ(s.table().tasks[0].attempts, 2u);
+}
+
+}  // namespace
+}  // namespace fulcrum
+
+namespace fulcrum {
+namespace {
+
+// The worker-side rule: the head starts when its whole request fits what is free, in
+// every dimension, and holds those behind it until then.
+TEST(LocalQueue, StartsTheHeadWhileItFitsInEveryDimension) {
+  Resources capacity{.cores = 4, .memory = 3e9, .gpus = 1};
+  LocalQueue q(capacity);
+  Resources one_gib{.cores = 0.5, .memory = 1e9};
+  for (TaskId t = 0; t < 4; ++t) q.push(t, one_gib);
+  std::vector<TaskId> started;
+  q.start_ready(started);
+  // Cores leave room for eight; memory for three, and no memory free is none.
+  EXPECT_EQ(started, (std::vector<TaskId>{0, 1, 2}));
+  EXPECT_EQ(q.waiting(), 1u);
+  EXPECT_EQ(q.free().memory, 0);
+  EXPECT_TRUE(q.finished(1));
+  started.clear();
+  q.start_ready(started);
+  EXPECT_EQ(started, (std::vector<TaskId>{3}));
+  EXPECT_FALSE(q.finished(1)) << "a task ends once";
+}
+
+TEST(LocalQueue, AHeadThatDoesNotFitHoldsTheRestAndMemoryZeroIsNotLimited) {
+  LocalQueue q(Resources{.cores = 2});
+  EXPECT_EQ(q.misfit(Resources{.cores = 1, .memory = 1e12}), "") << "memory 0: not limited";
+  EXPECT_EQ(q.misfit(Resources{.cores = 1, .gpus = 1}), "gpus");
+  EXPECT_EQ(q.misfit(Resources{.cores = 1, .other = {{"licence", 1}}}), "licence");
+  q.push(0, Resources{.cores = 1});
+  q.push(1, Resources{.cores = 2});
+  q.push(2, Resources{.cores = 1});
+  std::vector<TaskId> started;
+  q.start_ready(started);
+  EXPECT_EQ(started, (std::vector<TaskId>{0})) << "strict FIFO: 2 waits behind 1";
+  EXPECT_TRUE(q.remove(1));
+  started.clear();
+  q.start_ready(started);
+  EXPECT_EQ(started, (std::vector<TaskId>{2}));
 }
 
 }  // namespace
