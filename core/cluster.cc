@@ -88,14 +88,14 @@ ShapeId ClusterState::shape_of(const TaskSpec& spec) {
   return last_shape_;
 }
 
-bool ClusterState::labels_match(const Worker& w, const TaskSpec& needs) const {
-  for (const auto& [key, value] : needs.require) {
+bool carries(const WorkerSpec& worker, const std::map<std::string, std::string>& require) {
+  for (const auto& [key, value] : require) {
     if (key == "zone") {
-      if (w.spec.zone != value) return false;
+      if (worker.zone != value) return false;
       continue;
     }
-    const auto it = w.spec.labels.find(key);
-    if (it == w.spec.labels.end() || it->second != value) return false;
+    const auto it = worker.labels.find(key);
+    if (it == worker.labels.end() || it->second != value) return false;
   }
   return true;
 }
@@ -104,7 +104,7 @@ bool ClusterState::fits_capacity(const Worker& w, const Shape& s) const {
   for (std::size_t d = 0; d < s.request.size(); ++d) {
     if (!within(s.request[d], w.capacity[d])) return false;
   }
-  return labels_match(w, s.needs);
+  return carries(w.spec, s.needs.require);
 }
 
 bool ClusterState::fits_free(WorkerId id, ShapeId s) const {

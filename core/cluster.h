@@ -54,6 +54,10 @@ template <class V> void fields(V& v, WorkerSpec& w) {
   field_since(v, 4, "zone", w.zone);
 }
 
+// Whether `worker` carries every label `require` names with its value (the key `zone`
+// names its zone).
+bool carries(const WorkerSpec& worker, const std::map<std::string, std::string>& require);
+
 // A task's placement needs as the core indexes them (ClusterState::shape_of): tasks with
 // the same request, required labels and spread share a shape, and each shape keeps the
 // dense list of workers that can take such a task now.
@@ -153,7 +157,6 @@ class ClusterState {
   };
   bool available(const Worker& w) const;
   bool has_room(const Worker& w, const Shape& s) const;
-  bool labels_match(const Worker& w, const TaskSpec& needs) const;
   bool fits_capacity(const Worker& w, const Shape& s) const;
   std::size_t dimension(const std::string& name);
   std::vector<double> dense(const Resources& r, bool capacity);

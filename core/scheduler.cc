@@ -289,12 +289,7 @@ std::string Scheduler::misfit(ShapeId s) const {
   // Labels first: a task that no worker's labels admit says which label.
   std::vector<const WorkerSpec*> labelled;
   for (const WorkerSpec* spec : known) {
-    bool match = true;
-    for (const auto& [key, value] : needs.require) {
-      const auto it = spec->labels.find(key);
-      if (key == "zone" ? spec->zone != value : it == spec->labels.end() || it->second != value) match = false;
-    }
-    if (!match) continue;
+    if (!carries(*spec, needs.require)) continue;
     if (first_misfit(needs.request, spec->capacity()).empty()) return "";  // a described worker fits
     labelled.push_back(spec);
   }

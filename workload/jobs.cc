@@ -85,15 +85,19 @@ JobSpec trace_job_spec(const TraceJobs& jobs, std::size_t j, const TraceWorkload
   return spec;
 }
 
+namespace {
+
+TraceWindow window_of(const TraceWorkload& trace) {
+  return TraceWindow{trace.reference_speed, trace.first_job, trace.max_jobs, trace.time_scale, trace.runtime_scale};
+}
+
+}  // namespace
+
 Expected<TraceJobs> load_trace_jobs(const TraceWorkload& trace) {
   TraceJobs out;
   if (trace.type == "swf") {
     SwfOptions options;
-    options.reference_speed = trace.reference_speed;
-    options.first_job = trace.first_job;
-    options.max_jobs = trace.max_jobs;
-    options.time_scale = trace.time_scale;
-    options.runtime_scale = trace.runtime_scale;
+    static_cast<TraceWindow&>(options) = window_of(trace);
     options.max_procs = trace.max_procs;
     auto loaded = load_swf(trace.files.at(0), options);
     if (!loaded) return Error{loaded.error()};
@@ -101,11 +105,7 @@ Expected<TraceJobs> load_trace_jobs(const TraceWorkload& trace) {
     out.requests = std::move(loaded->requests);
   } else if (trace.type == "alibaba") {
     AlibabaOptions options;
-    options.reference_speed = trace.reference_speed;
-    options.first_job = trace.first_job;
-    options.max_jobs = trace.max_jobs;
-    options.time_scale = trace.time_scale;
-    options.runtime_scale = trace.runtime_scale;
+    static_cast<TraceWindow&>(options) = window_of(trace);
     options.max_instances = trace.max_instances;
     options.machine_memory = trace.machine_memory;
     auto loaded = load_alibaba(trace.files.at(0), options);

@@ -76,16 +76,24 @@ using TaskRequests = std::vector<Resources>;
 Expected<DagJob> load_wfcommons(const std::string& path, double reference_speed = 1e9,
                                 TaskRequests* requests = nullptr);
 
-struct SwfOptions {
+// What every job trace loader takes: the speed its times are measured at, the window of
+// jobs to read, and how to scale time. Each loader says where its window counts from.
+struct TraceWindow {
   // flop/s of the machine the trace's run times were measured on: flops = run time x this.
   double reference_speed = 1e9;
-  // The window, in trace order and *before* filtering: the first `first_job` job lines are
-  // passed over, then the next `max_jobs` job lines (0: all the rest) are read, and the
-  // unusable ones among them are skipped. Windows are thus stable whatever the filter does.
-  std::uint64_t first_job = 0;
-  std::uint64_t max_jobs = 0;
-  double time_scale = 1.0;     // submit times x time_scale (< 1 compresses: more load); >= 0
-  double runtime_scale = 1.0;  // run times x runtime_scale; > 0
+  std::uint64_t first_job = 0;  // jobs passed over
+  std::uint64_t max_jobs = 0;   // jobs read after those (0: all the rest)
+  double time_scale = 1.0;      // submit times x time_scale (< 1 compresses: more load); >= 0
+  double runtime_scale = 1.0;   // run times x runtime_scale; > 0
+};
+
+// The first bad value of `window` as an error naming `path`, or "".
+std::string check_window(const std::string& path, const TraceWindow& window);
+
+// SWF's window is in trace order and *before* filtering: the first `first_job` job lines
+// are passed over, then the next `max_jobs` job lines are read, and the unusable ones
+// among them are skipped. Windows are thus stable whatever the filter does.
+struct SwfOptions : TraceWindow {
   std::uint32_t max_procs = 0;  // cap each job's processor count at this (0: no cap)
 };
 
@@ -125,15 +133,9 @@ struct SwfTrace {
 // corrupt gzip; bad options.
 Expected<SwfTrace> load_swf(const std::string& path, const SwfOptions& options = {});
 
-struct AlibabaOptions {
-  double reference_speed = 1e9;  // flop/s: flops = duration x runtime_scale x this
-  // The window over the jobs by submit time (ties in order of first appearance), after the
-  // unusable rows are dropped: the first `first_job` jobs are passed over, then `max_jobs`
-  // (0: all the rest) are kept.
-  std::uint64_t first_job = 0;
-  std::uint64_t max_jobs = 0;
-  double time_scale = 1.0;          // submit times x time_scale; >= 0
-  double runtime_scale = 1.0;       // durations x runtime_scale; > 0
+// Alibaba's window is over the jobs by submit time (ties in order of first appearance),
+// after the unusable rows are dropped. flops = duration x runtime_scale x reference_speed.
+struct AlibabaOptions : TraceWindow {
   std::uint32_t max_instances = 0;  // cap each task row's instances at this (0: no cap)
   // Bytes of the machines plan_mem is normalised to (a machine is 1): memory = plan_mem x
   // this. The trace does not say; 64 GiB by default. > 0.

@@ -399,16 +399,21 @@ AlibabaTrace read_alibaba(const std::string& path, const AlibabaOptions& options
 
 }  // namespace
 
+std::string check_window(const std::string& path, const TraceWindow& w) {
+  if (!(w.reference_speed > 0) || !std::isfinite(w.reference_speed)) {
+    return path + ": reference_speed must be a positive finite flop/s, got " + format_number(w.reference_speed);
+  }
+  if (!(w.time_scale >= 0) || !std::isfinite(w.time_scale)) {
+    return path + ": time_scale must be a finite number >= 0, got " + format_number(w.time_scale);
+  }
+  if (!(w.runtime_scale > 0) || !std::isfinite(w.runtime_scale)) {
+    return path + ": runtime_scale must be a positive finite number, got " + format_number(w.runtime_scale);
+  }
+  return "";
+}
+
 Expected<AlibabaTrace> load_alibaba(const std::string& path, const AlibabaOptions& options) {
-  if (!(options.reference_speed > 0) || !std::isfinite(options.reference_speed)) {
-    return Error{path + ": reference_speed must be a positive finite flop/s, got " + format_number(options.reference_speed)};
-  }
-  if (!(options.time_scale >= 0) || !std::isfinite(options.time_scale)) {
-    return Error{path + ": time_scale must be a finite number >= 0, got " + format_number(options.time_scale)};
-  }
-  if (!(options.runtime_scale > 0) || !std::isfinite(options.runtime_scale)) {
-    return Error{path + ": runtime_scale must be a positive finite number, got " + format_number(options.runtime_scale)};
-  }
+  if (std::string bad = check_window(path, options); !bad.empty()) return Error{bad};
   if (!(options.machine_memory > 0) || !std::isfinite(options.machine_memory)) {
     return Error{path + ": machine_memory must be a positive finite number of bytes, got " +
                  format_number(options.machine_memory)};
@@ -423,15 +428,7 @@ Expected<AlibabaTrace> load_alibaba(const std::string& path, const AlibabaOption
 }
 
 Expected<SwfTrace> load_swf(const std::string& path, const SwfOptions& options) {
-  if (!(options.reference_speed > 0) || !std::isfinite(options.reference_speed)) {
-    return Error{path + ": reference_speed must be a positive finite flop/s, got " + format_number(options.reference_speed)};
-  }
-  if (!(options.time_scale >= 0) || !std::isfinite(options.time_scale)) {
-    return Error{path + ": time_scale must be a finite number >= 0, got " + format_number(options.time_scale)};
-  }
-  if (!(options.runtime_scale > 0) || !std::isfinite(options.runtime_scale)) {
-    return Error{path + ": runtime_scale must be a positive finite number, got " + format_number(options.runtime_scale)};
-  }
+  if (std::string bad = check_window(path, options); !bad.empty()) return Error{bad};
   try {
     return read_trace(path, options);
   } catch (const LoadError& e) {
