@@ -36,7 +36,8 @@ Expected<RunRecords> run_simulation_in_process(const Scenario& scenario, const P
   // some 30,000 actors a process exceeds Linux's vm.max_map_count (65,530 by default) and
   // SimGrid aborts. fulcrum's actors are shallow loops, so large clusters get small stacks
   // from the heap, without guard pages (no new mapping per actor).
-  long long actors = 0;  // one executor per slot, and a heartbeat per host under faults
+  long long actors = 0;  // one executor per core (more when several tasks start at once), and a
+                         // heartbeat per host under faults
   for (const WorkerSpec& spec : platform->specs) actors += spec.slots + (scenario.faults.empty() ? 0 : 1);
   if (actors > kGuardedActorsAtMost) {
     sg4::Engine::set_config("contexts/guard-size:0");
@@ -51,6 +52,7 @@ Expected<RunRecords> run_simulation_in_process(const Scenario& scenario, const P
   Simulation simulation(scenario, std::move(*platform), std::move(jobs), progress);
   if (auto started = simulation.start(); !started) return Error{started.error()};
   engine.run();
+  if (!simulation.error().empty()) return Error{scenario.source + ": " + simulation.error()};
   return simulation.records();
 }
 

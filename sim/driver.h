@@ -4,8 +4,10 @@
 // Actors: on the scheduler host, a submitter (turns the workload's arrivals into submit
 // events) and the scheduler loop (turns completion messages into finish events); both feed
 // the one Scheduler and send its Dispatch commands as messages over the modelled network.
-// On each worker host, one executor actor per slot takes dispatches in FIFO order from
-// the host's mailbox and executes their flops. The clock is SimGrid's virtual clock only.
+// On each worker host, executor actors take dispatches from the host's mailbox into its
+// local queue (core/local_queue.h) and start them in FIFO order as soon as their whole
+// request (cores, memory, GPUs, named resources) fits what is free, each computing its flops
+// at the host's speed. The clock is SimGrid's virtual clock only.
 // The run itself is the Simulation class (sim/simulation.h), one file per concern.
 #pragma once
 

@@ -1,6 +1,11 @@
 // Fault injection: the scenario's fault timeline (model/faults.h, drawn from the seed, the
 // same in real mode) applied to SimGrid's hosts and links at its times.
 //
+// A zone outage (`{kind: zone_outage, zone, at, duration, mode}`) arrives here as what the
+// scenario loader made of it: a crash with a recovery after the duration (mode crash), or
+// a cut of each host's link for the duration (mode partition), of every host of the zone;
+// its events.csv entries name the zone.
+//
 // A fault changes the world, not the core: the core learns of it as a real scheduler
 // would, from what stops arriving (heartbeats, reports) or what arrives again (a
 // registration). The one direct call is a host crashing while it boots, reported as a
@@ -26,6 +31,16 @@ std::string event_kind(const FaultEvent& e) {
   return to_string(e.kind);
 }
 
+// The events.csv detail of a fault event: the fault the scenario wrote and its line (a
+// zone outage reaches the timeline as a crash or a cut link of each of the zone's hosts).
+std::string fault_detail(const FaultSpec& f) {
+  const std::string line = ", line " + std::to_string(f.line);
+  if (!f.zone.empty()) {
+    return "zone_outage of zone " + f.zone + " (" + (f.kind == FaultSpec::Kind::kLink ? "partition" : "crash") + ")" + line;
+  }
+  return to_string(f.kind) + " fault" + line;
+}
+
 }  // namespace
 
 std::vector<double> slowdown_factors(const Scenario& scenario) {
@@ -49,8 +64,7 @@ void Simulation::fault_loop() {
     }
     HostState& host = hosts_[e.host];
     const std::string& name = host.spec.name;
-    event(t, event_kind(e), name, to_string(scenario_.faults[e.fault].kind) + " fault, line " +
-                                          std::to_string(scenario_.faults[e.fault].line));
+    event(t, event_kind(e), name, fault_detail(scenario_.faults[e.fault]));
     switch (e.kind) {
       case FaultEvent::Kind::kCrash:
         if (!host.up || host.standby) break;  // a standby host is off already

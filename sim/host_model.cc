@@ -15,19 +15,19 @@
 
 namespace fulcrum::sim {
 
-// One executor per slot, and a heartbeat actor under faults: the core's failure detector runs
-// only then (scenario/scheduler_config.cc), so without faults heartbeats would be traffic
-// nobody reads.
+// One executor per core (sim/executors.cc; more come when several tasks start at once), and
+// a heartbeat actor under faults: the core's failure detector runs only then
+// (scenario/scheduler_config.cc), so without faults heartbeats would be traffic nobody reads.
 void Simulation::spawn_worker_actors(std::uint32_t h) {
   HostState& state = hosts_[h];
-  sg4::Mailbox* inbox = state.inbox;
   state.actors.clear();
   for (int slot = 0; slot < state.spec.slots; ++slot) {
-    sg4::ActorPtr executor = sg4::Actor::create("executor", state.host, [this, h, inbox] { executor_loop(h, inbox); });
+    sg4::ActorPtr executor =
+        sg4::Actor::create("executor", state.host, [this, h] { executor_loop(h, /*stays=*/true, {}); });
     executor->daemonize();
-    // Dispatches flow to the host as soon as they are sent (like TCP), not when a slot
-    // asks for the next one; any executor of the host may then take them.
-    if (slot == 0) inbox->set_receiver(executor);
+    // Dispatches flow to the host as soon as they are sent (like TCP), not when an
+    // executor asks for the next one; any executor of the host may then take them.
+    if (slot == 0) state.inbox->set_receiver(executor);
     state.actors.push_back(executor);
   }
   if (with_faults_) {
@@ -48,6 +48,7 @@ void Simulation::register_host(double t, std::uint32_t h, bool booted) {
   if (host_of_.size() <= state.current) host_of_.resize(state.current + 1, kNoWorker);
   host_of_[state.current] = h;
   state.registered_epoch = epoch_;
+  drop_waiting(h);  // sent to its past incarnation: the core moved those tasks
   if (t > 0) event(t, "worker_registered", state.spec.name, fmt::format("claims {} tasks", claimed.size()));
   const auto unreported = std::move(state.unreported);
   state.unreported.clear();

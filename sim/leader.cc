@@ -25,7 +25,9 @@ void Simulation::submitter_loop() {
     while (arrivals_.next(arrival)) {
       sg4::this_actor::sleep_until(arrival.time);
       JobSpec job;
-      job.tasks.push_back(TaskSpec{arrival.flops, {}});
+      // Task classes (their requests, constraints and sizes) come from a stream of their
+      // own; without classes every task is one core and the arrival's size.
+      job.tasks.push_back(scenario_.classes.empty() ? TaskSpec{arrival.flops, {}} : classes_.next(arrival));
       submit("", job, arrival.flops / fastest_speed_);
     }
   }
@@ -50,6 +52,7 @@ void Simulation::submit(const std::string& name, const JobSpec& job, double crit
   }
   jobs_.push_back(JobRecord{core_->table().jobs.size(), name, now(), -1, -1,
                             static_cast<std::uint32_t>(job.tasks.size()), 0, critical_path, true});
+  for (std::size_t i = 0; i < job.tasks.size(); ++i) note_request(first + i, job.tasks[i].request);
   const JobId id = core_->on_job_submitted(now(), job);
   if (keep_journal_) {
     if (auto plan = plan_record(*core_, id, job)) journal_.push_back(std::move(*plan));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 namespace fulcrum::sim {
 namespace sg4 = simgrid::s4u;
@@ -12,6 +13,51 @@ namespace sg4 = simgrid::s4u;
 namespace {
 constexpr const char* kSchedulerHostName = "fulcrum-scheduler";
 constexpr double kSchedulerSpeed = 1e9;
+
+// With `cluster.zones`: every host is in a child zone of the cluster's star (SimGrid's
+// routing cannot resolve a route between a host of a netzone and a host of its parent, so
+// no host sits beside the zones). Each declared zone is a star of its hosts, each with its
+// own link, whose branch of the cluster's star is the zone's link; the scheduler is alone in
+// a zone of its own with a branch of no link (its host link is its only one), and so are
+// hosts of no declared zone, together.
+template <class AddHost>
+Platform build_zones(const ClusterSpec& cluster, sg4::NetZone* root, AddHost& add_host, Platform& p) {
+  std::map<std::string, sg4::NetZone*> zones;
+  std::vector<std::pair<sg4::NetZone*, sg4::Link*>> branches;  // in creation order
+  auto child = [&](const std::string& name, sg4::Link* link) {
+    // Named apart from hosts: zones, hosts and routers share SimGrid's namespace.
+    sg4::NetZone* zone = sg4::create_star_zone(name)->set_parent(root);
+    branches.emplace_back(zone, link);
+    return zone;
+  };
+  for (const ZoneSpec& z : cluster.zones) {
+    sg4::Link* link = root->create_link("zone:" + z.name + "_link", z.bandwidth)->set_latency(z.latency)->seal();
+    zones[z.name] = child("zone:" + z.name, link);
+  }
+  sg4::Link* link = nullptr;
+  p.scheduler = add_host(child(std::string(kSchedulerHostName) + "-zone", nullptr), kSchedulerHostName,
+                         kSchedulerSpeed, 1, false, link);
+  sg4::NetZone* unzoned = nullptr;
+  p.specs = worker_specs(cluster);
+  p.hosts.reserve(p.specs.size());
+  for (const WorkerSpec& spec : p.specs) {
+    auto it = zones.find(spec.zone);
+    sg4::NetZone* zone = it != zones.end() ? it->second : unzoned ? unzoned : (unzoned = child("zone:", nullptr));
+    p.hosts.push_back(add_host(zone, spec.name, spec.speed, spec.slots, true, link));
+    p.links.push_back(link);
+  }
+  for (const auto& [zone, branch] : branches) {
+    // The zone's end of its branch: a router at the centre of its star.
+    simgrid::kernel::routing::NetPoint* gateway = zone->create_router(zone->get_name() + ":gateway");
+    zone->seal();
+    std::vector<sg4::LinkInRoute> links;
+    if (branch != nullptr) links.emplace_back(branch);
+    root->add_route(zone->get_netpoint(), nullptr, gateway, nullptr, links, true);
+  }
+  root->seal();
+  return p;
+}
+
 }  // namespace
 
 Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<double>& slowdowns,
@@ -39,6 +85,7 @@ Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<
       spec.group = h->get_englobing_zone()->get_name();
       spec.speed = h->get_speed();
       spec.slots = h->get_core_count();
+      spec.zone = spec.group;  // what tasks' `require: {zone: ...}` and `spread: zone` see
       p.hosts.push_back(h);
       p.specs.push_back(std::move(spec));
     }
@@ -49,10 +96,14 @@ Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<
   }
 
   // A star: every host, the scheduler's included, has its own link to the centre, so a
-  // message crosses two links (sender's and receiver's).
-  auto* zone = sg4::create_star_zone("cluster");
-  sg4::Link* link = nullptr;
-  auto add_host = [&](const std::string& name, double speed, int cores, bool worker = true) {
+  // message crosses two links (sender's and receiver's). With zones declared, each zone is
+  // a star of its own hosts, and the zones and the scheduler are the branches of the
+  // cluster's star: a zone's branch is its link (the zone's latency and bandwidth), so a
+  // message between two zones crosses both zones' links, and one between the scheduler
+  // and a zone that zone's link.
+  // A host of `zone` with its own link to the zone's centre (returned in `link`).
+  auto add_host_to = [&](sg4::NetZone* zone, const std::string& name, double speed, int cores, bool worker,
+                         sg4::Link*& link) {
     std::vector<double> pstates{speed};
     for (double factor : slowdowns) pstates.push_back(speed / factor);
     sg4::Host* host = zone->create_host(name, pstates)->set_core_count(cores);
@@ -69,14 +120,18 @@ Expected<Platform> build_platform(const ClusterSpec& cluster, const std::vector<
     zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(link)}, true);
     return host;
   };
-  p.scheduler = add_host(kSchedulerHostName, kSchedulerSpeed, 1, false);
+  auto* root = sg4::create_star_zone("cluster");
+  if (!cluster.zones.empty()) return build_zones(cluster, root, add_host_to, p);
+  // Without zones: every host in the cluster's star.
+  sg4::Link* link = nullptr;
+  p.scheduler = add_host_to(root, kSchedulerHostName, kSchedulerSpeed, 1, false, link);
   p.specs = worker_specs(cluster);
   p.hosts.reserve(p.specs.size());
   for (const WorkerSpec& spec : p.specs) {
-    p.hosts.push_back(add_host(spec.name, spec.speed, spec.slots));
+    p.hosts.push_back(add_host_to(root, spec.name, spec.speed, spec.slots, true, link));
     p.links.push_back(link);
   }
-  zone->seal();
+  root->seal();
   return p;
 }
 

@@ -1,6 +1,10 @@
 // Builds the SimGrid platform of a scenario: either a star of the scenario's host groups
 // around a scheduler host, or a platform XML file whose first host (or
 // `cluster.scheduler_host`) runs the scheduler and whose other hosts are the workers.
+// With `cluster.zones`, each zone is a SimGrid netzone of its hosts joined to the others
+// by its own link (the zone's latency and bandwidth): a transfer between two zones crosses
+// both zones' links. A platform file's zones are used as they are: a host's zone (and its
+// group) is the name of the netzone that holds it.
 //
 // REQUIRES: a simgrid::s4u::Engine exists in this process and no platform is loaded yet.
 #pragma once

@@ -28,7 +28,8 @@ Simulation::Simulation(const Scenario& scenario, Platform platform, std::vector<
       // The durable records matter only to a failover; without one they would cost a
       // record per task for nothing.
       keep_journal_(std::any_of(scenario.faults.begin(), scenario.faults.end(),
-                                [](const FaultSpec& f) { return f.kind == FaultSpec::Kind::kLeaderKill; })) {}
+                                [](const FaultSpec& f) { return f.kind == FaultSpec::Kind::kLeaderKill; })),
+      classes_(scenario.classes, scenario.seed) {}
 
 Expected<bool> Simulation::start() {
   std::vector<std::string> names, groups;
@@ -38,6 +39,7 @@ Expected<bool> Simulation::start() {
     state.link = h < platform_.links.size() ? platform_.links[h] : nullptr;
     state.base_latency = state.link ? state.link->get_latency() : 0;
     state.spec = platform_.specs[h];
+    state.queue = LocalQueue(state.spec.capacity());
     state.inbox = sg4::Mailbox::by_name("worker-" + std::to_string(h));
     names.push_back(state.spec.name);
     groups.push_back(state.spec.group);
@@ -49,9 +51,18 @@ Expected<bool> Simulation::start() {
   for (const FaultSpec& f : scenario_.faults) {
     const bool known = (f.host.empty() || std::find(names.begin(), names.end(), f.host) != names.end()) &&
                        (f.group.empty() || std::find(groups.begin(), groups.end(), f.group) != groups.end());
+    if (!known && !f.zone.empty()) {
+      return Error{scenario_.source + ":" + std::to_string(f.line) + ": faults: zone_outage: no zone named '" +
+                   f.zone + "' on this platform"};
+    }
     if (!known) {
       return Error{scenario_.source + ":" + std::to_string(f.line) + ": faults: no host or group named '" +
                    f.host + f.group + "' on this platform"};
+    }
+    if (f.kind == FaultSpec::Kind::kLink && platform_.links.empty() && !f.zone.empty()) {
+      return Error{scenario_.source + ":" + std::to_string(f.line) +
+                   ": faults: a zone_outage with mode partition needs a cluster of host groups (it cuts each "
+                   "host's own link; a platform's routes are shared)"};
     }
     if (f.kind == FaultSpec::Kind::kLink && platform_.links.empty()) {
       return Error{scenario_.source + ":" + std::to_string(f.line) +

@@ -20,7 +20,7 @@
 //   sim/leader.cc      the scheduler host: submissions, the scheduler loop, commands, ticks
 //   sim/failover.cc    a leader's death and its successor's replay of the journal
 //   sim/host_model.cc  a worker host's life: actors, registration, heartbeats, boot, retire
-//   sim/executors.cc   a slot's executor: dispatches, cancels, input data, execution
+//   sim/executors.cc   a host's executors: its local queue, cancels, input data, execution
 //   sim/faults.cc      the fault timeline applied to hosts and links
 //   sim/records.cc     events.csv entries, and the RunRecords at the end
 #pragma once
@@ -32,9 +32,11 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/durable.h"
+#include "core/local_queue.h"
 #include "core/scheduler.h"
 #include "model/arrivals.h"
 #include "model/faults.h"
@@ -75,6 +77,10 @@ struct WorkerMessage {
 // What the simulator knows of a host beside the core: its SimGrid objects, its current
 // incarnation in the core, and what its executors are doing (the worker's own memory,
 // which survives a leader failover but not a crash).
+//
+// Its executors (sim/executors.cc) follow the worker's one rule, LocalQueue
+// (core/local_queue.h): a dispatch the host accepts waits in `queue`, in FIFO order, and
+// starts as soon as its whole request fits what the running tasks leave free.
 struct HostState {
   sg4::Host* host = nullptr;
   sg4::Link* link = nullptr;  // group form only
@@ -104,6 +110,11 @@ struct HostState {
   std::map<TaskId, std::uint64_t> cancelled;
   sg4::MutexPtr mutex = sg4::Mutex::create();
   sg4::ConditionVariablePtr resumed = sg4::ConditionVariable::create();
+  // The local queue, by dispatch (its entries are dispatch sequence numbers, unique even
+  // when a task comes back to this host), and the dispatches in it that wait for room.
+  LocalQueue queue{Resources{}};
+  std::map<std::uint64_t, DispatchMessage> waiting;
+  std::uint32_t receivers = 0;  // executors waiting for a dispatch in the inbox
 
   // host_seconds counts powered-on time: a boot or recovery starts a span, a crash or a
   // retirement ends it. Both are idempotent.
@@ -119,6 +130,9 @@ struct HostState {
   }
   // The host went down (crash or retirement): what its incarnation held is gone.
   void forget_incarnation() {
+    queue = LocalQueue(spec.capacity());
+    waiting.clear();
+    receivers = 0;
     running.clear();
     cancelled.clear();
     execs.clear();
@@ -139,6 +153,11 @@ class Simulation {
 
   // After the engine ran: the records of the run and its summary.
   RunRecords records();
+
+  // After the engine ran: why the run was stopped early ("" when it was not): a host was
+  // dispatched a task whose request does not fit its capacity, which the core's
+  // feasibility must have prevented.
+  const std::string& error() const { return error_; }
 
  private:
   static double now() { return sg4::Engine::get_clock(); }
@@ -168,7 +187,18 @@ class Simulation {
   void rearm_ticker();
 
   // executors.cc
-  void executor_loop(std::uint32_t h, sg4::Mailbox* inbox);
+  void executor_loop(std::uint32_t h, bool stays, std::vector<DispatchMessage> started);
+  void spawn_executor(std::uint32_t h, std::vector<DispatchMessage> started);
+  bool wants_receiver(const HostState& host) const;
+  bool admit(std::uint32_t h, const DispatchMessage& d, std::vector<DispatchMessage>& started);
+  void start_waiting(HostState& host, std::vector<DispatchMessage>& started);
+  void start_waiting_now(std::uint32_t h);
+  void drop_waiting(std::uint32_t h);
+  void run_task(std::uint32_t h, const DispatchMessage& d);
+  const Resources& request_of(TaskId t) const {
+    return t < request_of_task_.size() ? requests_[request_of_task_[t]] : requests_[0];
+  }
+  void note_request(TaskId t, const Resources& request);
   void cancel(std::uint32_t h, TaskId task);
   void receive_inputs(std::uint32_t h, TaskId t);
   std::uint32_t host_of_task(TaskId t) const;
@@ -204,6 +234,15 @@ class Simulation {
   double fastest_speed_ = 0;
   std::vector<WorkerSpec> host_specs_;
   std::vector<TaskSpec> task_specs_;  // per TaskId, parents as absolute ids
+  // Each task's request, as an index into requests_ (whose first is the default, one
+  // core); filled only once a task asks for something else.
+  std::vector<Resources> requests_{Resources{.cores = 1}};
+  std::vector<std::uint32_t> request_of_task_;
+  std::map<std::tuple<double, double, double, std::map<std::string, double>>, std::uint32_t> request_index_;
+  bool zero_core_requests_ = false;  // some task asks for no core: it may start on a full host
+  std::vector<TaskId> started_ids_;  // scratch for LocalQueue::start_ready
+  TaskClassStream classes_;          // synthetic workloads: each arrival's class
+  std::string error_;
   std::vector<JobRecord> jobs_;
   sg4::Mailbox* scheduler_mailbox_ = nullptr;
   sg4::ActorPtr scheduler_actor_;
