@@ -339,6 +339,26 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   if (scenario.autoscale.enabled && !scenario.faults.empty()) {
     return Error{scenario.source + ": autoscale with faults is not available in real mode yet (simulation only)"};
   }
+  // Refused rather than run differently: `fulcrum worker` advertises resources, labels and
+  // zones, but run --mode real does not pass a scenario's to its workers yet, nor draw
+  // task classes.
+  for (const HostGroup& g : scenario.cluster.groups) {
+    if (g.resources != Resources{} || !g.labels.empty() || !g.zone.empty()) {
+      return Error{scenario.source + ": cluster.hosts (" + g.name +
+                   "): resources, labels and zones are not available in run --mode real yet (simulation only)"};
+    }
+  }
+  if (!scenario.cluster.zones.empty()) {
+    return Error{scenario.source + ": cluster.zones: zones are not available in run --mode real yet (simulation only)"};
+  }
+  if (!scenario.trace.require.empty()) {
+    return Error{scenario.source + ": workload.require: labels and zones are not available in run --mode real yet "
+                 "(simulation only)"};
+  }
+  if (!scenario.classes.empty()) {
+    return Error{scenario.source + ": workload: task resources, require, spread and classes are not available in "
+                 "run --mode real yet (simulation only)"};
+  }
   for (const FaultSpec& f : scenario.faults) {
     if (f.kind == FaultSpec::Kind::kSlowdown || f.kind == FaultSpec::Kind::kLink) {
       return Error{scenario.source + ":" + std::to_string(f.line) + ": faults: " + to_string(f.kind) +
@@ -473,12 +493,13 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
 
   const TaskKind kind = scenario.real.task == "burn" ? TaskKind::kBurn : TaskKind::kSleep;
   // The workload as jobs: a file workload's DAGs, or one single-task job per arrival.
-  std::vector<DagJob> dag_jobs;
+  TraceJobs trace;  // with a file's requests, as the simulator submits them
+  std::vector<DagJob>& dag_jobs = trace.jobs;
   std::vector<JobRecord> job_records;
   if (!scenario.trace.type.empty()) {
-    auto loaded = load_jobs(scenario.trace);
+    auto loaded = load_trace_jobs(scenario.trace);
     if (!loaded) return Error{loaded.error()};
-    dag_jobs = std::move(*loaded);
+    trace = std::move(*loaded);
   } else {
     ArrivalStream arrivals(scenario.workload, scenario.seed);
     Arrival arrival;
@@ -490,9 +511,10 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
     }
   }
   std::uint64_t submitted = 0;  // tasks the scheduler has accepted
-  for (const DagJob& job : dag_jobs) {
+  for (std::size_t j = 0; j < dag_jobs.size(); ++j) {
+    const DagJob& job = dag_jobs[j];
     std::this_thread::sleep_until(wall(job.submit));
-    auto reply = client.call(Submit{dag_job_spec(job, kind)});
+    auto reply = client.call(Submit{trace_job_spec(trace, j, scenario.trace, kind)});
     if (!reply) {
       // The scheduler may have journaled the job and died before answering: ask it.
       auto records = client.call(RecordsRequest{});

@@ -43,9 +43,9 @@ Expected<RunRecords> run_simulation_in_process(const Scenario& scenario, const P
     sg4::Engine::set_config("contexts/guard-size:0");
     sg4::Engine::set_config("contexts/stack-size:" + std::to_string(kLargeClusterStackKiB));
   }
-  std::vector<DagJob> jobs;
+  TraceJobs jobs;
   if (!scenario.trace.type.empty()) {
-    auto loaded = load_jobs(scenario.trace);
+    auto loaded = load_trace_jobs(scenario.trace);
     if (!loaded) return Error{loaded.error()};
     jobs = std::move(*loaded);
   }

@@ -15,10 +15,12 @@
 namespace fulcrum::sim {
 
 void Simulation::submitter_loop() {
-  if (!trace_jobs_.empty()) {
-    for (const DagJob& job : trace_jobs_) {
+  if (!trace_.jobs.empty()) {
+    for (std::size_t j = 0; j < trace_.jobs.size(); ++j) {
+      const DagJob& job = trace_.jobs[j];
       sg4::this_actor::sleep_until(job.submit);
-      submit(job.name, dag_job_spec(job, TaskKind::kSleep), critical_path_bound(job, host_specs_));
+      submit(job.name, trace_job_spec(trace_, j, scenario_.trace, TaskKind::kSleep),
+             critical_path_bound(job, host_specs_));
     }
   } else {
     Arrival arrival;
@@ -42,7 +44,7 @@ void Simulation::submit(const std::string& name, const JobSpec& job, double crit
   if (keep_journal_) journal_.push_back(JobAccepted{core_->table().jobs.size(), now(), job});
   // What executors need beyond flops (parents' data, per-host costs) exists only for
   // file workloads; synthetic runs skip the copy (it would be most of their memory).
-  if (!trace_jobs_.empty()) {
+  if (!trace_.jobs.empty()) {
     task_specs_.resize(first);
     for (const TaskSpec& t : job.tasks) {
       TaskSpec stored = t;
@@ -62,7 +64,7 @@ void Simulation::submit(const std::string& name, const JobSpec& job, double crit
 
 void Simulation::scheduler_loop() {
   std::uint64_t total = scenario_.workload.tasks;
-  for (const DagJob& job : trace_jobs_) total += job.tasks.size();
+  for (const DagJob& job : trace_.jobs) total += job.tasks.size();
   while (!(arrivals_done_ && core_->tasks_unfinished() == 0)) {
     std::unique_ptr<WorkerMessage> m;
     try {

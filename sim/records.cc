@@ -40,7 +40,7 @@ RunRecords Simulation::records() {
   r.jobs = std::move(jobs_);
   r.summary = summarize(r.tasks, r.workers, retried_before_ + core_->tasks_retried());
   summarize_jobs(r.tasks, r.jobs, r.summary);
-  r.summary.data_moved = bytes_moved(trace_jobs_, r.tasks);
+  r.summary.data_moved = bytes_moved(trace_.jobs, r.tasks);
   r.summary.wasted_work = wasted_before_ + core_->wasted_work();
   add_fault_metrics(r.events, r.summary);
   const double end = now();

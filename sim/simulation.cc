@@ -14,10 +14,10 @@
 
 namespace fulcrum::sim {
 
-Simulation::Simulation(const Scenario& scenario, Platform platform, std::vector<DagJob> jobs, ProgressFn progress)
+Simulation::Simulation(const Scenario& scenario, Platform platform, TraceJobs jobs, ProgressFn progress)
     : scenario_(scenario),
       platform_(std::move(platform)),
-      trace_jobs_(std::move(jobs)),
+      trace_(std::move(jobs)),
       arrivals_(scenario.workload, scenario.seed),
       progress_(std::move(progress)),
       with_faults_(!scenario.faults.empty()),

@@ -144,7 +144,7 @@ struct HostState {
 
 class Simulation {
  public:
-  Simulation(const Scenario& scenario, Platform platform, std::vector<DagJob> jobs, ProgressFn progress);
+  Simulation(const Scenario& scenario, Platform platform, TraceJobs jobs, ProgressFn progress);
 
   // Checks the scenario against the platform (fault targets, autoscale bounds), elects the
   // first leader, registers the initial workers and creates the submitter (and the fault
@@ -214,7 +214,7 @@ class Simulation {
 
   const Scenario& scenario_;
   Platform platform_;
-  std::vector<DagJob> trace_jobs_;  // a file workload's jobs, by submit time (else empty)
+  TraceJobs trace_;  // a file workload's jobs, by submit time, and their requests (else empty)
   ArrivalStream arrivals_;
   ProgressFn progress_;
   // What the run pays for (set once in the constructor, see sim/simulation.cc).

@@ -355,3 +355,33 @@ faults:
 
 }  // namespace
 }  // namespace fulcrum
+
+namespace fulcrum {
+namespace {
+
+// A file workload's constraints reach the core as the simulator submits the trace's jobs
+// (trace_job_spec, as run --mode real does): every task of an SWF window that requires
+// `disk: ssd` runs on the SSD group.
+TEST(Resources, ATraceRequireAndItsRequestsAreHonoured) {
+  const std::string swf = std::string(FULCRUM_SOURCE_DIR) + "/../shared/workloads/swf/HPC2N-2002-2.2-cln.first3170jobs.swf";
+  const Scenario s = load(R"(
+cluster:
+  hosts:
+    - {name: ssd, count: 8, speed: 1e9, slots: 4, labels: {disk: ssd}}
+    - {name: hdd, count: 8, speed: 1e9, slots: 4, labels: {disk: hdd}}
+  network: {latency: 1e-9, bandwidth: 1e12}
+workload: {type: swf, file: )" + swf + R"(, max_jobs: 120, time_scale: 0.05, max_procs: 8, require: {disk: ssd}}
+policy: jsq
+)");
+  auto r = sim::simulate(s);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->summary.tasks_failed, 0u);
+  ASSERT_GT(r->tasks.size(), 120u);
+  for (const TaskRecord& t : r->tasks) {
+    ASSERT_NE(t.worker, kNoWorker) << "task " << t.id;
+    EXPECT_EQ(r->workers[t.worker].name.rfind("ssd-", 0), 0u) << "task " << t.id << " ran on " << r->workers[t.worker].name;
+  }
+}
+
+}  // namespace
+}  // namespace fulcrum
