@@ -24,6 +24,10 @@ struct TaskRecord {
   WorkerId worker = kNoWorker;
   std::uint32_t attempts = 0;
   TaskState state = TaskState::kBlocked;
+  // Its request (TaskSpec::request): cores, memory (bytes) and GPUs it held while it ran.
+  double cores = 1;
+  double memory = 0;
+  double gpus = 0;
 };
 
 // The field list every serialiser walks (see core/job_spec.h).
@@ -38,6 +42,9 @@ template <class V> void fields(V& v, TaskRecord& t) {
   v.field("worker", t.worker);
   v.field("attempts", t.attempts);
   v.enumeration("state", t.state, TaskState::kBackoff);
+  field_since(v, 4, "cores", t.cores);
+  field_since(v, 4, "memory", t.memory);
+  field_since(v, 4, "gpus", t.gpus);
 }
 
 struct WorkerRecord {
@@ -48,6 +55,14 @@ struct WorkerRecord {
   std::uint64_t tasks = 0;  // completed here
   double busy_time = 0;     // slot-seconds of completed tasks
   double utilisation = 0;   // busy_time / (slots x makespan)
+  // Its capacity besides `slots` cores (WorkerSpec::capacity(); memory 0: not limited), and
+  // the fraction of each dimension its finished tasks' requests held over the makespan
+  // (results/metrics.h, resource_utilisation()).
+  double memory = 0;
+  double gpus = 0;
+  double utilisation_cores = 0;
+  double utilisation_memory = 0;
+  double utilisation_gpus = 0;
 };
 
 template <class V> void fields(V& v, WorkerRecord& w) {
@@ -58,6 +73,11 @@ template <class V> void fields(V& v, WorkerRecord& w) {
   v.field("tasks", w.tasks);
   v.field("busy_time", w.busy_time);
   v.field("utilisation", w.utilisation);
+  field_since(v, 4, "memory", w.memory);
+  field_since(v, 4, "gpus", w.gpus);
+  field_since(v, 4, "utilisation_cores", w.utilisation_cores);
+  field_since(v, 4, "utilisation_memory", w.utilisation_memory);
+  field_since(v, 4, "utilisation_gpus", w.utilisation_gpus);
 }
 
 // One line of jobs.csv: a job from its submission to its last task's end.
@@ -102,8 +122,8 @@ template <class V> void fields(V& v, EventRecord& e) {
   v.field("alert", e.alert);
 }
 
-// The task and worker records of the core's state now.
-std::vector<TaskRecord> task_records(const TaskTable& table);
+// The task and worker records of the core's state now (a task's request from its shape).
+std::vector<TaskRecord> task_records(const TaskTable& table, const ClusterState& cluster);
 std::vector<WorkerRecord> worker_records(const ClusterState& cluster);
 
 }  // namespace fulcrum

@@ -7,7 +7,7 @@
 // memory runs tasks that ask for some).
 //
 // Resources is the value the task and worker descriptions hold (TaskSpec::request,
-// WorkerSpec's capacity); the core's feasibility index (core/feasibility.h) turns them
+// WorkerSpec's capacity); the core's feasibility index (ClusterState, core/cluster.h) turns them
 // into dense vectors once per worker and per task shape.
 #pragma once
 

@@ -494,7 +494,8 @@ void Scheduler::check_backlog(Time now) {
 
 void Scheduler::notice(Time now, Notice::Kind kind, WorkerId w, TaskId t, double value) {
   const bool alert = kind == Notice::Kind::kWorkerDead || kind == Notice::Kind::kWorkerQuarantined ||
-                     kind == Notice::Kind::kTaskFailed || kind == Notice::Kind::kBacklogHigh;
+                     kind == Notice::Kind::kTaskFailed || kind == Notice::Kind::kBacklogHigh ||
+                     kind == Notice::Kind::kTaskUnschedulable;
   notices_.push_back(Notice{now, kind, w, t, value, alert});
 }
 

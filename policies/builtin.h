@@ -21,6 +21,10 @@ PolicyResult make_jsq(const PolicySpec& spec);
 PolicyResult make_power_of_d(const PolicySpec& spec);
 PolicyResult make_heft(const PolicySpec& spec);
 PolicyResult make_learned(const PolicySpec& spec);
+PolicyResult make_first_fit(const PolicySpec& spec);
+PolicyResult make_binpack(const PolicySpec& spec);
+PolicyResult make_spread(const PolicySpec& spec);
+PolicyResult make_tetris(const PolicySpec& spec);
 
 // Refuses parameters other than `allowed`; returns the error text or "".
 std::string reject_unknown_params(const PolicySpec& spec, std::initializer_list<const char*> allowed);

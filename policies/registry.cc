@@ -22,6 +22,10 @@ constexpr Entry kPolicies[] = {
     {"power_of_d", make_power_of_d},
     {"heft", make_heft},
     {"learned", make_learned},
+    {"first_fit", make_first_fit},
+    {"binpack", make_binpack},
+    {"spread", make_spread},
+    {"tetris", make_tetris},
 };
 
 }  // namespace

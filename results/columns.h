@@ -38,8 +38,10 @@ struct RecordColumns {
       emit(name, value);
     }
   }
-  // workers.csv: the host's name is the column `worker`.
-  template <class T, class Emit> void operator()(const WorkerRecord&, std::string_view name, const T& value, Emit& emit) const {
+  // workers.csv: the host's name is the column `worker`; its capacity's `cores` (its
+  // `slots`, as a number of cores like tasks.csv's request) comes before `memory`.
+  template <class T, class Emit> void operator()(const WorkerRecord& w, std::string_view name, const T& value, Emit& emit) const {
+    if (name == "memory") emit("cores", static_cast<double>(w.slots));
     emit(name == "name" ? "worker" : name, value);
   }
   // jobs.csv: the id is `job`; a computed `makespan` follows `end`; `processors` only in the

@@ -82,11 +82,13 @@ void summarize_jobs(const std::vector<TaskRecord>& tasks, std::vector<JobRecord>
 void add_fault_metrics(const std::vector<EventRecord>& events, Summary& s) {
   s.faults_injected = 0;
   s.alerts = 0;
+  s.tasks_unschedulable = 0;
   double detection_sum = 0, recovery_sum = 0;
   std::uint64_t detections = 0, recoveries = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const EventRecord& e = events[i];
     s.alerts += e.alert ? 1 : 0;
+    s.tasks_unschedulable += e.kind == "task_unschedulable" ? 1 : 0;
     const bool starts = e.kind == "crash" || e.kind == "slowdown_start" || e.kind == "link_cut" ||
                         e.kind == "link_degraded" || e.kind == "pause_start" || e.kind == "leader_kill";
     s.faults_injected += starts ? 1 : 0;
@@ -116,7 +118,7 @@ void add_fault_metrics(const std::vector<EventRecord>& events, Summary& s) {
 
 RunRecords collect_records(const TaskTable& table, const ClusterState& cluster, std::uint64_t tasks_retried) {
   RunRecords r;
-  r.tasks = task_records(table);
+  r.tasks = task_records(table, cluster);
   r.workers = worker_records(cluster);
   r.summary = summarize(r.tasks, r.workers, tasks_retried);
   return r;
@@ -170,6 +172,10 @@ Summary summarize(const std::vector<TaskRecord>& tasks, std::vector<WorkerRecord
     double ss = 0;
     for (double u : util) ss += (u - s.utilisation_mean) * (u - s.utilisation_mean);
     s.utilisation_cv = std::sqrt(ss / static_cast<double>(util.size())) / s.utilisation_mean;
+  }
+  if (!tasks.empty()) {
+    resource_utilisation(tasks, workers, s.makespan, s);
+    s.fragmentation = fragmentation(tasks, workers, first_submit, s.makespan);
   }
   return s;
 }

@@ -17,6 +17,7 @@ struct Summary {
   std::uint64_t tasks_cancelled = 0;
   std::uint64_t tasks_lost = 0;     // accepted but neither finished, failed nor cancelled
   std::uint64_t tasks_retried = 0;
+  std::uint64_t tasks_unschedulable = 0;  // failed at submission: fit no host (among tasks_failed)
   double makespan = 0;              // last end - first submit
   double throughput = 0;            // completed / makespan
   double response_mean = 0;         // end - submit, over completed tasks
@@ -27,6 +28,11 @@ struct Summary {
   double slowdown_mean = 0;         // response / (end - start)
   double utilisation_mean = 0;
   double utilisation_cv = 0;        // coefficient of variation of worker utilisation
+  // Resources (see resource_utilisation() and fragmentation() below).
+  double utilisation_cores = 0;     // fraction of all cores the finished tasks held
+  double utilisation_memory = 0;    // of the memory of hosts that limit it
+  double utilisation_gpus = 0;
+  double fragmentation = 0;         // fraction of core-time free but stranded while tasks waited
   // Faults (0 when the run had none).
   std::uint64_t faults_injected = 0;
   std::uint64_t alerts = 0;
@@ -52,6 +58,7 @@ template <class V> void fields(V& v, Summary& s) {
   v.field("tasks_cancelled", s.tasks_cancelled);
   v.field("tasks_lost", s.tasks_lost);
   v.field("tasks_retried", s.tasks_retried);
+  v.field("tasks_unschedulable", s.tasks_unschedulable);
   v.field("makespan", s.makespan);
   v.field("throughput", s.throughput);
   v.field("response_mean", s.response_mean);
@@ -62,6 +69,10 @@ template <class V> void fields(V& v, Summary& s) {
   v.field("slowdown_mean", s.slowdown_mean);
   v.field("utilisation_mean", s.utilisation_mean);
   v.field("utilisation_cv", s.utilisation_cv);
+  v.field("utilisation_cores", s.utilisation_cores);
+  v.field("utilisation_memory", s.utilisation_memory);
+  v.field("utilisation_gpus", s.utilisation_gpus);
+  v.field("fragmentation", s.fragmentation);
   v.field("faults_injected", s.faults_injected);
   v.field("alerts", s.alerts);
   v.field("detection_latency_mean", s.detection_latency_mean);
@@ -90,18 +101,43 @@ struct RunRecords {
 // `tasks` with job == j), and the summary's job figures.
 void summarize_jobs(const std::vector<TaskRecord>& tasks, std::vector<JobRecord>& jobs, Summary& summary);
 
-// Fills the summary's fault figures from a run's events (both drivers write the same event
-// kinds): faults_injected counts fault starts (crash, slowdown_start, link_cut,
+// Fills the summary's figures that come from a run's events (both drivers write the same
+// event kinds): faults_injected counts fault starts (crash, slowdown_start, link_cut,
 // link_degraded, pause_start, leader_kill); detection latency runs from a crash, cut or
 // pause of a host to the next worker_dead of that host, recovery time from the same start
-// to the work_recovered that follows that detection; alerts counts alert events.
+// to the work_recovered that follows that detection; alerts counts alert events;
+// tasks_unschedulable counts task_unschedulable events.
 void add_fault_metrics(const std::vector<EventRecord>& events, Summary& summary);
 
 // Copies the records out of a finished run and computes the summary.
 RunRecords collect_records(const TaskTable& table, const ClusterState& cluster, std::uint64_t tasks_retried);
 
-// Computes the summary from records (fills each worker's utilisation).
+// Computes the summary from records (fills each worker's utilisation and its per-dimension
+// utilisations).
 Summary summarize(const std::vector<TaskRecord>& tasks, std::vector<WorkerRecord>& workers,
                   std::uint64_t tasks_retried);
+
+// What tasks hold, from the records alone, so that it means the same in both worlds
+// (docs/results.md, "Resources"): a finished task held its worker's capacity in its request
+// (cores, memory, gpus) over [start, end); a worker's capacity is `slots` cores, `memory`
+// (0: not limited) and `gpus`. A worker record whose index a task names is that task's host.
+
+// Per dimension, the fraction of capacity the finished tasks held over the makespan, what a
+// worker holds capped at its capacity at each instant (a task's `end` includes its report's
+// trip, when the worker may already run the next one): each worker's utilisation_cores /
+// _memory / _gpus (0 for a dimension it has none of, or does not limit), and the pooled
+// figures (held capacity-time / (total capacity x makespan), over the workers that have the
+// dimension), written into `summary`.
+void resource_utilisation(const std::vector<TaskRecord>& tasks, std::vector<WorkerRecord>& workers, double makespan,
+                          Summary& summary);
+
+// Fragmentation over [from, from + makespan): the time-average, over total cores, of the
+// free cores stranded on hosts where no waiting task fits. A task waits from its submit to
+// its start (or its end if it never started, or the end of the window if neither); a host's
+// free capacity is its capacity less the requests of the finished tasks holding it; a
+// waiting task fits a host when its whole request (cores, memory, gpus) fits that free
+// capacity. While no task waits nothing is stranded. 0 when makespan or cores are 0.
+double fragmentation(const std::vector<TaskRecord>& tasks, const std::vector<WorkerRecord>& workers, Time from,
+                     double makespan);
 
 }  // namespace fulcrum

@@ -39,6 +39,10 @@ std::vector<std::string> comparison_metrics(Columns columns) {
     return {"jobs_makespan_mean", "jobs_slowdown_mean", "makespan", "response_mean", "wait_mean",
             "utilisation_mean", "utilisation_cv", "tasks_lost"};
   }
+  if (columns == Columns::kResources) {
+    return {"response_mean", "response_p99", "wait_mean", "utilisation_cores", "utilisation_memory",
+            "utilisation_gpus", "fragmentation", "tasks_unschedulable", "makespan", "tasks_lost"};
+  }
   if (columns == Columns::kFaults) {
     return {"response_mean", "response_p99", "throughput", "tasks_retried", "tasks_failed", "tasks_lost",
             "detection_latency_mean", "recovery_time_mean", "wasted_work"};
@@ -53,7 +57,15 @@ Columns columns_for(const std::vector<PolicyRuns>& rows, bool dag_jobs) {
       if (s.faults_injected > 0) return Columns::kFaults;
     }
   }
-  return dag_jobs ? Columns::kJobs : Columns::kTasks;
+  if (dag_jobs) return Columns::kJobs;
+  for (const PolicyRuns& row : rows) {
+    for (const Summary& s : row.runs) {
+      if (s.utilisation_memory > 0 || s.utilisation_gpus > 0 || s.fragmentation > 0 || s.tasks_unschedulable > 0) {
+        return Columns::kResources;
+      }
+    }
+  }
+  return Columns::kTasks;
 }
 
 std::string format_comparison(const std::vector<PolicyRuns>& rows, Columns columns) {

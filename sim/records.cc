@@ -19,7 +19,8 @@ RunRecords Simulation::records() {
   std::map<std::string, std::uint32_t> host_by_name;
   for (std::uint32_t h = 0; h < hosts_.size(); ++h) host_by_name[hosts_[h].spec.name] = h;
   for (const HostState& h : hosts_) {
-    r.workers.push_back({h.spec.name, h.spec.group, h.spec.speed, h.spec.slots, 0, 0, 0});
+    const Resources capacity = h.spec.capacity();
+    r.workers.push_back({h.spec.name, h.spec.group, h.spec.speed, h.spec.slots, 0, 0, 0, capacity.memory, capacity.gpus});
   }
   // Records are per host, whatever incarnations it went through; a completion restored
   // from the journal names its host.
@@ -34,7 +35,9 @@ RunRecords Simulation::records() {
       ++r.workers[host].tasks;
       r.workers[host].busy_time += t.end - t.start;
     }
-    r.tasks.push_back({t.id, t.job, t.flops, t.submit, t.dispatched, t.start, t.end, host, t.attempts, t.state});
+    const Resources& request = core_->cluster().needs(t.shape).request;
+    r.tasks.push_back({t.id, t.job, t.flops, t.submit, t.dispatched, t.start, t.end, host, t.attempts, t.state,
+                       request.cores, request.memory, request.gpus});
   }
   r.events = std::move(events_);
   r.jobs = std::move(jobs_);

@@ -21,8 +21,11 @@
 //
 // Benchmarks: every classic policy x {100, 10000} workers with unbounded local queues,
 // plus late binding (queue_cap 0: a task waits centrally until a worker is idle) for jsq
-// and power_of_d:d=2. Run: build/core_bench --benchmark_min_time=0.2, or to compare
-// builds, build/core_bench --events 600000 (see below)
+// and power_of_d:d=2, and resources (issue 16) for jsq and power_of_d:d=2: workers with
+// 4 cores, 16 GiB and 2 GPUs, half of them labelled disk=ssd, and tasks asking for a core,
+// 2 GiB and a GPU on disk=ssd, so feasibility filters by three dimensions and a label.
+// Run: build/core_bench --benchmark_min_time=0.2, or to compare builds,
+// build/core_bench --events 600000 (see below)
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -55,7 +58,7 @@ void record_dispatches(const std::vector<Command>& commands, Time now, std::dequ
   }
 }
 
-void bm_events(benchmark::State& state, const std::string& policy_spec, int queue_cap) {
+void bm_events(benchmark::State& state, const std::string& policy_spec, int queue_cap, bool resources) {
   const auto workers = static_cast<std::uint32_t>(state.range(0));
   auto policy = make_policy(policy_spec);
   if (!policy) {
@@ -68,10 +71,20 @@ void bm_events(benchmark::State& state, const std::string& policy_spec, int queu
     WorkerSpec spec;
     spec.name = group + "-" + std::to_string(w);
     spec.group = group;  // (not = "w": GCC 12 -O3 gives a false -Wrestrict for that)
+    if (resources) {
+      spec.slots = 4;
+      spec.resources.memory = 16.0 * (1 << 30);
+      spec.resources.gpus = 2;
+      spec.labels["disk"] = w % 2 == 0 ? "ssd" : "hdd";
+    }
     scheduler.on_worker_joined(0, spec);
   }
 
-  const JobSpec job{{TaskSpec{1e9, {}}}};
+  JobSpec job{{TaskSpec{1e9, {}}}};
+  if (resources) {
+    job.tasks[0].request = Resources{1, 2.0 * (1 << 30), 1, {}};
+    job.tasks[0].require["disk"] = "ssd";
+  }
   std::vector<Command> commands;
   std::deque<Outstanding> outstanding;
   Time now = 0;
@@ -110,15 +123,19 @@ void register_all(std::int64_t iterations) {
   struct Variant {
     std::string spec;
     int queue_cap;
+    bool resources = false;
   };
   std::vector<Variant> variants;
   for (const std::string& spec : classic_policies()) variants.push_back({spec, -1});
   variants.push_back({"jsq", 0});
   variants.push_back({"power_of_d:d=2", 0});
+  variants.push_back({"jsq", -1, true});
+  variants.push_back({"power_of_d:d=2", -1, true});
   for (const Variant& v : variants) {
-    const std::string name = "events/" + v.spec + (v.queue_cap == 0 ? "/late_binding" : "");
-    auto* b = benchmark::RegisterBenchmark(name.c_str(),
-                                           [v](benchmark::State& state) { bm_events(state, v.spec, v.queue_cap); });
+    const std::string name =
+        "events/" + v.spec + (v.queue_cap == 0 ? "/late_binding" : "") + (v.resources ? "/resources" : "");
+    auto* b = benchmark::RegisterBenchmark(
+        name.c_str(), [v](benchmark::State& state) { bm_events(state, v.spec, v.queue_cap, v.resources); });
     b->ArgName("workers")->Arg(100)->Arg(10000)->Unit(benchmark::kNanosecond);
     if (iterations > 0) b->Iterations(iterations);
   }

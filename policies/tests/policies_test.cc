@@ -75,8 +75,16 @@ class Harness {
     }
     task_.flops = 1e9;
     const std::optional<WorkerId> w = policy_->pick(cluster_, task_, rng_);
-    EXPECT_TRUE(w.has_value());
-    if (!w) return kNoWorker;
+    if (!w) {
+      // A policy may keep a task waiting centrally only while no eligible worker has
+      // room for it now (the packing scorers bind a task only where it can start).
+      for (const WorkerId e : cluster_.eligible()) {
+        EXPECT_FALSE(cluster_.fits_free(e, cluster_.shape())) << "kept a task waiting though worker " << e
+                                                              << " has room for it";
+      }
+      ++waits_;
+      return kNoWorker;
+    }
     EXPECT_TRUE(cluster_.is_eligible(*w)) << "picked ineligible worker " << *w;
     return *w;
   }
@@ -135,6 +143,8 @@ class Harness {
   ClusterState& cluster() { return cluster_; }
   Policy& policy() { return *policy_; }
   Rng& rng() { return rng_; }
+  // Picks that kept the task waiting (nothing eligible had room for it).
+  int waits() const { return waits_; }
 
  private:
   void changed(WorkerId w) {
@@ -149,6 +159,7 @@ class Harness {
   std::vector<TaskId> ready_;                 // tasks of submitted jobs, not yet picked
   std::vector<std::vector<Task>> dispatched_;  // per worker, in dispatch order
   Time now_ = 0;
+  int waits_ = 0;
   std::unique_ptr<Policy> policy_;
 };
 
@@ -477,7 +488,8 @@ std::vector<std::string> registered_policies() { return policy_names(); }
 
 // Workers die, come back, fall under suspicion, join and finish tasks, and jobs are
 // submitted, while the policy picks after every step; each pick is checked eligible (so
-// never a dead or suspected worker, nor a full one). Returns the picks.
+// never a dead or suspected worker, nor a full one), and a task kept waiting only while
+// no eligible worker has room for it. Returns the picks that placed a task.
 std::vector<WorkerId> churn(const std::string& spec, int cap, std::uint64_t seed) {
   std::vector<WorkerId> chosen;
   Harness h(spec, cap, seed);
@@ -498,7 +510,9 @@ std::vector<WorkerId> churn(const std::string& spec, int cap, std::uint64_t seed
     } else if (h.load(w) > 0) {
       h.complete(w);
     }
-    if (!h.cluster().eligible().empty()) chosen.push_back(h.dispatch());
+    if (!h.cluster().eligible().empty()) {
+      if (const WorkerId w = h.dispatch(); w != kNoWorker) chosen.push_back(w);
+    }
     if (testing::Test::HasFailure()) {
       ADD_FAILURE() << spec << " cap " << cap << " step " << step;
       break;

@@ -17,7 +17,11 @@ if "matplotlib.pyplot" not in sys.modules and not os.environ.get("DISPLAY") and 
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["response_cdf", "utilisation", "queue_length", "gantt", "around_faults", "FAULT_START_KINDS"]
+__all__ = ["response_cdf", "utilisation", "utilisation_series", "utilisation_over_time", "queue_length", "gantt",
+           "around_faults", "FAULT_START_KINDS", "DIMENSIONS"]
+
+#: The resource dimensions of tasks.csv's requests and workers.csv's capacities.
+DIMENSIONS = ("cores", "memory", "gpus")
 
 #: Event kinds that mark the start of an injected fault (see the scenario's ``faults``).
 FAULT_START_KINDS = ("crash", "slowdown_start", "link_cut", "pause_start", "leader_kill")
@@ -96,6 +100,95 @@ def utilisation(result, ax=None):
     if len(w) > 16:
         ax.tick_params(axis="x", labelrotation=90, labelsize=6)
     ax.set_title("Worker utilisation")
+    return ax
+
+
+def _capacities(workers: pd.DataFrame, dimension: str) -> pd.Series:
+    """Each worker's capacity in `dimension`, indexed by worker name (cores: ``cores``, else
+    ``slots`` for records without it)."""
+    column = dimension if dimension in workers.columns else ("slots" if dimension == "cores" else None)
+    if column is None:
+        return pd.Series(0.0, index=workers["worker"].astype(str))
+    return pd.Series(workers[column].to_numpy(dtype=float), index=workers["worker"].astype(str))
+
+
+def utilisation_series(tasks: pd.DataFrame, workers: pd.DataFrame,
+                       dimensions: tuple[str, ...] = DIMENSIONS) -> pd.DataFrame:
+    """Per-dimension utilisation over time as a step series: a DataFrame with a ``time``
+    column and one column per dimension holding the fraction of the cluster's capacity in
+    that dimension that tasks held from that time until the next row.
+
+    It reads the records as the summary does (docs/results.md, "Resources"): a finished task
+    held its request (``cores``, ``memory``, ``gpus`` of tasks.csv) on its worker over
+    [``start``, ``end``); what a worker holds is capped at its capacity at each instant (a
+    task's ``end`` is when the scheduler heard of it, so for a report's trip the records can
+    show the worker's next task beside it); the capacity is the sum of workers.csv's
+    ``cores`` (``memory``, ``gpus``) over all workers. Memory counts only on workers that
+    limit it (``memory`` > 0), both held and capacity. A dimension no worker has is 0
+    throughout. The series' average over the makespan is the summary's
+    ``utilisation_<dimension>``.
+    """
+    t = tasks
+    if "state" in t.columns:
+        t = t[t["state"] == "finished"]
+    t = t[(t["worker"].astype(str) != "") & (t["start"] >= 0) & (t["end"] >= t["start"])]
+    n = len(t)
+    host = np.concatenate([t["worker"].astype(str).to_numpy(), t["worker"].astype(str).to_numpy()])
+    edges = pd.DataFrame({
+        "host": host,
+        "time": np.concatenate([t["start"].to_numpy(dtype=float), t["end"].to_numpy(dtype=float)]),
+        "sign": np.concatenate([np.ones(n), -np.ones(n)]),
+    })
+    for d in dimensions:
+        request = t[d].to_numpy(dtype=float) if d in t.columns else (np.ones(n) if d == "cores" else np.zeros(n))
+        edges[d] = np.concatenate([request, request])
+    # Each host's level after each of its edges (ends first at equal times), capped at its
+    # capacity; the cluster's level is the running sum of the capped levels' changes.
+    edges = edges.sort_values(["host", "time", "sign"], kind="stable")
+    out = {}
+    for d in dimensions:
+        cap_of = _capacities(workers, d)
+        cap = edges["host"].map(cap_of).fillna(0).to_numpy(dtype=float)
+        step = edges[d].to_numpy(dtype=float) * edges["sign"].to_numpy(dtype=float)
+        level = pd.Series(step, index=edges.index).groupby(edges["host"].to_numpy()).cumsum().to_numpy()
+        change = np.clip(level, 0, cap) - np.clip(level - step, 0, cap)
+        total = float(cap_of[cap_of > 0].sum())
+        out[d] = (pd.Series(change, index=edges.index), total)
+    by_time = edges["time"].sort_values(kind="stable")
+    frame = pd.DataFrame({"time": by_time.to_numpy()})
+    for d, (change, total) in out.items():
+        level = np.cumsum(change.loc[by_time.index].to_numpy())
+        frame[d] = level / total if total > 0 else np.zeros(len(level))
+    # at equal times the last row holds the level after all of them
+    return frame.groupby("time", sort=True, as_index=False).last()
+
+
+def utilisation_over_time(result, ax=None, dimensions: tuple[str, ...] = DIMENSIONS):
+    """Per-dimension utilisation over time (:func:`utilisation_series`): one step line per
+    dimension the cluster has, its time-average (the summary's ``utilisation_<dimension>``)
+    dashed in the same colour."""
+    ax = _axes(ax)
+    series = utilisation_series(result.tasks, result.workers, dimensions)
+    summary = getattr(result, "summary", {}) or {}
+    for i, d in enumerate(dimensions):
+        if float(_capacities(result.workers, d).sum()) <= 0 or len(series) == 0:
+            continue
+        color = f"C{i}"
+        x = np.concatenate([[series["time"].iloc[0]], series["time"].to_numpy(dtype=float)])
+        y = np.concatenate([[0.0], series[d].to_numpy(dtype=float)])
+        ax.step(x, y, where="post", linewidth=0.8, color=color, label=d)
+        key = f"utilisation_{d}"
+        if key in summary:
+            ax.axhline(float(summary[key]), color=color, linestyle="--", linewidth=1)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("fraction of capacity held")
+    # a task's end is when the scheduler heard of it, so for a report's trip the records can
+    # show a host's next task beside it: the series may pass 1 for such moments
+    top = max([1.0] + [float(series[d].max()) for d in dimensions if len(series)])
+    ax.set_ylim(0, top * 1.05)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right")
+    ax.set_title("Utilisation by resource (dashed: time-average)")
     return ax
 
 

@@ -58,7 +58,7 @@ def code_cells(nb):
 
 def test_notebooks_exist():
     names = {os.path.basename(p) for p in NOTEBOOKS}
-    assert {"quickstart.ipynb", "policies_under_failure.ipynb"} <= names
+    assert {"quickstart.ipynb", "policies_under_failure.ipynb", "resources.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
