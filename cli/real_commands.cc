@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -17,6 +19,8 @@
 #include "real/scheduler_daemon.h"
 #include "real/scheduler_flags.h"
 #include "real/worker_daemon.h"
+#include "real/worker_resources.h"
+#include "scenario/scenario.h"
 #include "cli/top.h"
 
 namespace fulcrum {
@@ -39,11 +43,66 @@ void print_status(const real::TaskStatus& s) {
   if (!s.worker.empty()) std::cout << fmt::format(" on {}", s.worker);
   std::cout << fmt::format(", attempts {}", s.attempts);
   if (s.state == "finished" || s.state == "failed") std::cout << fmt::format(", exit code {}", s.outcome.exit_code);
+  // Why the last attempt failed, when the worker said (oom, unfit: docs/real/index.md).
+  if (!s.outcome.reason.empty()) std::cout << fmt::format(", reason {}", s.outcome.reason);
   std::cout << "\n";
   if (!s.outcome.output.empty()) std::cout << s.outcome.output << (s.outcome.output.back() == '\n' ? "" : "\n");
 }
 
-// A job file: {"tasks": [{"command": "...", "timeout": 5, "parents": [0]}, ...]}.
+// An amount of a resource in a job file or a flag: a finite number >= 0; memory may also be
+// a size with a unit, as in a scenario ("512MiB", "4GiB", "4G"; scenario/scenario.h).
+Expected<double> resource_amount(const std::string& name, const nlohmann::json& v) {
+  if (v.is_number()) {
+    const double x = v.get<double>();
+    if (!std::isfinite(x) || x < 0) return Error{"must be a finite number >= 0"};
+    return name == "memory" ? std::ceil(x) : x;
+  }
+  if (v.is_string() && name == "memory") return parse_bytes(v.get<std::string>());
+  return Error{name == "memory" ? "must be a number of bytes or a size such as \"512MiB\", \"4GiB\", \"4G\""
+                                : "must be a finite number >= 0"};
+}
+
+// A task's "request": {"cores": 2, "memory": "4GiB", "gpus": 1, "licence": 1}.
+Expected<Resources> read_request(const nlohmann::json& j) {
+  if (!j.is_object()) return Error{"must be an object such as {\"cores\": 2, \"memory\": \"4GiB\", \"gpus\": 1}"};
+  Resources r{.cores = 1};
+  for (const auto& [name, value] : j.items()) {
+    if (name.empty()) return Error{"a resource needs a name"};
+    auto amount = resource_amount(name, value);
+    if (!amount) return Error{"." + name + ": " + amount.error()};
+    if (name == "cores") {
+      r.cores = *amount;
+    } else if (name == "memory") {
+      r.memory = *amount;
+    } else if (name == "gpus") {
+      r.gpus = *amount;
+    } else {
+      r.other[name] = *amount;
+    }
+  }
+  return r;
+}
+
+// A task's "require": {"disk": "ssd", "zone": "eu"} (labels the worker must carry; "zone":
+// its zone). Values are strings (numbers and booleans are taken as written).
+Expected<std::map<std::string, std::string>> read_require(const nlohmann::json& j) {
+  if (!j.is_object()) return Error{"must be an object such as {\"disk\": \"ssd\", \"zone\": \"eu\"}"};
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : j.items()) {
+    if (key.empty()) return Error{"a label needs a name"};
+    if (value.is_string()) {
+      out[key] = value.get<std::string>();
+    } else if (value.is_number() || value.is_boolean()) {
+      out[key] = value.dump();
+    } else {
+      return Error{"." + key + ": must be a string"};
+    }
+  }
+  return out;
+}
+
+// A job file: {"tasks": [{"command": "...", "timeout": 5, "parents": [0],
+// "request": {"cores": 2, "memory": "4GiB"}, "require": {"disk": "ssd"}, "spread": "zone"}, ...]}.
 Expected<JobSpec> read_job_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Error{path + ": cannot read file"};
@@ -64,7 +123,10 @@ Expected<JobSpec> read_job_file(const std::string& path) {
       return Error{where + ": needs a string \"command\""};
     }
     for (const auto& [key, value] : t.items()) {
-      if (key != "command" && key != "timeout" && key != "parents") return Error{where + ": unknown key '" + key + "'"};
+      if (key != "command" && key != "timeout" && key != "parents" && key != "request" && key != "require" &&
+          key != "spread") {
+        return Error{where + ": unknown key '" + key + "' (command, timeout, parents, request, require, spread)"};
+      }
     }
     TaskSpec d;
     d.kind = TaskKind::kCommand;
@@ -82,9 +144,64 @@ Expected<JobSpec> read_job_file(const std::string& path) {
         d.parents.push_back(p.get<std::uint32_t>());
       }
     }
+    if (t.contains("request")) {
+      auto request = read_request(t["request"]);
+      if (!request) return Error{where + ".request" + (request.error()[0] == '.' ? "" : ": ") + request.error()};
+      d.request = std::move(*request);
+    }
+    if (t.contains("require")) {
+      auto require = read_require(t["require"]);
+      if (!require) return Error{where + ".require" + (require.error()[0] == '.' ? "" : ": ") + require.error()};
+      d.require = std::move(*require);
+    }
+    if (t.contains("spread")) {
+      const auto& v = t["spread"];
+      const std::string spread = v.is_string() ? v.get<std::string>() : "";
+      if (spread == "zone") {
+        d.spread = Spread::kZone;
+      } else if (spread == "host") {
+        d.spread = Spread::kHost;
+      } else if (spread != "none") {
+        return Error{where + ".spread: must be \"zone\", \"host\" or \"none\""};
+      }
+    }
     job.tasks.push_back(std::move(d));
   }
   return job;
+}
+
+// `submit --request cores=2,memory=4GiB,gpus=1` into `r` (cores 1 unless given).
+Expected<bool> parse_request_flag(const std::string& text, Resources& r) {
+  r = Resources{.cores = 1};
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const std::size_t end = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, end - at);
+    at = end + 1;
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return Error{"'" + item + "' is not NAME=AMOUNT (e.g. cores=2,memory=4GiB)"};
+    const std::string name = item.substr(0, eq), value = item.substr(eq + 1);
+    nlohmann::json amount;
+    char* stop = nullptr;
+    const double x = std::strtod(value.c_str(), &stop);
+    if (!value.empty() && stop == value.c_str() + value.size()) {
+      amount = x;
+    } else {
+      amount = value;
+    }
+    auto parsed = resource_amount(name, amount);
+    if (!parsed) return Error{name + ": " + parsed.error()};
+    if (name == "cores") {
+      r.cores = *parsed;
+    } else if (name == "memory") {
+      r.memory = *parsed;
+    } else if (name == "gpus") {
+      r.gpus = *parsed;
+    } else {
+      r.other[name] = *parsed;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -171,11 +288,25 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   });
 
   auto worker = std::make_shared<real::WorkerOptions>();
+  auto offer = std::make_shared<real::WorkerResourceFlags>();
   CLI::App* w = app.add_subcommand("worker", "Run a worker daemon (real mode)");
   w->add_option("--scheduler", worker->scheduler, "Scheduler HOST:PORT")->capture_default_str();
   w->add_option("--zk", worker->zk_hosts, "ZooKeeper HOST:PORT[,...]: find and follow the leader there instead of --scheduler");
   w->add_option("--zk-root", worker->zk_root, "ZooKeeper path of the cluster")->capture_default_str();
-  w->add_option("--slots", worker->worker.slots, "Tasks run at once")->capture_default_str()->check(CLI::Range(1, 4096));
+  w->add_option("--slots", offer->slots,
+                "Cores it offers: the running tasks' core requests add up to at most this (default: the CPUs this "
+                "process may use, within its cgroup's quota)")
+      ->check(CLI::Range(1, 4096));
+  w->add_option("--memory", offer->memory,
+                "Memory it offers: bytes or 512MiB, 4GiB, 4G (= 4e9) (default: MemTotal, or its cgroup's limit if lower; "
+                "0: not limited)");
+  w->add_option("--resources", offer->resources, "Other resources it offers: NAME=AMOUNT[,...], e.g. gpus=2,licence=4");
+  w->add_option("--label", offer->labels, "A label KEY=VALUE tasks may require (repeatable)");
+  w->add_option("--zone", offer->zone, "The zone it is in (tasks may require zone: NAME)");
+  w->add_option("--enforce", worker->enforce,
+                "How each task's request is held: auto (cgroup v2, else v1, else rlimit), cgroup, cgroup_v2, cgroup_v1, "
+                "rlimit, none")
+      ->capture_default_str();
   w->add_option("--speed", worker->worker.speed, "flop/s per slot, for synthetic tasks")->capture_default_str();
   w->add_option("--name", worker->worker.name, "Worker name (default: worker-PID)");
   w->add_option("--group", worker->worker.group, "Host group, as a scenario's group name (policies and learned models may use it)")
@@ -184,15 +315,24 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
       ->capture_default_str();
   w->add_option("--heartbeat", worker->heartbeat_interval, "Seconds between heartbeats")->capture_default_str();
   w->add_flag("--verbose", worker->verbose, "Log on stderr");
+  auto quiet = std::make_shared<bool>(false);
+  w->add_flag("--quiet", *quiet,
+              "Do not print the startup line (what it offers, how it enforces requests; --verbose prints it anyway)");
   w->add_option("--secret-file", worker->secret_file,
                 "The scheduler's shared secret (mode 600): authenticate, and verify the scheduler");
   w->add_option("--metrics-port", worker->metrics.port, "Serve Prometheus GET /metrics on this port (0: pick one; off when absent)")
       ->check(CLI::Range(0, 65535));
   w->add_option("--metrics-host", worker->metrics.host, "Address /metrics binds to (default: 127.0.0.1)");
   w->add_option("--metrics-port-file", worker->metrics.port_file, "Write the metrics port to this file once ready");
-  runners.emplace_back(w, [worker] {
+  runners.emplace_back(w, [worker, offer, quiet] {
     asio::io_context io;
     real::WorkerOptions options = *worker;
+    options.announce = !*quiet;
+    if (auto ok = real::apply_worker_resource_flags(*offer, real::read_cgroup_layout(options.cgroup_paths), options.worker);
+        !ok) {
+      std::cerr << "error: " << ok.error() << "\n";
+      return kExitBadInput;
+    }
     options.on_retired = [&io] { io.stop(); };  // retired by the autoscaler: the process ends
     real::WorkerDaemon daemon(io, options);
     if (auto started = daemon.start(); !started) {
@@ -291,14 +431,26 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
 
   auto [submit, submit_args] = add_client("submit", "Submit a command (or a job file) and print the task ids", false);
   submit->add_option("--timeout", submit_args->timeout, "Seconds before the command is killed (0: never)");
-  submit->add_option("--file", submit_args->file, "A job file: {\"tasks\": [{\"command\": ..., \"timeout\": ..., \"parents\": [...]}]}");
+  submit->add_option("--file", submit_args->file,
+                     "A job file: {\"tasks\": [{\"command\": ..., \"timeout\": ..., \"parents\": [...], \"request\": "
+                     "{\"cores\": 2, \"memory\": \"4GiB\"}, \"require\": {\"disk\": \"ssd\"}, \"spread\": \"zone\"}]}");
   submit->add_option("command", submit_args->command, "The command and its arguments (after --)");
+  auto task_needs = std::make_shared<std::pair<std::string, std::vector<std::string>>>();
+  submit->add_option("--request", task_needs->first,
+                     "What the command needs on its worker: NAME=AMOUNT[,...], e.g. cores=2,memory=4GiB,gpus=1 "
+                     "(default: one core)");
+  submit->add_option("--require", task_needs->second,
+                     "A label KEY=VALUE its worker must carry; zone=NAME: the worker's zone (repeatable)");
   auto request_id = std::make_shared<std::string>();
   submit->add_option("--request-id", *request_id,
                      "Name this submission (default: a random one): the scheduler accepts a name once, so a retry "
                      "cannot make a second job");
-  runners.emplace_back(submit, [a = submit_args, call_retrying, request_id] {
+  runners.emplace_back(submit, [a = submit_args, call_retrying, request_id, task_needs] {
     JobSpec job;
+    if (!a->file.empty() && (!task_needs->first.empty() || !task_needs->second.empty())) {
+      std::cerr << "error: --request and --require are for a command; a job file gives each task's own\n";
+      return kExitBadInput;
+    }
     if (!a->file.empty()) {
       auto read = read_job_file(a->file);
       if (!read) {
@@ -318,6 +470,20 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
       task.kind = TaskKind::kCommand;
       task.command = cmd;
       task.timeout = a->timeout;
+      if (!task_needs->first.empty()) {
+        if (auto ok = parse_request_flag(task_needs->first, task.request); !ok) {
+          std::cerr << "error: --request: " << ok.error() << "\n";
+          return kExitBadInput;
+        }
+      }
+      for (const std::string& label : task_needs->second) {
+        const std::size_t eq = label.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          std::cerr << "error: --require: '" << label << "' is not KEY=VALUE (e.g. disk=ssd, zone=eu)\n";
+          return kExitBadInput;
+        }
+        task.require[label.substr(0, eq)] = label.substr(eq + 1);
+      }
       job.tasks.push_back(std::move(task));
     } else {
       std::cerr << "error: submit needs a command after -- or --file\n";

@@ -129,6 +129,11 @@ template <class V> void fields(V& v, JobSpec& j) {
 struct TaskOutcome {
   std::int32_t exit_code = 0;  // -N: killed by signal N; 124: timed out (like timeout(1))
   std::string output;          // stdout and stderr interleaved, bounded (see kMaxOutputBytes)
+  // Why a failed attempt failed, when the worker knows better than the exit code: "oom"
+  // (killed or starved at its memory request), "unfit" (refused: the request can never
+  // fit the worker), "unschedulable" (refused at submission: it fits no worker); ""
+  // otherwise (docs/real/index.md).
+  std::string reason;
 
   bool operator==(const TaskOutcome&) const = default;
 };
@@ -136,6 +141,7 @@ struct TaskOutcome {
 template <class V> void fields(V& v, TaskOutcome& o) {
   v.field("exit_code", o.exit_code);
   v.field("output", o.output);
+  field_since(v, 4, "reason", o.reason);
 }
 
 // Captured output beyond this is cut (its tail kept) so that a chatty task cannot flood

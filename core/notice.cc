@@ -40,6 +40,7 @@ std::string notice_detail(const Notice& n, AutoscaleConfig::Metric metric) {
     case Notice::Kind::kWorkerDead: return std::to_string(static_cast<long>(n.value)) + " tasks moved";
     case Notice::Kind::kTaskRetry: return task + " retried after " + short_number(n.value, "%g") + " s";
     case Notice::Kind::kTaskFailed: return task + " failed for good";
+    case Notice::Kind::kTaskUnschedulable: return task + " fits no worker";
     case Notice::Kind::kTaskTimedOut: return task;
     case Notice::Kind::kBacklogHigh:
     case Notice::Kind::kBacklogCleared: return std::to_string(static_cast<long>(n.value)) + " tasks waiting";

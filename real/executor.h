@@ -10,7 +10,10 @@
 //    Exit code: the shell's, or -N if a signal N killed it. With `timeout` > 0 the group
 //    is SIGKILLed at the deadline and the outcome is 124 plus a "[timed out after T s]"
 //    line, like timeout(1). So an outcome's output is at most kMaxOutputBytes of the
-//    task's own bytes plus these two short notes.
+//    task's own bytes plus these two short notes. A command with a Confinement (its
+//    cgroups, its RLIMIT_AS: real/cgroups.h) is started by clone(CLONE_VM | CLONE_VFORK)
+//    instead, the child joining its cgroups and setting its rlimit before exec, otherwise
+//    as posix_spawn does.
 //  - kBurn: a std::thread per task keeps a CPU busy for flops / speed * factor seconds;
 //    its end is posted back to the io_context.
 //  - kSleep: a timer of flops / speed * factor seconds.
@@ -39,10 +42,13 @@
 
 #include <asio/io_context.hpp>
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -50,6 +56,14 @@
 #include "core/job_spec.h"
 
 namespace fulcrum::real {
+
+// How a command's process is confined between fork and exec, so that nothing it does
+// escapes (real/cgroups.h makes these from a task's request).
+struct Confinement {
+  std::vector<std::string> cgroup_procs;  // cgroup.procs files the child writes its pid to
+  std::uint64_t address_space = 0;        // RLIMIT_AS in bytes; 0: left as it is
+  bool empty() const { return cgroup_procs.empty() && address_space == 0; }
+};
 
 class Executor {
  public:
@@ -65,8 +79,11 @@ class Executor {
   // Starts the task at once. How many tasks run at a time is the caller's business: the
   // Executor runs whatever it is given. A task that cannot be started (no process or
   // thread could be created) ends with exit code 127 and a line saying why.
+  // A command with a non-empty `confine` is started with fork and exec instead of
+  // posix_spawn: the child joins the cgroups and sets the rlimit first, and a step that
+  // fails there fails the start (127, saying which). Synthetic tasks ignore it.
   // REQUIRES: `task` is not running.
-  void start(std::uint64_t task, const TaskSpec& desc, Done done);
+  void start(std::uint64_t task, const TaskSpec& desc, Done done, const Confinement& confine = {});
 
   // Stops the task if it runs: SIGKILL to a command's process group (the child is still
   // reaped, asynchronously), stop flag of a burn (its thread is joined once it noticed),
@@ -90,7 +107,9 @@ class Executor {
  private:
   struct Run;
 
-  void start_command(const std::shared_ptr<Run>& r, const TaskSpec& desc);
+  void start_command(const std::shared_ptr<Run>& r, const TaskSpec& desc, const Confinement& confine);
+  // The child `pid` runs, writing to `output` (the pipe's read end): watch it.
+  void started_command(const std::shared_ptr<Run>& r, pid_t pid, int output);
   void start_burn(const std::shared_ptr<Run>& r, double seconds);
   void start_sleep(const std::shared_ptr<Run>& r, double seconds);
   // Reports `why` as the task's failure to start, from the io_context.

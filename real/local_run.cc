@@ -49,6 +49,42 @@ std::string shell_quoted(const std::string& text) {
   return out + "'";
 }
 
+// The `fulcrum worker` flags that make a worker offer what scenario host `h` offers: its
+// memory (always given: 0 is "not limited", as in the scenario, where a worker left to
+// itself would detect the machine's), GPUs and named resources, labels and zone. Tasks run
+// here are synthetic (sleep, burn: inside the worker), so nothing is enforced.
+std::vector<std::string> worker_resource_flags(const WorkerSpec& h) {
+  std::vector<std::string> args{"--memory", h.resources.memory > 0 ? number(h.resources.memory) : "0",
+                                "--enforce", "none"};
+  std::string others;
+  if (h.resources.gpus > 0) others = "gpus=" + number(h.resources.gpus);
+  for (const auto& [name, amount] : h.resources.other) others += (others.empty() ? "" : ",") + name + "=" + number(amount);
+  if (!others.empty()) args.insert(args.end(), {"--resources", others});
+  for (const auto& [key, value] : h.labels) args.insert(args.end(), {"--label", key + "=" + value});
+  if (!h.zone.empty()) args.insert(args.end(), {"--zone", h.zone});
+  return args;
+}
+
+// Why host `h` cannot be described by worker_resource_flags (names its flags could not
+// carry), or "".
+std::string inexpressible(const WorkerSpec& h) {
+  for (const auto& [name, amount] : h.resources.other) {
+    if (name.empty() || name.find_first_of(",= ") != std::string::npos || name == "cores" || name == "memory" ||
+        name == "gpus") {
+      return "resource name '" + name + "' cannot be passed to a worker (--resources NAME=AMOUNT,...)";
+    }
+  }
+  for (const auto& [key, value] : h.labels) {
+    if (key.empty() || key.find('=') != std::string::npos) {
+      return "label '" + key + "' cannot be passed to a worker (--label KEY=VALUE)";
+    }
+  }
+  if (h.zone.find_first_of(" \t,=") != std::string::npos) {
+    return "zone '" + h.zone + "' cannot be passed to a worker (--zone: no space, ',' or '=')";
+  }
+  return "";
+}
+
 void reap(pid_t pid, std::chrono::milliseconds grace) {
   const auto deadline = Clock::now() + grace;
   while (::waitpid(pid, nullptr, WNOHANG) == 0) {
@@ -127,7 +163,8 @@ class LocalCluster {
                                   "--speed", number(h.speed / scale), "--weight", number(h.weight),
                                   "--heartbeat", number(scenario_.recovery.heartbeat_interval * scale),
                                   "--secret-file", (dir_ / "secret").string()};
-    if (options_.verbose) args.push_back("--verbose");
+    for (std::string& flag : worker_resource_flags(h)) args.push_back(std::move(flag));
+    args.push_back(options_.verbose ? "--verbose" : "--quiet");
     return args;
   }
 
@@ -276,6 +313,9 @@ class PatientClient {
       }
       auto reply = client_->call(m, timeout);
       if (reply) return reply;
+      // The scheduler's answer (an ErrorReply: a Submit whose task fits no worker) is
+      // final: asked again, it would accept the job again.
+      if (client_->refused()) return reply;
       last = reply.error();
       client_.reset();
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -339,30 +379,29 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   if (scenario.autoscale.enabled && !scenario.faults.empty()) {
     return Error{scenario.source + ": autoscale with faults is not available in real mode yet (simulation only)"};
   }
-  // Refused rather than run differently: `fulcrum worker` advertises resources, labels and
-  // zones, but run --mode real does not pass a scenario's to its workers yet, nor draw
-  // task classes.
-  for (const HostGroup& g : scenario.cluster.groups) {
-    if (g.resources != Resources{} || !g.labels.empty() || !g.zone.empty()) {
-      return Error{scenario.source + ": cluster.hosts (" + g.name +
-                   "): resources, labels and zones are not available in run --mode real yet (simulation only)"};
+  // Host groups' resources, labels and zones reach the workers through their flags, and
+  // task requests, require and spread through the JobSpecs, as in simulation. What local
+  // processes cannot reproduce is refused rather than run differently.
+  if (!scenario.cluster.zones.empty()) {
+    return Error{scenario.source + ": cluster.zones: the latency and bandwidth between zones cannot be emulated by "
+                 "local processes (all on 127.0.0.1); to run in real mode, name each host group's zone (zone: NAME) "
+                 "without declaring cluster.zones (the simulation then has no zone links either)"};
+  }
+  for (const WorkerSpec& h : worker_specs(scenario.cluster)) {
+    if (const std::string why = inexpressible(h); !why.empty()) {
+      return Error{scenario.source + ": cluster.hosts (" + h.group + "): " + why};
     }
   }
-  if (!scenario.cluster.zones.empty()) {
-    return Error{scenario.source + ": cluster.zones: zones are not available in run --mode real yet (simulation only)"};
-  }
-  if (!scenario.trace.require.empty()) {
-    return Error{scenario.source + ": workload.require: labels and zones are not available in run --mode real yet "
-                 "(simulation only)"};
-  }
-  if (!scenario.classes.empty()) {
-    return Error{scenario.source + ": workload: task resources, require, spread and classes are not available in "
-                 "run --mode real yet (simulation only)"};
-  }
   for (const FaultSpec& f : scenario.faults) {
+    if (f.kind == FaultSpec::Kind::kLink && !f.zone.empty()) {
+      return Error{scenario.source + ":" + std::to_string(f.line) +
+                   ": faults: zone_outage with mode: partition is not available in real mode (cutting a local "
+                   "worker's link is not emulated); mode: crash is"};
+    }
     if (f.kind == FaultSpec::Kind::kSlowdown || f.kind == FaultSpec::Kind::kLink) {
       return Error{scenario.source + ":" + std::to_string(f.line) + ": faults: " + to_string(f.kind) +
-                   " faults are not available in real mode yet (crash, pause, leader_kill and random are)"};
+                   " faults are not available in real mode yet (crash, pause, leader_kill, random and zone_outage "
+                   "are)"};
     }
   }
   const double scale = scenario.real.time_scale;
@@ -444,7 +483,11 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
       }
       const double at = scenario_now();  // before the signal: its detection comes after
       const std::string host = e.kind == FaultEvent::Kind::kLeaderKill ? "" : hosts[e.host].name;
-      std::string detail = to_string(scenario.faults[e.fault].kind) + " fault, line " + std::to_string(scenario.faults[e.fault].line);
+      // As the simulator words it (sim/faults.cc): a zone outage names its zone.
+      const FaultSpec& spec = scenario.faults[e.fault];
+      std::string detail = (spec.zone.empty() ? to_string(spec.kind) + " fault"
+                                              : "zone_outage of zone " + spec.zone + " (crash)") +
+                           ", line " + std::to_string(spec.line);
       switch (e.kind) {
         case FaultEvent::Kind::kCrash:
           if (down[host]) continue;
@@ -510,13 +553,27 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
       dag_jobs.push_back(std::move(job));
     }
   }
+  // A synthetic arrival's task as the simulator submits it (sim/leader.cc): its class's
+  // size, request, require and spread drawn by TaskClassStream from the same seed, one
+  // arrival after the other (one core and the arrival's size without classes), running as
+  // the scenario's real.task.
+  TaskClassStream classes(scenario.classes, scenario.seed);
+  auto job_spec = [&](std::size_t j) {
+    if (!scenario.trace.type.empty()) return trace_job_spec(trace, j, scenario.trace, kind);
+    JobSpec spec;
+    spec.tasks.push_back(classes.next(Arrival{dag_jobs[j].submit, dag_jobs[j].tasks[0].flops}));
+    spec.tasks.back().kind = kind;
+    return spec;
+  };
   std::uint64_t submitted = 0;  // tasks the scheduler has accepted
   for (std::size_t j = 0; j < dag_jobs.size(); ++j) {
     const DagJob& job = dag_jobs[j];
     std::this_thread::sleep_until(wall(job.submit));
-    auto reply = client.call(Submit{trace_job_spec(trace, j, scenario.trace, kind)});
+    auto reply = client.call(Submit{job_spec(j)});
     if (!reply) {
-      // The scheduler may have journaled the job and died before answering: ask it.
+      // The scheduler may have journaled the job and died before answering, or accepted it
+      // as failed (a task that fits no worker: refused with task_unschedulable, as the
+      // simulator counts it): ask it.
       auto records = client.call(RecordsRequest{});
       if (!records || std::get<RecordsReply>(*records).tasks.size() <= submitted) {
         return Error{"submit: " + reply.error()};
@@ -557,7 +614,8 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   std::map<std::string, WorkerId> host_index;
   for (const WorkerSpec& h : hosts) {
     host_index[h.name] = static_cast<WorkerId>(out.workers.size());
-    out.workers.push_back({h.name, h.group, h.speed, h.slots, 0, 0, 0});
+    const Resources capacity = h.capacity();
+    out.workers.push_back({h.name, h.group, h.speed, h.slots, 0, 0, 0, capacity.memory, capacity.gpus});
   }
   // Records per host, whatever incarnations (processes) it went through.
   out.tasks = std::move(records.tasks);

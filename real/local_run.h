@@ -6,6 +6,11 @@
 // F / S x time_scale seconds of wall time (sleeping or burning a CPU, as the scenario's
 // `real.task` says), and arrivals are replayed at time x time_scale. Records are scaled
 // back by 1 / time_scale into scenario seconds, so summaries compare with the simulation.
+// Each worker offers its host's resources, labels and zone (fulcrum worker --memory,
+// --resources, --label, --zone), and the scheduler gets the tasks the simulator submits
+// (task classes drawn from the same seed, a file's requests and require). What local
+// processes cannot reproduce is refused: cluster.zones (latency between zones), partition
+// zone outages, slowdown and link faults, autoscaling with faults, platform files.
 // Every process started is stopped (SIGTERM, then SIGKILL) before this returns.
 #pragma once
 

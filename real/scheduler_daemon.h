@@ -60,6 +60,10 @@
 
 namespace fulcrum::real {
 
+// The exit code of a task that failed at submission because it fits no worker (reason
+// "unschedulable"; the Submit is answered with an ErrorReply naming it and the dimension).
+inline constexpr std::int32_t kUnschedulableExitCode = 126;
+
 struct SchedulerOptions {
   std::string listen = "127.0.0.1:0";  // port 0: pick a free one (see port())
   std::string journal_dir;             // required
@@ -138,6 +142,8 @@ class SchedulerDaemon {
   void on_task_started(const std::shared_ptr<Peer>& peer, const TaskStarted& m);
   void on_task_done(const std::shared_ptr<Peer>& peer, TaskDone& m);
   void on_submit(const std::shared_ptr<Peer>& peer, Submit& m);
+  std::string note_unschedulable(std::uint64_t job, std::uint64_t first, const JobSpec& spec);
+  std::string refusal_of(std::uint64_t first, std::uint32_t count) const;
   void on_status_request(const std::shared_ptr<Peer>& peer, const StatusRequest& m);
   void on_cancel_request(const std::shared_ptr<Peer>& peer, const CancelRequest& m);
   void on_records_request(const std::shared_ptr<Peer>& peer);
@@ -207,6 +213,10 @@ class SchedulerDaemon {
   // it; any other kTaskFailed notice (a timeout) is journaled when it is seen.
   std::unordered_set<std::uint64_t> failure_journaled_;
   std::vector<double> started_at_;  // when each task's TaskStarted arrived (-1: not yet)
+  // When the TaskDone that finished each task arrived (-1: not finished here): the end its
+  // TaskFinished record journals, which records report (the core's end is when the batch
+  // was applied, after the commit, when the worker may have started the next task).
+  std::vector<double> ended_at_;
   std::uint64_t next_job_ = 0;   // ids assigned when journaled, before the core applies
   std::uint64_t next_task_ = 0;
 

@@ -120,9 +120,13 @@ void SchedulerDaemon::on_task_done(const std::shared_ptr<Peer>& peer, TaskDone& 
   if (outcome.exit_code == 0) {
     const double start = t < started_at_.size() && started_at_[t] >= 0 ? started_at_[t] : table.tasks[t].dispatched;
     const JournalRecord record = TaskFinished{t, start, end, peer->name, table.tasks[t].attempts, outcome};
-    enqueue([this, peer, t, start, outcome = std::move(outcome)] {
+    enqueue([this, peer, t, start, end, outcome = std::move(outcome)] {
       durable_.outcomes[t] = outcome;
       const bool was_finished = core_->table().tasks[t].state == TaskState::kFinished;
+      if (!was_finished && core_->holds(t, peer->worker)) {
+        if (ended_at_.size() <= t) ended_at_.resize(t + 1, -1);
+        ended_at_[t] = end;
+      }
       core_->on_task_finished(now(), t, peer->worker, start);
       count_finished(t, was_finished);
     }, &record);
@@ -162,6 +166,10 @@ void SchedulerDaemon::on_submit(const std::shared_ptr<Peer>& peer, Submit& m) {
           peer->conn->send(ErrorReply{"Submit: request id '" + id + "' was already used for a different job"});
           return;
         }
+        if (const std::string refused = refusal_of(a.first_task, a.count); !refused.empty()) {
+          peer->conn->send(ErrorReply{"Submit: " + refused});
+          return;
+        }
         peer->conn->send(Submitted{a.job, a.first_task, a.count});
       });
       return;
@@ -198,8 +206,59 @@ void SchedulerDaemon::on_submit(const std::shared_ptr<Peer>& peer, Submit& m) {
     durable_.specs.insert(durable_.specs.end(), spec.tasks.begin(), spec.tasks.end());
     durable_.outcomes.resize(durable_.specs.size());
     durable_.finished_on.resize(durable_.specs.size());
+    if (const std::string refused = note_unschedulable(job, first, spec); !refused.empty()) {
+      peer->conn->send(ErrorReply{"Submit: " + refused});
+      return;
+    }
     peer->conn->send(Submitted{job, first, count});
   }, &record);
+}
+
+// A task that fits no worker the core knows failed at submission (task_unschedulable) and
+// its job's other tasks were cancelled. Each such task's outcome says why (reason
+// "unschedulable"), and the failure and the cancellation are journaled, so that a replay
+// that does not know the workers yet does not leave the task waiting. Returns the refusal
+// for the client ("" when every task fits).
+std::string SchedulerDaemon::note_unschedulable(std::uint64_t job, std::uint64_t first, const JobSpec& spec) {
+  const auto& table = core_->table();
+  bool any = false;
+  for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
+    const std::uint64_t t = first + i;
+    const Task& task = table.tasks[t];
+    if (task.state != TaskState::kFailed || task.attempts != 0) continue;
+    // The core's words, for this task alone: "task 0 ('name') fits no worker: memory: ...".
+    JobSpec alone;
+    alone.tasks.push_back(spec.tasks[i]);
+    alone.tasks.back().parents.clear();
+    alone.tasks.back().parent_bytes.clear();
+    alone.tasks.back().parent_comm.clear();
+    std::string why = core_->unschedulable(alone);
+    const std::size_t at = why.find("fits no worker");
+    why = "task " + std::to_string(t) + (at == std::string::npos ? " fits no worker" : " " + why.substr(at));
+    TaskOutcome outcome{kUnschedulableExitCode, "[unschedulable: " + why + "]\n", "unschedulable"};
+    durable_.outcomes[t] = outcome;
+    const JournalRecord failed = TaskFailed{t, task.end, 0, outcome, -1};
+    enqueue([] {}, &failed);
+    any = true;
+  }
+  if (!any) return "";
+  const JournalRecord cancelled = cancel_record(*core_, job, now());
+  enqueue([] {}, &cancelled);
+  return refusal_of(first, static_cast<std::uint32_t>(spec.tasks.size()));
+}
+
+// The refusal of the job whose tasks are first..first+count: its unschedulable tasks' lines.
+std::string SchedulerDaemon::refusal_of(std::uint64_t first, std::uint32_t count) const {
+  std::string out;
+  for (std::uint64_t t = first; t < first + count && t < durable_.outcomes.size(); ++t) {
+    const TaskOutcome& o = durable_.outcomes[t];
+    if (o.reason != "unschedulable") continue;
+    std::string line = o.output;
+    if (line.rfind("[unschedulable: ", 0) == 0) line = line.substr(16, line.size() - 16 - 2);
+    out += (out.empty() ? "" : "; ") + line;
+  }
+  if (!out.empty() && count > 1) out += " (the job's other tasks are cancelled)";
+  return out;
 }
 
 void SchedulerDaemon::on_status_request(const std::shared_ptr<Peer>& peer, const StatusRequest& m) {
@@ -243,6 +302,10 @@ void SchedulerDaemon::on_records_request(const std::shared_ptr<Peer>& peer) {
     // A completion restored from the journal names its worker; credit the worker of that
     // name that is connected now, if any.
     for (TaskRecord& t : records.tasks) {
+      // The end its TaskFinished record journals, as a replay restores it (see ended_at_).
+      if (t.state == TaskState::kFinished && t.id < ended_at_.size() && ended_at_[t.id] >= t.start && ended_at_[t.id] >= 0) {
+        t.end = ended_at_[t.id];
+      }
       if (t.worker != kNoWorker || t.id >= durable_.finished_on.size() || durable_.finished_on[t.id].empty()) continue;
       for (WorkerId w = core_->cluster().size(); w-- > 0;) {
         if (core_->cluster().worker(w).spec.name == durable_.finished_on[t.id]) {

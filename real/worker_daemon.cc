@@ -6,12 +6,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <vector>
+
+#include "real/worker_resources.h"
 
 namespace fulcrum::real {
 
 WorkerDaemon::WorkerDaemon(asio::io_context& io, WorkerOptions options)
     : io_(io), options_(std::move(options)), executor_(io, options_.worker.speed), retry_timer_(io), heartbeat_timer_(io) {
   if (options_.worker.name.empty()) options_.worker.name = "worker-" + std::to_string(::getpid());
+  local_ = LocalQueue(options_.worker.capacity());
 }
 
 void WorkerDaemon::log(const std::string& line) const {
@@ -73,6 +77,19 @@ Expected<bool> WorkerDaemon::start() {
   if (!(options_.worker.speed > 0)) return Error{"--speed: must be positive"};
   if (!(options_.worker.weight >= 0) || !std::isfinite(options_.worker.weight)) {
     return Error{"--weight: must be a number >= 0 (0: speed x slots)"};
+  }
+  if (const std::string bad = first_bad_amount(options_.worker.resources); !bad.empty()) {
+    return Error{(bad == "memory" ? "--memory" : "--resources " + bad) + ": must be a finite number >= 0"};
+  }
+  if (!enforcer_) {
+    auto enforcer = Enforcer::create(options_.enforce, options_.cgroup_paths);
+    if (!enforcer) return Error{enforcer.error()};
+    enforcer_ = std::move(*enforcer);
+  }
+  // Said whatever --verbose says (unless --quiet): what it offers and how it holds tasks to their requests.
+  if (options_.announce || options_.verbose) {
+    std::fprintf(stderr, "fulcrum worker %s: offers %s; enforcement %s\n", options_.worker.name.c_str(),
+                 describe_offer().c_str(), enforcer_->description().c_str());
   }
   endpoint_ = *endpoint;
   if (!options_.secret_file.empty()) {
@@ -149,7 +166,8 @@ void WorkerDaemon::on_closed(const std::string& reason) {
   }
   registered_ = false;
   conn_.reset();
-  queue_.clear();
+  for (const auto& [task, spec] : waiting_) local_.remove(task);
+  waiting_.clear();
   reconnect_later();
 }
 
@@ -171,13 +189,35 @@ void WorkerDaemon::on_message(Message&& message) {
       return;
     }
     log("dispatch of task " + std::to_string(dispatch->task) + " in epoch " + std::to_string(dispatch->epoch));
-    queue_.emplace_back(dispatch->task, std::move(dispatch->spec));
+    const std::uint64_t t = dispatch->task;
+    if (waiting_.count(t) || running_.count(t)) {
+      log("ignored a second dispatch of task " + std::to_string(t) + " (it is here already)");
+      return;
+    }
+    std::string misfit = first_bad_amount(dispatch->spec.request);
+    if (!misfit.empty()) {
+      refuse(t, dispatch->spec, "its request of " + misfit + " is not a finite number >= 0");
+      return;
+    }
+    misfit = local_.misfit(dispatch->spec.request);
+    if (!misfit.empty()) {
+      refuse(t, dispatch->spec, misfit);
+      return;
+    }
+    local_.push(t, dispatch->spec.request);
+    waiting_.emplace(t, std::move(dispatch->spec));
     start_queued();
   } else if (auto* cancel = std::get_if<CancelTask>(&message)) {
     if (cancel->epoch < epoch_) return;
     const std::uint64_t t = cancel->task;
-    if (!executor_.cancel(t)) {
-      std::erase_if(queue_, [t](const auto& entry) { return entry.first == t; });
+    // Running: killed (or, if its start failed, its failure report is dropped).
+    if (executor_.cancel(t) || running_.count(t)) {
+      running_.erase(t);
+      local_.finished(t);
+      if (enforcer_) enforcer_->finish(t, nullptr);
+    } else if (local_.remove(t)) {
+      waiting_.erase(t);
+    } else {
       unreported_.erase(t);
     }
     start_queued();
@@ -200,22 +240,111 @@ void WorkerDaemon::on_message(Message&& message) {
 }
 
 void WorkerDaemon::start_queued() {
-  while (!queue_.empty() && executor_.running() < static_cast<std::size_t>(options_.worker.slots)) {
-    auto [task, desc] = std::move(queue_.front());
-    queue_.pop_front();
-    if (conn_) conn_->send(TaskStarted{task});
-    const auto started = std::chrono::steady_clock::now();
-    executor_.start(task, desc, [this, started](std::uint64_t t, TaskOutcome outcome) {
-      ++(outcome.exit_code == 0 ? completed_ : failed_);
-      task_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      if (conn_ && registered_) {
-        conn_->send(TaskDone{t, std::move(outcome)});
-      } else {
-        unreported_[t] = std::move(outcome);
-      }
-      start_queued();
-    });
+  std::vector<TaskId> ready;
+  local_.start_ready(ready);
+  for (TaskId t : ready) {
+    auto node = waiting_.extract(t);
+    run(t, node.mapped());
   }
+}
+
+void WorkerDaemon::run(std::uint64_t task, const TaskSpec& spec) {
+  if (conn_) conn_->send(TaskStarted{task});
+  running_.insert(task);
+  const auto started = std::chrono::steady_clock::now();
+  Confinement confine;
+  if (spec.kind == TaskKind::kCommand && enforcer_) {
+    auto prepared = enforcer_->prepare(task, spec.request);
+    if (!prepared) {
+      // Not run unconfined: the attempt fails (and is retried), saying why.
+      asio::post(io_, [this, task, started, why = prepared.error()] {
+        if (!running_.count(task)) return;  // cancelled meanwhile
+        on_done(task, TaskOutcome{127, "[could not start: " + why + "]\n", ""}, started);
+      });
+      return;
+    }
+    confine = std::move(*prepared);
+  }
+  executor_.start(task, spec, [this, started](std::uint64_t t, TaskOutcome outcome) {
+    on_done(t, std::move(outcome), started);
+  }, confine);
+}
+
+void WorkerDaemon::on_done(std::uint64_t task, TaskOutcome outcome, std::chrono::steady_clock::time_point started) {
+  running_.erase(task);
+  local_.finished(task);
+  if (enforcer_ && enforcer_->finish(task, &outcome)) {
+    ++out_of_memory_;
+    log("task " + std::to_string(task) + " ran out of memory");
+  }
+  ++(outcome.exit_code == 0 ? completed_ : failed_);
+  task_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  report(task, std::move(outcome));
+  start_queued();
+}
+
+void WorkerDaemon::report(std::uint64_t task, TaskOutcome outcome) {
+  if (conn_ && registered_) {
+    conn_->send(TaskDone{task, std::move(outcome)});
+  } else {
+    unreported_[task] = std::move(outcome);
+  }
+}
+
+namespace {
+
+double amount_of(const Resources& r, const std::string& dimension) {
+  if (dimension == "cores") return r.cores;
+  if (dimension == "memory") return r.memory;
+  if (dimension == "gpus") return r.gpus;
+  const auto it = r.other.find(dimension);
+  return it == r.other.end() ? 0 : it->second;
+}
+
+std::string amount_text(const std::string& dimension, double amount) {
+  if (dimension == "memory") return format_bytes(amount);
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", amount);
+  return text;
+}
+
+}  // namespace
+
+// `why`: the dimension that does not fit, or a sentence.
+void WorkerDaemon::refuse(std::uint64_t task, const TaskSpec& spec, const std::string& why) {
+  ++refused_;
+  ++failed_;
+  std::string line;
+  if (why.find(' ') == std::string::npos) {
+    const Resources capacity = options_.worker.capacity();
+    line = "[refused by worker " + options_.worker.name + ": the task asks for " + why + " " +
+           amount_text(why, amount_of(spec.request, why)) + ", the worker has " +
+           amount_text(why, amount_of(capacity, why)) + " in all: it can never run here]\n";
+  } else {
+    line = "[refused by worker " + options_.worker.name + ": " + why + "]\n";
+  }
+  log("refused task " + std::to_string(task) + ": " + line.substr(0, line.size() - 1));
+  report(task, TaskOutcome{kRefusedExitCode, std::move(line), "unfit"});
+}
+
+std::string WorkerDaemon::describe_offer() const {
+  const WorkerSpec& w = options_.worker;
+  char cores[32];
+  std::snprintf(cores, sizeof cores, "%d", w.slots);
+  std::string text = std::string("cores=") + cores + " memory=" + format_bytes(w.resources.memory);
+  char amount[32];
+  std::snprintf(amount, sizeof amount, "%g", w.resources.gpus);
+  text += std::string(" gpus=") + amount;
+  for (const auto& [name, value] : w.resources.other) {
+    std::snprintf(amount, sizeof amount, "%g", value);
+    text += " " + name + "=" + amount;
+  }
+  if (!w.zone.empty()) text += ", zone " + w.zone;
+  if (!w.labels.empty()) {
+    text += ", labels";
+    for (const auto& [key, value] : w.labels) text += " " + key + "=" + value;
+  }
+  return text;
 }
 
 void WorkerDaemon::heartbeat() {
@@ -240,13 +369,39 @@ std::string WorkerDaemon::render_metrics() const {
   m.gauge("fulcrum_worker_connected", "1 while registered with a scheduler", conn_ && registered_ ? 1 : 0);
   m.gauge("fulcrum_worker_epoch", "The newest scheduler epoch seen", static_cast<double>(epoch_));
   m.gauge("fulcrum_worker_running_tasks", "Tasks running now", static_cast<double>(executor_.running()));
-  m.gauge("fulcrum_worker_queued_tasks", "Tasks dispatched here and not started yet", static_cast<double>(queue_.size()));
+  m.gauge("fulcrum_worker_queued_tasks", "Tasks dispatched here and not started yet", static_cast<double>(waiting_.size()));
   m.gauge("fulcrum_worker_unreported_tasks", "Results waiting for the scheduler to come back",
           static_cast<double>(unreported_.size()));
   m.counter("fulcrum_worker_tasks_completed_total", "Task runs that ended with exit code 0",
             static_cast<double>(completed_));
-  m.counter("fulcrum_worker_tasks_failed_total", "Task runs that ended otherwise (non-zero exit, timeout, killed)",
+  m.counter("fulcrum_worker_tasks_failed_total",
+            "Task runs that ended otherwise (non-zero exit, timeout, killed, out of memory, refused)",
             static_cast<double>(failed_));
+  m.counter("fulcrum_worker_tasks_refused_total", "Dispatches refused: their request can never fit this worker",
+            static_cast<double>(refused_));
+  m.counter("fulcrum_worker_tasks_oom_total", "Task runs that ran out of their memory request (reason oom)",
+            static_cast<double>(out_of_memory_));
+  m.family("fulcrum_worker_enforcement", MetricType::kGauge,
+           "1 for the way task requests are enforced here (cgroup_v2, cgroup_v1, rlimit, none), 0 for the others");
+  for (EnforcementMode mode : kEnforcementModes) {
+    m.sample({{"mode", enforcement_name(mode)}}, enforcer_ && enforcer_->mode() == mode ? 1 : 0);
+  }
+  const Resources& capacity = local_.capacity();
+  const Resources& free = local_.free();
+  m.family("fulcrum_worker_capacity", MetricType::kGauge,
+           "What this worker offers, by resource (cores, memory in bytes: +Inf when not limited, gpus, others)");
+  m.sample({{"resource", "cores"}}, capacity.cores);
+  m.sample({{"resource", "memory"}}, capacity.memory);
+  m.sample({{"resource", "gpus"}}, capacity.gpus);
+  for (const auto& [name, amount] : capacity.other) m.sample({{"resource", name}}, amount);
+  m.family("fulcrum_worker_free", MetricType::kGauge, "What its running tasks leave free, by resource");
+  m.sample({{"resource", "cores"}}, free.cores);
+  m.sample({{"resource", "memory"}}, free.memory);
+  m.sample({{"resource", "gpus"}}, free.gpus);
+  for (const auto& [name, amount] : capacity.other) {
+    const auto it = free.other.find(name);
+    m.sample({{"resource", name}}, it == free.other.end() ? amount : it->second);
+  }
   m.family("fulcrum_worker_task_seconds", MetricType::kHistogram, "Wall time of each task run here");
   m.histogram(task_seconds_);
   return m.take();

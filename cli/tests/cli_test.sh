@@ -62,6 +62,19 @@ expect_error 2 "cycle.json.*cycle: " -- validate "$tmp/dag.yaml"
 expect_error 2 "no_such_journal: cannot open" -- journal dump "$tmp/no_such_journal"
 expect_error 2 "not a fulcrum journal" -- journal dump "$tmp/dag.yaml"
 expect_error 2 "PATH or --zk" -- journal dump
+# Real-mode job requests (docs/real/index.md): refused before any scheduler is contacted.
+expect_error 2 "--request: memory: '4Gb': unknown unit 'Gb'" -- submit --request cores=1,memory=4Gb -- true
+expect_error 2 "--request: 'gpus' is not NAME=AMOUNT" -- submit --request gpus -- true
+expect_error 2 "--require: 'ssd' is not KEY=VALUE" -- submit --require ssd -- true
+printf '{"tasks": [{"command": "true", "request": {"memory": "12 parsecs"}}]}' >"$tmp/job.json"
+expect_error 2 "job.json: tasks\[0\].request.memory: '12 parsecs': unknown unit" -- submit --file "$tmp/job.json"
+printf '{"tasks": [{"command": "true"}, {"command": "true", "spread": "rack"}]}' >"$tmp/job.json"
+expect_error 2 "job.json: tasks\[1\].spread: must be \"zone\", \"host\" or \"none\"" -- submit --file "$tmp/job.json"
+printf '{"tasks": [{"command": "true", "require": {"disk": ["ssd"]}}]}' >"$tmp/job.json"
+expect_error 2 "job.json: tasks\[0\].require.disk: must be a string" -- submit --file "$tmp/job.json"
+printf '{"tasks": [{"command": "true", "request": {"cores": -2}}]}' >"$tmp/job.json"
+expect_error 2 "job.json: tasks\[0\].request.cores: must be a finite number >= 0" -- submit --file "$tmp/job.json"
+expect_error 2 "--request and --require are for a command" -- submit --file "$tmp/job.json" --request cores=2
 
 # Happy paths.
 if ! "$FULCRUM" run --set workload.tasks=200 --out "$tmp/out" >"$tmp/summary.txt" ||

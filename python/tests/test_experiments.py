@@ -1,4 +1,4 @@
-"""Tests of the experiment scripts experiments/{heterogeneous,faults,workflows}.py: each runs
+"""Tests of the experiment scripts experiments/{heterogeneous,faults,workflows,packing}.py: each runs
 with --quick into a temporary folder (run with PYTHONPATH=build/python and Debian's
 /usr/bin/python3)."""
 
@@ -11,6 +11,8 @@ import pytest
 from quick_runs import REPO, run_quick
 
 WFCOMMONS = os.path.join(os.path.dirname(REPO), "shared", "workloads", "wfcommons")
+ALIBABA = os.path.join(os.path.dirname(REPO), "shared", "workloads", "traces",
+                       "alibaba-v2017-batch_task.derived.csv.gz")
 
 
 def nonempty(path) -> bool:
@@ -108,3 +110,61 @@ def test_workflows_quick(tmp_path):
         # 1 % of the critical path on both; the classics put critical tasks on slow hosts)
         assert heft["makespan"] <= 1.01 * g.drop("heft")["makespan"].min(), wf
         assert heft["ratio"] < 1.05, wf
+
+
+# ---------------------------------------------------------------- packing.py
+
+@pytest.mark.skipif(not os.path.isfile(ALIBABA), reason="../shared/workloads/traces (Alibaba v2017) is missing")
+def test_packing_quick(tmp_path):
+    p = run_quick("packing.py", tmp_path)
+    assert "tetris" in p.stdout and "zone outage" in p.stdout
+    for name in ("packing_synthetic.csv", "packing_alibaba.csv", "packing_outage.csv", "packing.png",
+                 "packing_alibaba.png", "packing_outage.png"):
+        assert nonempty(tmp_path / name), name
+    policies = ["binpack", "spread", "tetris", "first_fit", "jsq:late", "jsq:local"]
+
+    syn = pd.read_csv(tmp_path / "packing_synthetic.csv")
+    for col in ("load", "queue", "policy", "response_mean", "response_mean_ci95", "response_p99",
+                "utilisation_cores", "utilisation_memory", "fragmentation", "large_response_p99",
+                "saturated", "n", "invalid"):
+        assert col in syn.columns
+    assert set(syn["policy"]) == set(policies) and set(syn["queue"]) == {"strict", "skip_ahead"}
+    assert sorted(syn["load"].unique()) == [0.6, 0.8]
+    assert len(syn) == 2 * 2 * len(policies)
+    # every run is valid (nothing lost, no crash) and every seed counted
+    assert (syn["invalid"] == 0).all() and (syn["n"] == 3).all()
+    assert (syn["tasks_completed"] == syn["tasks_submitted"]).all() and (syn["tasks_unschedulable"] == 0).all()
+    assert (syn["response_p99"] >= syn["response_mean"]).all()
+    for m in ("utilisation_cores", "utilisation_memory", "fragmentation"):
+        assert syn[m].between(0, 1).all(), m
+    assert (syn["utilisation_cores"] <= syn["load"] * 1.05).all()
+    r = syn.set_index(["load", "queue", "policy"])
+    # measured (quick): jsq with local FIFO queues strands capacity behind heads that do not
+    # fit: 0.50 of the cores against 0.61-0.72 with late binding at load 0.8
+    for q in ("strict", "skip_ahead"):
+        assert r.loc[(0.8, q, "jsq:local"), "utilisation_cores"] < r.loc[(0.8, q, "jsq:late"), "utilisation_cores"] - 0.05
+    # binpack leaves whole hosts free: less stranded capacity than spread (0.13 against 0.28)
+    assert r.loc[(0.6, "skip_ahead", "binpack"), "fragmentation"] < r.loc[(0.6, "skip_ahead", "spread"), "fragmentation"]
+    # skip-ahead lets small tasks past a large head: far lower mean response than strict at 0.8
+    for pol in ("binpack", "spread", "tetris"):
+        assert r.loc[(0.8, "skip_ahead", pol), "response_mean"] < 0.5 * r.loc[(0.8, "strict", pol), "response_mean"]
+
+    ali = pd.read_csv(tmp_path / "packing_alibaba.csv")
+    assert list(ali["policy"]) == ["binpack", "spread", "tetris", "first_fit", "jsq:late"]
+    assert (ali["queue"] == "strict").all()
+    assert (ali["invalid"] == 0).all() and (ali["n"] == 2).all()
+    assert (ali["tasks_completed"] == ali["tasks_submitted"]).all()
+    # sub-core tasks share cores when a host runs more tasks than cores: run time >= span
+    assert (ali["stretch"] >= 1 - 1e-9).all()
+
+    out = pd.read_csv(tmp_path / "packing_outage.csv")
+    assert set(out["policy"]) == {"binpack", "spread", "tetris", "jsq:late"}
+    assert set(out["spread"]) == {"none", "zone"} and len(out) == 8
+    assert (out["invalid"] == 0).all() and (out["n"] == 2).all()
+    # the outage loses nothing: every task ends, none fails for good, some are retried
+    assert (out["tasks_completed"] == out["tasks_submitted"]).all() and (out["tasks_failed"] == 0).all()
+    assert (out["tasks_retried"] > 0).all() and (out["jobs_hit"] > 0).all()
+    assert (out["response_mean"] >= out["baseline_response_mean"] * 0.999).all()
+    o = out.set_index(["policy", "spread"])
+    # binpack fills zone z0 first; spreading a job over zones puts less of it there
+    assert o.loc[("binpack", "zone"), "wasted_work"] < o.loc[("binpack", "none"), "wasted_work"]

@@ -59,10 +59,10 @@ std::vector<JournalRecord> sample_records() {
 const std::vector<std::string> kSampleText = {
     "JobAccepted job=0 submit=1.5 spec.tasks=[{kind=command command=\"echo \\\"hi\\\"\" timeout=5.0} "
     "{kind=sleep flops=1000000000.0 parents=[0]}] spec.name=\"\" request_id=\"tok000001\"",
-    "TaskFinished task=0 start=2.0 end=2.5 worker=\"w1\" attempts=1 outcome.exit_code=0 outcome.output=\"hi\\n\"",
-    "TaskFailed task=1 end=3.25 attempts=4 outcome.exit_code=124 outcome.output=\"bad \xEF\xBF\xBD byte\" start=-1.0",
+    "TaskFinished task=0 start=2.0 end=2.5 worker=\"w1\" attempts=1 outcome.exit_code=0 outcome.output=\"hi\\n\" outcome.reason=\"\"",
+    "TaskFailed task=1 end=3.25 attempts=4 outcome.exit_code=124 outcome.output=\"bad \xEF\xBF\xBD byte\" outcome.reason=\"\" start=-1.0",
     "JobCancelled job=0 time=4.0 attempts=[] starts=[]",
-    "TaskFinished task=0 start=5.0 end=6.0 worker=\"w2\" attempts=2 outcome.exit_code=0 outcome.output=\"\"",
+    "TaskFinished task=0 start=5.0 end=6.0 worker=\"w2\" attempts=2 outcome.exit_code=0 outcome.output=\"\" outcome.reason=\"\"",
 };
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -156,7 +156,7 @@ TEST_F(JournalDumpTest, JsonLinesHoldTheTypeAndEveryField) {
   EXPECT_EQ(job["spec"]["tasks"][1]["parents"], json::array({0}));
   const json done = json::parse(lines[1]);
   EXPECT_EQ(done, json::parse(R"({"type": "TaskFinished", "task": 0, "start": 2.0, "end": 2.5, "worker": "w1",
-                                  "attempts": 1, "outcome": {"exit_code": 0, "output": "hi\n"}})"));
+                                  "attempts": 1, "outcome": {"exit_code": 0, "output": "hi\n", "reason": ""}})"));
   EXPECT_EQ(json::parse(lines[2])["outcome"]["exit_code"], 124);
   EXPECT_EQ(json::parse(lines[3]), json::parse(R"({"type": "JobCancelled", "job": 0, "time": 4.0, "attempts": [], "starts": []})"));
 }
