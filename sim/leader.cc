@@ -94,6 +94,7 @@ void Simulation::scheduler_loop() {
     }
   }
   if (progress_) progress_(total, total);
+  scheduler_done_ = true;
   scheduler_mailbox_->set_receiver(nullptr);
   if (ticker_) ticker_->kill();
   ticker_ = nullptr;

@@ -158,6 +158,10 @@ class Simulation {
   // dispatched a task whose request does not fit its capacity, which the core's
   // feasibility must have prevented.
   const std::string& error() const { return error_; }
+  // Whether the scheduler's loop ended as a run ends (every task done, or no host can come
+  // back), rather than SimGrid running out of events first.
+  bool scheduler_done() const { return scheduler_done_; }
+  std::uint64_t tasks_unfinished() const { return core_->tasks_unfinished(); }
 
  private:
   static double now() { return sg4::Engine::get_clock(); }
@@ -252,6 +256,7 @@ class Simulation {
   std::vector<EventRecord> events_;
   bool arrivals_done_ = false;
   bool stop_sent_ = false;
+  bool scheduler_done_ = false;
   std::uint64_t progress_count_ = 0;
   std::uint64_t retried_before_ = 0;
   double wasted_before_ = 0;
