@@ -106,6 +106,12 @@ int cmd_run(ScenarioArgs args, const std::string& policy, std::optional<std::uin
     std::cerr << "error: --metrics-port and --metrics-port-file need --mode real\n";
     return kExitBadInput;
   }
+  if (mode == "real") {
+    if (auto runs = real::check_runs_locally(*scenario); !runs) {
+      std::cerr << "error: " << runs.error() << "\n";
+      return kExitBadInput;
+    }
+  }
   real_options.binary = self_path();
   if (!real_options.metrics_port_file.empty() && real_options.metrics_port < 0) real_options.metrics_port = 0;
   auto records = mode == "real" ? real::run_local(*scenario, real_options)

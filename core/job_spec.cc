@@ -22,6 +22,9 @@ Expected<bool> check_job_spec(const JobSpec& job) {
     if (!size_ok(t.flops)) return Error{where + ": flops must be a finite number >= 0"};
     if (!size_ok(t.timeout)) return Error{where + ": timeout must be a finite number >= 0"};
     if (!std::isfinite(t.priority)) return Error{where + ": priority must be finite"};
+    if (const std::string bad = first_bad_amount(t.request); !bad.empty()) {
+      return Error{where + ": request " + bad + " must be a finite number >= 0"};
+    }
     for (double b : t.parent_bytes) {
       if (!size_ok(b)) return Error{where + ": parent_bytes must be finite numbers >= 0"};
     }

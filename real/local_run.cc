@@ -372,7 +372,7 @@ void die_with_parent_if_asked() {
   }).detach();
 }
 
-Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& options) {
+Expected<bool> check_runs_locally(const Scenario& scenario) {
   if (!scenario.cluster.platform.empty()) {
     return Error{scenario.source + ": cluster.platform: real mode needs host groups (cluster.hosts), not a platform file"};
   }
@@ -404,6 +404,11 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
                    "are)"};
     }
   }
+  return true;
+}
+
+Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& options) {
+  if (auto runs = check_runs_locally(scenario); !runs) return Error{runs.error()};
   const double scale = scenario.real.time_scale;
   // Under $TMPDIR (else /tmp): whoever starts a run that may be SIGKILLed, which leaves
   // the folder behind, can have it made in a folder of their own.

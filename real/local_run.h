@@ -31,6 +31,11 @@ struct LocalRunOptions {
   std::string metrics_port_file;
 };
 
+// Whether local processes can run `scenario` as the simulation would: an error naming the
+// key (a platform file, zone links, partition and slowdown faults...) otherwise. run_local
+// checks it first; the CLI asks before starting anything, to tell bad input from a failure.
+Expected<bool> check_runs_locally(const Scenario& scenario);
+
 Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& options);
 
 // Set by run_local in its daemons' environment to its pid: a daemon started with it exits

@@ -29,7 +29,9 @@ inline constexpr std::uint8_t kWireVersion = 8;  // 2: TaskRecord carries flops 
                                                  // 6: Register carries the whole WorkerSpec;
                                                  // 7: Submit and Dispatch carry JobSpec/TaskSpec;
                                                  // 8: TaskSpec and WorkerSpec carry resources,
-                                                 //    labels, zone, require, spread
+                                                 //    labels, zone, require, spread;
+                                                 //    records their requests and use,
+                                                 //    TaskOutcome its reason
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---

@@ -48,6 +48,15 @@ workload: {rate: 1, tasks: 10}
 policy: fastest_first
 Y
 expect_error 2 "policy.yaml:3: policy: .*unknown policy 'fastest_first'" -- run "$tmp/policy.yaml"
+
+# What local processes cannot emulate is bad input for --mode real, refused before any daemon starts.
+cat >"$tmp/zones.yaml" <<'Y'
+cluster:
+  hosts: [{count: 2, zone: a}]
+  zones: {a: {latency: 0.001}}
+workload: {rate: 1, tasks: 10}
+Y
+expect_error 2 "zones.yaml: cluster.zones: the latency and bandwidth between zones" -- run --mode real "$tmp/zones.yaml"
 expect_error 2 "no_such.yaml: cannot read" -- run "$tmp/no_such.yaml"
 expect_error 2 "cannot read|No such file" -- compare "$tmp/no_such.yaml"
 expect_error 2 "power_of_d" -- compare --policies "jsq,power_of_d:d=0" --set workload.tasks=10

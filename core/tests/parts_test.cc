@@ -2,9 +2,11 @@
 // quarantine, recovery tracking, the load account and the queue discipline.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "core/failure_detector.h"
+#include "core/job_spec.h"
 #include "core/load_account.h"
 #include "core/quarantine.h"
 #include "core/local_queue.h"
@@ -272,12 +274,6 @@ TEST(SchedulerStates, AFailedAttemptWaitsInBackoffThenIsPendingAgain) {
   EXPECT_EQ(s.table().tasks[0].attempts, 2u);
 }
 
-}  // namespace
-}  // namespace fulcrum
-
-namespace fulcrum {
-namespace {
-
 // The worker-side rule: the head starts when its whole request fits what is free, in
 // every dimension, and holds those behind it until then.
 TEST(LocalQueue, StartsTheHeadWhileItFitsInEveryDimension) {
@@ -313,6 +309,26 @@ TEST(LocalQueue, AHeadThatDoesNotFitHoldsTheRestAndMemoryZeroIsNotLimited) {
   started.clear();
   q.start_ready(started);
   EXPECT_EQ(started, (std::vector<TaskId>{2}));
+}
+
+// A submission is checked before the core sees it: a request amount that is negative,
+// NaN or infinite would corrupt every sum of free capacity.
+TEST(CheckJobSpec, RefusesBadRequestAmountsNamingTaskAndDimension) {
+  JobSpec job;
+  job.tasks.resize(2);
+  EXPECT_TRUE(check_job_spec(job));
+  job.tasks[1].request.memory = -1;
+  auto bad = check_job_spec(job);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), "task 1: request memory must be a finite number >= 0");
+  job.tasks[1].request.memory = 0;
+  job.tasks[0].request.other["licence"] = std::nan("");
+  bad = check_job_spec(job);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), "task 0: request licence must be a finite number >= 0");
+  job.tasks[0].request.other["licence"] = 0;
+  job.tasks[0].request.cores = INFINITY;
+  EXPECT_FALSE(check_job_spec(job));
 }
 
 }  // namespace

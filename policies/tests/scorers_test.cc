@@ -215,7 +215,9 @@ TEST(Scorers, EachPickIsTheBestScoredFittingWorkerByBruteForce) {
           ++placed;
         }
         EXPECT_GT(placed, 50) << c.policy;  // not vacuous
-        if (seed == 20) EXPECT_GT(waited, 0) << c.policy;  // full clusters were seen too
+        if (seed == 20) {
+          EXPECT_GT(waited, 0) << c.policy;  // full clusters were seen too
+        }
       }
     }
   }

@@ -562,8 +562,12 @@ TEST(WfCommonsRequests, Schema15CoresAndMemory) {
   for (std::size_t i = 0; i < requests.size(); ++i) {
     EXPECT_EQ(requests[i].cores, 1);
     total += requests[i].memory;
-    if (job->tasks[i].name == "split_fasta_ID000001") EXPECT_EQ(requests[i].memory, 9000000);
-    if (job->tasks[i].name == "blastall_ID000237") EXPECT_EQ(requests[i].memory, 1202000000);
+    if (job->tasks[i].name == "split_fasta_ID000001") {
+      EXPECT_EQ(requests[i].memory, 9000000);
+    }
+    if (job->tasks[i].name == "blastall_ID000237") {
+      EXPECT_EQ(requests[i].memory, 1202000000);
+    }
   }
   EXPECT_EQ(total, 314864000000.0);
   // Pegasus epigenomics records neither: one core, memory not given.
