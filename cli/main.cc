@@ -68,11 +68,15 @@ int cmd_validate(const ScenarioArgs& args) {
   }
   if (!scenario->trace.type.empty()) {
     // A file workload is read too, so that a bad trace or workflow fails here, not mid-run.
-    auto jobs = load_jobs(scenario->trace);
-    if (!jobs) {
-      std::cerr << "error: " << jobs.error() << "\n";
+    auto traced = load_trace_jobs(scenario->trace);
+    if (traced) {
+      if (auto fits = check_rigid_jobs_fit(*traced, worker_specs(scenario->cluster)); !fits) traced = Error{fits.error()};
+    }
+    if (!traced) {
+      std::cerr << "error: " << traced.error() << "\n";
       return kExitBadInput;
     }
+    const std::vector<DagJob>* jobs = &traced->jobs;
     std::size_t tasks = 0;
     for (const DagJob& j : *jobs) tasks += j.tasks.size();
     std::cout << fmt::format("{}: ok ({} hosts, {} workload: {} jobs, {} tasks, policy {}, seed {})\n",

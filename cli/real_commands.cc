@@ -102,7 +102,8 @@ Expected<std::map<std::string, std::string>> read_require(const nlohmann::json& 
 }
 
 // A job file: {"tasks": [{"command": "...", "timeout": 5, "parents": [0],
-// "request": {"cores": 2, "memory": "4GiB"}, "require": {"disk": "ssd"}, "spread": "zone"}, ...]}.
+// "request": {"cores": 2, "memory": "4GiB"}, "require": {"disk": "ssd"}, "spread": "zone"}, ...]},
+// with "gang": true for a rigid job (its tasks start together; docs/backfilling.md).
 Expected<JobSpec> read_job_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Error{path + ": cannot read file"};
@@ -116,9 +117,17 @@ Expected<JobSpec> read_job_file(const std::string& path) {
     return Error{path + ": expected {\"tasks\": [{\"command\": ...}, ...]}"};
   }
   JobSpec job;
+  for (const auto& [key, value] : j.items()) {
+    if (key != "tasks" && key != "gang") return Error{path + ": unknown key '" + key + "' (tasks, gang)"};
+  }
+  if (j.contains("gang")) {
+    if (!j["gang"].is_boolean()) return Error{path + ": gang: must be true or false"};
+    job.gang = j["gang"].get<bool>();
+  }
   for (std::size_t i = 0; i < j["tasks"].size(); ++i) {
     const auto& t = j["tasks"][i];
     const std::string where = path + ": tasks[" + std::to_string(i) + "]";
+    if (job.gang && t.is_object() && t.contains("parents")) return Error{where + ": a gang's tasks cannot have parents"};
     if (!t.is_object() || !t.contains("command") || !t["command"].is_string()) {
       return Error{where + ": needs a string \"command\""};
     }
@@ -441,14 +450,23 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
                      "(default: one core)");
   submit->add_option("--require", task_needs->second,
                      "A label KEY=VALUE its worker must carry; zone=NAME: the worker's zone (repeatable)");
+  auto gang = std::make_shared<unsigned>(0);
+  submit->add_option("--gang", *gang,
+                     "Run the command N times at once, as one rigid job (a gang): each copy sees FULCRUM_RANK, "
+                     "FULCRUM_SIZE and FULCRUM_HOSTS (docs/backfilling.md)")
+      ->check(CLI::Range(1u, 1000000u));
   auto request_id = std::make_shared<std::string>();
   submit->add_option("--request-id", *request_id,
                      "Name this submission (default: a random one): the scheduler accepts a name once, so a retry "
                      "cannot make a second job");
-  runners.emplace_back(submit, [a = submit_args, call_retrying, request_id, task_needs] {
+  runners.emplace_back(submit, [a = submit_args, call_retrying, request_id, task_needs, gang] {
     JobSpec job;
     if (!a->file.empty() && (!task_needs->first.empty() || !task_needs->second.empty())) {
       std::cerr << "error: --request and --require are for a command; a job file gives each task's own\n";
+      return kExitBadInput;
+    }
+    if (!a->file.empty() && *gang > 0) {
+      std::cerr << "error: --gang is for a command; a job file says \"gang\": true\n";
       return kExitBadInput;
     }
     if (!a->file.empty()) {
@@ -484,7 +502,8 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
         }
         task.require[label.substr(0, eq)] = label.substr(eq + 1);
       }
-      job.tasks.push_back(std::move(task));
+      job.tasks.assign(std::max(1u, *gang), task);
+      job.gang = *gang > 1;
     } else {
       std::cerr << "error: submit needs a command after -- or --file\n";
       return kExitBadInput;

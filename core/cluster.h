@@ -130,6 +130,8 @@ class ClusterState {
   const std::vector<std::string>& dimensions() const { return dimensions_; }
   // A task of shape s was put on w (+1) or left it (-1): w's free resources follow.
   void hold(WorkerId w, ShapeId s, int sign);
+  // Whether w takes new work at all: alive, neither suspected, quarantined nor draining.
+  bool in_service(WorkerId w) const { return available(workers_[w]); }
   // w holds nothing any more (it died): all of its capacity is free.
   void release_all(WorkerId w) { workers_[w].free = workers_[w].capacity; }
 

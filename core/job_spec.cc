@@ -22,6 +22,8 @@ Expected<bool> check_job_spec(const JobSpec& job) {
     if (!size_ok(t.flops)) return Error{where + ": flops must be a finite number >= 0"};
     if (!size_ok(t.timeout)) return Error{where + ": timeout must be a finite number >= 0"};
     if (!std::isfinite(t.priority)) return Error{where + ": priority must be finite"};
+    if (!size_ok(t.estimate)) return Error{where + ": estimate must be a finite number >= 0"};
+    if (job.gang && !t.parents.empty()) return Error{where + ": a gang's tasks start together: they cannot have parents"};
     if (const std::string bad = first_bad_amount(t.request); !bad.empty()) {
       return Error{where + ": request " + bad + " must be a finite number >= 0"};
     }

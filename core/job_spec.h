@@ -32,8 +32,9 @@ enum class TaskKind : std::uint8_t {
 };
 
 // The schema of the field lists below, as written by this build; the journal and the
-// wire record it (3: TaskSpec as one type; 4: resources and placement constraints).
-inline constexpr std::uint8_t kSchema = 4;
+// wire record it (3: TaskSpec as one type; 4: resources and placement constraints;
+// 5: run-time estimates and gangs).
+inline constexpr std::uint8_t kSchema = 5;
 
 // A field added in schema `since`: readers of older records keep its default.
 template <class V, class T> void field_since(V& v, std::uint8_t since, std::string_view name, T& value) {
@@ -69,6 +70,9 @@ struct TaskSpec {
   // Labels the worker must carry with these values; the key `zone` is the worker's zone.
   std::map<std::string, std::string> require;
   Spread spread = Spread::kNone;  // how the job's tasks prefer to spread
+  // Seconds the submitter expects an attempt to run (an SWF job's requested time), what
+  // backfilling reserves by; 0: unknown (the core then estimates flops / speed).
+  double estimate = 0;
 
   bool operator==(const TaskSpec&) const = default;
 };
@@ -87,6 +91,7 @@ template <class V> void fields(V& v, TaskSpec& t) {
   field_since(v, 4, "request", t.request);
   field_since(v, 4, "require", t.require);
   enumeration_since(v, 4, "spread", t.spread, Spread::kZone);
+  field_since(v, 5, "estimate", t.estimate);
 }
 
 // Shorthands for the common shapes.
@@ -112,6 +117,9 @@ inline TaskSpec synthetic_task(TaskKind kind, double flops, double timeout = 0, 
 struct JobSpec {
   std::vector<TaskSpec> tasks;
   std::string name;  // the trace's name of the job, "" none
+  // A rigid parallel job: its tasks start together, each where it fits, or none does;
+  // one member's failure stops and requeues them all (docs/backfilling.md). No parents.
+  bool gang = false;
 
   bool operator==(const JobSpec&) const = default;
 };
@@ -123,6 +131,7 @@ Expected<bool> check_job_spec(const JobSpec& job);
 template <class V> void fields(V& v, JobSpec& j) {
   v.field("tasks", j.tasks);
   v.field("name", j.name);
+  field_since(v, 5, "gang", j.gang);
 }
 
 // A task's outcome as a worker reported it.

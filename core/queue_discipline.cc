@@ -31,6 +31,17 @@ void SkipAhead::reprioritise(const std::function<double(TaskId)>& priority_of) {
   for (PendingQueue& lane : lanes_) lane.reprioritise(priority_of);
 }
 
+void OrderedScan::push(TaskId task, double priority, bool returned, ShapeId /*shape*/) {
+  entries_.insert({priority, returned ? next_front_-- : next_back_++, task});
+}
+
+void OrderedScan::reprioritise(const std::function<double(TaskId)>& priority_of) {
+  std::set<Entry> again;
+  for (const Entry& e : entries_) again.insert({priority_of(e.task), e.seq, e.task});
+  entries_.swap(again);
+  at_ = entries_.end();
+}
+
 std::unique_ptr<QueueDiscipline> make_discipline(bool skip_ahead) {
   if (skip_ahead) return std::make_unique<SkipAhead>();
   return std::make_unique<PriorityFifo>();

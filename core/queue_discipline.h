@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -99,6 +100,36 @@ class SkipAhead final : public QueueDiscipline {
   std::vector<PendingQueue> lanes_;  // by shape
   std::vector<bool> skipped_;        // by shape, this pass
   std::size_t size_ = 0;
+  std::int64_t next_back_ = 0;
+  std::int64_t next_front_ = -1;
+};
+
+// Every waiting task in order, one by one: the same order as PriorityFifo, but a task no
+// worker can take now (or that backfilling holds back) lets each later task be offered
+// in turn. Backfilling (EASY, conservative) scans with it; what may start is the
+// scheduler's reservation rule (core/profile.h), not the queue's.
+class OrderedScan final : public QueueDiscipline {
+ public:
+  std::string_view name() const override { return "scan"; }
+  void push(TaskId task, double priority, bool returned, ShapeId shape) override;
+  bool empty() const override { return entries_.empty(); }
+  std::size_t size() const override { return entries_.size(); }
+  void new_pass() override { at_ = entries_.begin(); }
+  bool has_front() const override { return at_ != entries_.end(); }
+  TaskId front() const override { return at_->task; }
+  void pop_front() override { at_ = entries_.erase(at_); }
+  void skip_front() override { ++at_; }
+  void reprioritise(const std::function<double(TaskId)>& priority_of) override;
+
+ private:
+  struct Entry {
+    double priority;
+    std::int64_t seq;
+    TaskId task;
+    bool operator<(const Entry& o) const { return priority != o.priority ? priority > o.priority : seq < o.seq; }
+  };
+  std::set<Entry> entries_;
+  std::set<Entry>::iterator at_ = entries_.end();
   std::int64_t next_back_ = 0;
   std::int64_t next_front_ = -1;
 };

@@ -1,6 +1,20 @@
 #include "core/records.h"
 
+#include <algorithm>
+
 namespace fulcrum {
+
+JobRecord job_record(JobId id, const std::string& name, Time submit, const JobSpec& job, double critical_path) {
+  JobRecord r;
+  r.id = id;
+  r.name = name;
+  r.submit = submit;
+  r.tasks = static_cast<std::uint32_t>(job.tasks.size());
+  r.critical_path = critical_path;
+  r.width = job.gang ? r.tasks : 1;
+  for (const TaskSpec& t : job.tasks) r.estimate = std::max(r.estimate, t.estimate);
+  return r;
+}
 
 std::vector<TaskRecord> task_records(const TaskTable& table, const ClusterState& cluster) {
   static const Resources kOneCore{.cores = 1};

@@ -91,7 +91,17 @@ struct JobRecord {
   std::uint32_t processors = 0;  // the most tasks of the job that ran at once (for Batsim)
   double critical_path = 0;      // lower bound on its makespan: fastest host, free data
   bool success = true;           // every task finished
+  std::uint32_t width = 1;       // tasks started together: a gang's tasks, else 1
+  double estimate = 0;           // the submitter's run-time estimate, seconds (0 unknown)
+  double wait = -1;              // start - submit (-1: never started)
+  double bounded_slowdown = -1;  // max((end - submit) / max(end - start, 10 s), 1); -1 unfinished
 };
+
+// The bounded slowdown's threshold: jobs shorter than this count as this long (Feitelson).
+inline constexpr double kBoundedSlowdownTau = 10;
+
+// What a driver knows of a job when it is submitted (the rest comes from its tasks).
+JobRecord job_record(JobId id, const std::string& name, Time submit, const JobSpec& job, double critical_path);
 
 template <class V> void fields(V& v, JobRecord& j) {
   v.field("id", j.id);
@@ -103,6 +113,10 @@ template <class V> void fields(V& v, JobRecord& j) {
   v.field("processors", j.processors);
   v.field("critical_path", j.critical_path);
   v.field("success", j.success);
+  v.field("width", j.width);
+  v.field("estimate", j.estimate);
+  v.field("wait", j.wait);
+  v.field("bounded_slowdown", j.bounded_slowdown);
 }
 
 // One line of events.csv: a fault injected or ended, or what the scheduler noticed.

@@ -49,7 +49,10 @@ namespace {
 Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> policy,
                      std::unique_ptr<QueueDiscipline> queue)
     : config_(config), policy_(std::move(policy)),
-      queue_(queue ? std::move(queue) : make_discipline(config.discipline == SchedulerConfig::Discipline::kSkipAhead)),
+      queue_(queue                                                   ? std::move(queue)
+             : config.backfill != SchedulerConfig::Backfill::kNone ? std::make_unique<OrderedScan>()
+                                                                   : make_discipline(config.discipline ==
+                                                                                     SchedulerConfig::Discipline::kSkipAhead)),
       rng_(config.seed, /*stream=*/2),
       cluster_(config.queue_cap),
       detector_({config.suspect_after, config.dead_after, config.detector_period, config.task_timeout}),
@@ -57,6 +60,7 @@ Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> poli
       quarantine_({config.quarantine_after, config.quarantine_window, config.quarantine_for}) {
   cluster_.set_network(config.network_latency, config.network_bandwidth);
   if (config.autoscale.enabled) autoscaler_ = std::make_unique<Autoscaler>(config.autoscale);
+  for (const WorkerSpec& spec : config.described) fastest_speed_ = std::max(fastest_speed_, spec.speed);
 }
 
 WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std::vector<TaskId>& claimed,
@@ -65,6 +69,7 @@ WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std
   if (booted && booting_ > 0) --booting_;
   const WorkerId w = cluster_.add(spec);
   cluster_.mutable_worker(w).last_heard = now;
+  fastest_speed_ = std::max(fastest_speed_, spec.speed);
   if (autoscaler_) {
     worker_changed(w);  // also counts its share of the capacity
   } else {
@@ -72,7 +77,9 @@ WorkerId Scheduler::on_worker_joined(Time now, const WorkerSpec& spec, const std
   }
   if (detector_.watching()) detector_.arm(now);
   for (TaskId t : claimed) {
-    const bool ours = t < table_.tasks.size() && table_.tasks[t].state == TaskState::kPending;
+    // A gang member is not taken back alone: the gang starts anew, all together.
+    const bool ours = t < table_.tasks.size() && table_.tasks[t].state == TaskState::kPending &&
+                      !table_.jobs[table_.tasks[t].job].gang;
     if (ours) {
       attach_running(now, t, w);
     } else {
@@ -115,8 +122,15 @@ void Scheduler::declare_dead(Time now, WorkerId w) {
   notice(now, Notice::Kind::kWorkerDead, w, 0, static_cast<double>(lost.size()));
   recovery_.lost(w, lost);
   // requeue() puts a task ahead of its equals: go backwards so that the lost tasks keep
-  // their order.
-  for (auto it = lost.rbegin(); it != lost.rend(); ++it) requeue(now, *it);
+  // their order. A gang that lost a member is stopped and queued again whole.
+  for (auto it = lost.rbegin(); it != lost.rend(); ++it) {
+    const Task& task = table_.tasks[*it];
+    if (!table_.jobs[task.job].gang) {
+      requeue(now, *it);
+    } else if (task.state == TaskState::kQueued || task.state == TaskState::kRunning) {
+      stop_gang(now, task.job, /*final=*/false);
+    }
+  }
   note_worker_failure(now, w);
 }
 
@@ -130,12 +144,14 @@ JobId Scheduler::on_job_submitted(Time now, const JobSpec& spec) {
   job.first_task = first;
   job.task_count = static_cast<std::uint32_t>(spec.tasks.size());
   job.unfinished = job.task_count;
+  job.gang = spec.gang;
   table_.jobs.push_back(job);
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
     Task task;
     task.id = first + i;
     task.job = job_id;
     task.flops = spec.tasks[i].flops;
+    task.estimate = spec.tasks[i].estimate;
     task.submit = now;
     task.unfinished_parents = static_cast<std::uint32_t>(spec.tasks[i].parents.size());
     task.shape = cluster_.shape_of(spec.tasks[i]);
@@ -150,12 +166,21 @@ JobId Scheduler::on_job_submitted(Time now, const JobSpec& spec) {
   last_plan_.workers.clear();
   policy_->on_job_submitted(cluster_, spec, first, now, last_plan_);
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) table_.tasks[first + i].priority = last_plan_.priorities[i];
-  // A task that fits no worker would wait forever: it fails now, and its job with it (the
-  // others are cancelled), as real mode refuses such a Submit.
+  // Shortest first: the unit's estimate orders it, arrival order among equals.
+  if (config_.shortest_first) {
+    const double key = -unit_estimate(first);
+    for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
+      table_.tasks[first + i].priority = spec.gang ? key : -unit_estimate(first + i);
+    }
+  }
+  // A task that fits no worker, or a gang wider than the cluster, would wait forever: it
+  // fails now, and its job with it (the others are cancelled), as real mode refuses such
+  // a Submit.
   bool refused = false;
+  const bool gang_too_wide = spec.gang && !gang_misfit(spec).empty();
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
     const TaskId t = first + i;
-    if (misfit(table_.tasks[t].shape).empty()) continue;
+    if (!gang_too_wide && misfit(table_.tasks[t].shape).empty()) continue;
     refused = true;
     ++unschedulable_;
     set_state(now, t, TaskState::kFailed);
@@ -276,6 +301,10 @@ std::string Scheduler::unschedulable(const JobSpec& job) {
     const std::string& name = job.tasks[i].name;
     return "task " + std::to_string(i) + (name.empty() ? "" : " ('" + name + "')") + " fits no worker: " + why;
   }
+  if (job.gang) {
+    if (std::string why = gang_misfit(job); !why.empty()) return "the gang of " + std::to_string(job.tasks.size()) +
+                                                                  " tasks fits no set of workers at once: " + why;
+  }
   return "";
 }
 
@@ -352,6 +381,14 @@ void Scheduler::attempt_failed(Time now, TaskId t, WorkerId w) {
   if (task.start >= 0) wasted_ += now - task.start;
   worker_changed(w);
   const double backoff = retry_.failed(t);
+  if (table_.jobs[task.job].gang) {
+    // The gang stops and runs again whole, at once (one attempt for all its members), or
+    // fails whole.
+    const bool final = failure_is_final(t);
+    if (!final) notice(now, Notice::Kind::kTaskRetry, w, t, 0);
+    stop_gang(now, task.job, final);
+    return;
+  }
   if (failure_is_final(t)) {
     set_state(now, t, TaskState::kFailed);
     return;
@@ -391,6 +428,13 @@ void Scheduler::on_tick(Time now) {
   if (detector_.due(now)) check_detector(now);
   place_pending(now);
   if (autoscaler_ && now >= autoscaler_->next_evaluation()) autoscale(now);
+}
+
+void Scheduler::on_instant_end(Time now) {
+  last_now_ = now;
+  place_pending_tasks(now, /*instant_over=*/true);
+  if (config_.backlog_alert > 0) check_backlog(now);
+  if (autoscaler_) observe_load(now);
 }
 
 void Scheduler::autoscale(Time now) {
@@ -552,7 +596,11 @@ void Scheduler::set_state(Time now, TaskId t, TaskState to) {
   if (to == TaskState::kPending) {
     // A task that was ready before (its worker died, its backoff ended) was accepted
     // before everything waiting now: it goes ahead of fresh work.
-    queue_->push(t, task.priority, /*returned=*/from != TaskState::kBlocked, task.shape);
+    const Job& job = table_.jobs[task.job];
+    // A gang waits as one entry, its first task's: placing it places them all.
+    if (!job.gang || t == job.first_task) {
+      queue_->push(t, task.priority, /*returned=*/from != TaskState::kBlocked, task.shape);
+    }
     return;
   }
   if (!is_terminal(to)) return;
@@ -596,31 +644,43 @@ void Scheduler::place_pending(Time now) {
   if (autoscaler_) observe_load(now);
 }
 
-void Scheduler::place_pending_tasks(Time now) {
+void Scheduler::place_pending_tasks(Time now, bool instant_over) {
   if (hold_until_ > now) return;
-  queue_->new_pass();
+  if (config_.pass_per_instant && !instant_over) return;
   cluster_.set_now(now);
+  if (config_.backfill != SchedulerConfig::Backfill::kNone) {
+    backfill_pass(now);
+    return;
+  }
+  queue_->new_pass();
   while (queue_->has_front()) {
     const TaskId t = queue_->front();
-    const Task& task = table_.tasks[t];
     // Entries of tasks that left the pending state (cancelled, claimed, restored) are
     // dropped here rather than searched for when they leave.
-    if (task.state != TaskState::kPending) {
+    if (table_.tasks[t].state != TaskState::kPending) {
       queue_->pop_front();
       continue;
     }
-    cluster_.set_shape(task.shape);
-    std::optional<WorkerId> w;
-    if (!cluster_.eligible().empty()) w = policy_->pick(cluster_, task, rng_);
-    if (!w) {
+    if (place_unit(now, t)) {
+      queue_->pop_front();
+    } else {
       queue_->skip_front();
-      continue;
     }
-    assert(cluster_.is_eligible(*w) && "policy picked an ineligible worker");
-    if (cluster_.needs(task.shape).spread != Spread::kNone) w = spread_pick(task, *w);
-    queue_->pop_front();
-    dispatch(now, t, *w);
   }
+}
+
+bool Scheduler::place_unit(Time now, TaskId t) {
+  const Task& task = table_.tasks[t];
+  const Job& job = table_.jobs[task.job];
+  if (job.gang) return place_gang(now, job);
+  cluster_.set_shape(task.shape);
+  std::optional<WorkerId> w;
+  if (!cluster_.eligible().empty()) w = policy_->pick(cluster_, task, rng_);
+  if (!w) return false;
+  assert(cluster_.is_eligible(*w) && "policy picked an ineligible worker");
+  if (cluster_.needs(task.shape).spread != Spread::kNone) w = spread_pick(task, *w);
+  dispatch(now, t, *w);
+  return true;
 }
 
 std::string Scheduler::spread_key(const Task& task, WorkerId w) const {
@@ -660,19 +720,24 @@ WorkerId Scheduler::spread_pick(const Task& task, WorkerId picked) {
   return best;
 }
 
-void Scheduler::dispatch(Time now, TaskId t, WorkerId w) {
-  Task& task = table_.tasks[t];
+void Scheduler::occupy(TaskId t, WorkerId w) {
+  const Task& task = table_.tasks[t];
   Worker& worker = cluster_.mutable_worker(w);
-  set_state(now, t, TaskState::kQueued);
-  task.worker = w;
-  task.dispatched = now;
-  ++task.attempts;
   worker.queue.push_back(t);
   ++worker.in_system;
   worker.outstanding_flops += task.flops;
   cluster_.hold(w, task.shape, +1);
   count_spread(task, w, +1);
   worker_changed(w);
+}
+
+void Scheduler::dispatch(Time now, TaskId t, WorkerId w) {
+  occupy(t, w);
+  Task& task = table_.tasks[t];
+  set_state(now, t, TaskState::kQueued);
+  task.worker = w;
+  task.dispatched = now;
+  ++task.attempts;
   commands_.push_back({Command::Kind::kDispatch, t, w, task.flops, config_.epoch});
 }
 

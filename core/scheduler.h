@@ -32,6 +32,7 @@
 #include "core/load_account.h"
 #include "core/notice.h"
 #include "core/policy.h"
+#include "core/profile.h"
 #include "core/quarantine.h"
 #include "core/queue_discipline.h"
 #include "core/random.h"
@@ -85,6 +86,22 @@ struct SchedulerConfig {
   // it) or skip-ahead (the first task, in order, that some worker can take goes).
   enum class Discipline : std::uint8_t { kStrict, kSkipAhead };
   Discipline discipline = Discipline::kStrict;
+  // Backfilling (docs/backfilling.md): none (the queue discipline alone decides), EASY
+  // (the first job that cannot start holds a reservation; a later one may start only if
+  // it does not delay it) or conservative (every waiting job holds one, rebuilt at every
+  // pass). Both scan the queue with OrderedScan; they need late binding (queue_cap 0).
+  enum class Backfill : std::uint8_t { kNone, kEasy, kConservative };
+  Backfill backfill = Backfill::kNone;
+  // Queue order among equal priorities: arrival (false) or shortest estimate first (SJF:
+  // estimate, then arrival, then id).
+  bool shortest_first = false;
+  // Estimates backfilling and SJF read: the submitter's (TaskSpec::estimate, falling back
+  // to flops / speed when 0) or the exact ones (flops / speed).
+  bool exact_estimates = false;
+  // A driver that batches the events of one instant (completions, then arrivals) sets
+  // this and calls on_instant_end(now) once after them: one placement pass per instant,
+  // as the textbook rules of backfilling assume. Off: a pass follows every event.
+  bool pass_per_instant = false;
   // The workers the cluster is described with, beyond those that joined (a scenario's
   // standby hosts): a task is unschedulable when it fits none of these nor any worker
   // that joined. Empty in real mode, where only joined workers count.
@@ -132,6 +149,8 @@ class Scheduler {
   // Any message from a worker proves it alive; this is the one that carries nothing else.
   void on_heartbeat(Time now, WorkerId w);
   void on_tick(Time now);
+  // With pass_per_instant: the events of `now` are all in; places what can start.
+  void on_instant_end(Time now);
 
   // --- recovery: rebuilding a scheduler from its journal ---
   // Replays a completion recorded before a crash (REQUIRES: the task was submitted and is
@@ -180,8 +199,28 @@ class Scheduler {
   void set_state(Time now, TaskId t, TaskState to);
   void make_ready(Time now, TaskId t);
   void place_pending(Time now);
-  void place_pending_tasks(Time now);
+  void place_pending_tasks(Time now, bool instant_over = false);
+  // Places t (one task, or the whole gang it leads) on workers where each task fits;
+  // false (and nothing placed) when some task finds no worker.
+  bool place_unit(Time now, TaskId t);
+  bool place_gang(Time now, const Job& job);
+  // Backfilling's pass (core/profile.h).
+  void backfill_pass(Time now);
+  void build_profile(Time now);
+  // What the unit t leads asks for, pooled by dimension, and its estimated run time.
+  Profile::Amounts unit_need(TaskId t) const;
+  double unit_estimate(TaskId t) const;
+  // t's run-time estimate on w (kNoWorker: the fastest worker known).
+  double estimate_of(const Task& task, WorkerId w) const;
+  // The bookkeeping of putting t on w (its queue, load, held resources), and its undoing.
+  void occupy(TaskId t, WorkerId w);
   void dispatch(Time now, TaskId t, WorkerId w);
+  // A gang member's attempt ended without a result: the other members still placed are
+  // stopped, and the gang is queued again (or fails for good, with `final`).
+  void stop_gang(Time now, JobId job, bool final);
+  // Why a gang's tasks cannot all be placed at once on the workers known or described
+  // ("" when they can, by pooled amounts).
+  std::string gang_misfit(const JobSpec& job);
   // Takes t off its worker's queue or running list. Returns false if it was not there.
   bool detach_from_worker(TaskId t, WorkerId w);
   // t lost its place (its worker died, its backoff ended): back to the central queue,
@@ -234,6 +273,8 @@ class Scheduler {
   Time hold_until_ = -1;
   bool backlog_high_ = false;
   JobPlan last_plan_;
+  Profile profile_;            // backfilling's, rebuilt at every pass
+  double fastest_speed_ = 0;   // of the workers known or described, for estimates
   // Per job with spread tasks: how many of its tasks each host (or zone) holds now.
   std::map<JobId, std::map<std::string, std::uint32_t>> spread_counts_;
   // Autoscaling (null when off) and the load it sees.

@@ -41,6 +41,7 @@ struct Task {
   std::uint32_t attempts = 0;    // dispatches so far
   std::uint32_t unfinished_parents = 0;
   std::uint32_t shape = 0;       // its placement needs (ClusterState::shape_of)
+  double estimate = 0;           // the submitter's run-time estimate, seconds; 0 unknown
   std::vector<TaskId> children;
   Time submit = 0;
   Time dispatched = -1;  // when the last attempt was dispatched
@@ -54,6 +55,7 @@ struct Job {
   TaskId first_task = 0;  // a job's tasks have consecutive ids
   std::uint32_t task_count = 0;
   std::uint32_t unfinished = 0;
+  bool gang = false;  // its tasks start together or not at all (JobSpec::gang)
 };
 
 struct TaskTable {

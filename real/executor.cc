@@ -99,6 +99,7 @@ void Burn(Clock::time_point deadline, const std::atomic<bool>& stop) {
 // and where it says why it gave up: it shares the parent's memory (CLONE_VM).
 struct ConfinedChild {
   char* const* argv;
+  char* const* envp;
   int out;
   const char* const* procs;
   std::size_t procs_count;
@@ -153,7 +154,7 @@ int RunConfinedChild(void* arg) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execve("/bin/sh", c.argv, environ);
+  ::execve("/bin/sh", c.argv, c.envp);
   fail(4, 0);
   return kStartFailed;
 }
@@ -166,10 +167,27 @@ int RunConfinedChild(void* arg) {
 // own: no copy of the daemon's memory (a fork costs milliseconds more), and this thread
 // waits until the child has exec'd or given up. The child calls only async-signal-safe
 // functions and allocates nothing (other threads' locks are not its own).
+// The daemon's environment with `extra` (NAME=value) over it. The pointers live as long
+// as `extra` and environ.
+std::vector<char*> Environment(const std::vector<std::string>& extra) {
+  std::vector<char*> out;
+  for (const std::string& e : extra) out.push_back(const_cast<char*>(e.c_str()));
+  for (char** e = environ; *e != nullptr; ++e) {
+    const bool shadowed = std::any_of(extra.begin(), extra.end(), [&](const std::string& x) {
+      const std::size_t eq = x.find('=');
+      return std::strncmp(*e, x.c_str(), eq == std::string::npos ? x.size() : eq + 1) == 0;
+    });
+    if (!shadowed) out.push_back(*e);
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
 std::string SpawnConfined(char* const argv[], int out, const Confinement& confine, pid_t* pid) {
   std::vector<const char*> procs;
   for (const std::string& p : confine.cgroup_procs) procs.push_back(p.c_str());
-  ConfinedChild child{argv, out, procs.data(), procs.size(), confine.address_space};
+  const std::vector<char*> envp = Environment(confine.env);
+  ConfinedChild child{argv, envp.data(), out, procs.data(), procs.size(), confine.address_space};
   constexpr std::size_t kStack = 256 * 1024;
   void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return std::string("mmap: ") + std::strerror(errno);
@@ -368,7 +386,8 @@ void Executor::start_command(const std::shared_ptr<Run>& r, const TaskSpec& desc
   std::string command = desc.command;
   char* argv[] = {sh, dash_c, command.data(), nullptr};
   pid_t pid = -1;
-  int error = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, environ);
+  const std::vector<char*> envp = Environment(confine.env);
+  int error = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(fds[1]);  // only the child writes; EOF comes when its side is all closed

@@ -57,11 +57,14 @@
 
 namespace fulcrum::real {
 
-// How a command's process is confined between fork and exec, so that nothing it does
-// escapes (real/cgroups.h makes these from a task's request).
+// How a command's process is set up between fork and exec: confined so that nothing it
+// does escapes (real/cgroups.h makes these from a task's request), and what it finds in
+// its environment besides the daemon's.
 struct Confinement {
   std::vector<std::string> cgroup_procs;  // cgroup.procs files the child writes its pid to
   std::uint64_t address_space = 0;        // RLIMIT_AS in bytes; 0: left as it is
+  std::vector<std::string> env;           // NAME=value, over the daemon's (a gang's FULCRUM_*)
+  // Nothing to confine (the environment needs no fork and exec of our own).
   bool empty() const { return cgroup_procs.empty() && address_space == 0; }
 };
 

@@ -548,6 +548,7 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
     auto loaded = load_trace_jobs(scenario.trace);
     if (!loaded) return Error{loaded.error()};
     trace = std::move(*loaded);
+    if (auto fits = check_rigid_jobs_fit(trace, worker_specs(scenario.cluster)); !fits) return Error{fits.error()};
   } else {
     ArrivalStream arrivals(scenario.workload, scenario.seed);
     Arrival arrival;
@@ -562,19 +563,19 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   // size, request, require and spread drawn by TaskClassStream from the same seed, one
   // arrival after the other (one core and the arrival's size without classes), running as
   // the scenario's real.task.
-  TaskClassStream classes(scenario.classes, scenario.seed);
+  TaskClassStream classes(scenario.classes, scenario.seed, scenario.width);
   auto job_spec = [&](std::size_t j) {
     if (!scenario.trace.type.empty()) return trace_job_spec(trace, j, scenario.trace, kind);
-    JobSpec spec;
-    spec.tasks.push_back(classes.next(Arrival{dag_jobs[j].submit, dag_jobs[j].tasks[0].flops}));
-    spec.tasks.back().kind = kind;
+    JobSpec spec = classes.next_job(Arrival{dag_jobs[j].submit, dag_jobs[j].tasks[0].flops});
+    for (TaskSpec& t : spec.tasks) t.kind = kind;
     return spec;
   };
   std::uint64_t submitted = 0;  // tasks the scheduler has accepted
   for (std::size_t j = 0; j < dag_jobs.size(); ++j) {
     const DagJob& job = dag_jobs[j];
     std::this_thread::sleep_until(wall(job.submit));
-    auto reply = client.call(Submit{job_spec(j)});
+    const JobSpec spec = job_spec(j);
+    auto reply = client.call(Submit{spec});
     if (!reply) {
       // The scheduler may have journaled the job and died before answering, or accepted it
       // as failed (a task that fits no worker: refused with task_unschedulable, as the
@@ -584,9 +585,8 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
         return Error{"submit: " + reply.error()};
       }
     }
-    job_records.push_back(JobRecord{job_records.size(), job.name, 0, -1, -1, static_cast<std::uint32_t>(job.tasks.size()),
-                                    0, critical_path_bound(job, hosts), true});
-    submitted += job.tasks.size();
+    job_records.push_back(job_record(job_records.size(), job.name, 0, spec, critical_path_bound(job, hosts)));
+    submitted += spec.tasks.size();
   }
   // Task ids are dense from 0 in submission order.
   for (std::uint64_t t = 0; t < submitted; ++t) {

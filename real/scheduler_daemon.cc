@@ -238,6 +238,22 @@ void SchedulerDaemon::flush() {
   arm_wakeup();
 }
 
+// A gang member learns the others as an MPI launcher would tell it: its rank in the job,
+// the job's size, and every member's worker name in rank order (the core places a gang's
+// members all at once, so each has its worker when the first dispatch leaves).
+std::vector<std::string> SchedulerDaemon::gang_env(TaskId task) const {
+  const TaskTable& table = core_->table();
+  const Job& job = table.jobs[table.tasks[task].job];
+  if (!job.gang) return {};
+  std::string hosts;
+  for (TaskId m = job.first_task; m < job.first_task + job.task_count; ++m) {
+    const WorkerId w = table.tasks[m].worker;
+    hosts += (hosts.empty() ? "" : ",") + (w < core_->cluster().size() ? core_->cluster().worker(w).spec.name : "?");
+  }
+  return {"FULCRUM_RANK=" + std::to_string(task - job.first_task), "FULCRUM_SIZE=" + std::to_string(job.task_count),
+          "FULCRUM_HOSTS=" + hosts};
+}
+
 void SchedulerDaemon::send_commands() {
   core_->take_commands(commands_);
   if (zk_ && !commands_.empty() && !lease_ok()) {
@@ -259,7 +275,7 @@ void SchedulerDaemon::send_commands() {
     if (c.worker >= workers_.size() || !workers_[c.worker]) continue;
     Connection& conn = *workers_[c.worker]->conn;
     if (c.kind == Command::Kind::kDispatch) {
-      conn.send(Dispatch{c.epoch, c.task, durable_.specs[c.task]});
+      conn.send(Dispatch{c.epoch, c.task, durable_.specs[c.task], gang_env(c.task)});
       ++stats_.dispatched;
       if (zk_ && !first_dispatch_) {
         first_dispatch_ = true;

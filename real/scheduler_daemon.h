@@ -153,6 +153,8 @@ class SchedulerDaemon {
   void enqueue(std::function<void()> apply, const JournalRecord* record = nullptr);
   void flush();
   void send_commands();
+  // FULCRUM_RANK, FULCRUM_SIZE and FULCRUM_HOSTS for a gang member's Dispatch; none otherwise.
+  std::vector<std::string> gang_env(TaskId task) const;
   void arm_wakeup();
   void answer_waiters();
   double now();

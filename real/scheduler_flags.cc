@@ -21,6 +21,10 @@ const std::map<std::string, SchedulerConfig::Priority> kPriorities{
 const std::map<std::string, SchedulerConfig::Discipline> kDisciplines{
     {"strict", SchedulerConfig::Discipline::kStrict},
     {"skip_ahead", SchedulerConfig::Discipline::kSkipAhead}};
+const std::map<std::string, SchedulerConfig::Backfill> kBackfills{
+    {"none", SchedulerConfig::Backfill::kNone},
+    {"easy", SchedulerConfig::Backfill::kEasy},
+    {"conservative", SchedulerConfig::Backfill::kConservative}};
 const std::map<std::string, AutoscaleConfig::Metric> kMetrics{
     {"utilisation", AutoscaleConfig::Metric::kUtilisation},
     {"backlog", AutoscaleConfig::Metric::kBacklog}};
@@ -65,7 +69,10 @@ std::vector<std::string> scheduler_flags(const SchedulerConfig& c) {
                                  "--priority", name_of(kPriorities, c.priority),
                                  "--queue", name_of(kDisciplines, c.discipline),
                                  "--network-latency", number(c.network_latency),
-                                 "--network-bandwidth", number(c.network_bandwidth)};
+                                 "--network-bandwidth", number(c.network_bandwidth),
+                                 "--backfill", name_of(kBackfills, c.backfill)};
+  if (c.shortest_first) flags.push_back("--shortest-first");
+  if (c.exact_estimates) flags.push_back("--exact-estimates");
   const AutoscaleConfig& a = c.autoscale;
   if (a.enabled) {
     flags.insert(flags.end(), {"--autoscale", "--autoscale-metric", name_of(kMetrics, a.metric),
@@ -105,6 +112,12 @@ void add_scheduler_flags(CLI::App& s, SchedulerConfig& c) {
   s.add_option("--network-bandwidth", c.network_bandwidth,
                "Bytes per second between two workers, as planners estimate it")->capture_default_str();
   s.add_option("--backlog-alert", c.backlog_alert, "Alert when this many tasks wait centrally (0: never)");
+  CLI::Option* backfill = s.add_option(
+      "--backfill", c.backfill,
+      "Backfilling (docs/backfilling.md): none, easy or conservative; needs --queue-cap 0");
+  by_name(backfill, kBackfills, {"none", "easy", "conservative"})->default_str(name_of(kBackfills, c.backfill));
+  s.add_flag("--shortest-first", c.shortest_first, "Order waiting jobs by estimate (SJF), then arrival");
+  s.add_flag("--exact-estimates", c.exact_estimates, "Estimate run times as flops / speed, not the submitter's");
 
   // Autoscaling (docs/autoscaling.md): the core's autoscaler. The daemon's commands that
   // start and stop workers are its own options (real/scheduler_daemon.h).

@@ -226,6 +226,18 @@ std::string SchedulerDaemon::note_unschedulable(std::uint64_t job, std::uint64_t
     const std::uint64_t t = first + i;
     const Task& task = table.tasks[t];
     if (task.state != TaskState::kFailed || task.attempts != 0) continue;
+    if (spec.gang) {
+      // The gang as a whole does not fit: the core's words for it ("the gang of 5 tasks fits
+      // no set of workers at once: cores: ..."), once, on its first task.
+      const std::string why = i == 0 ? "task " + std::to_string(t) + ": " + core_->unschedulable(spec)
+                                     : "task " + std::to_string(t) + ": its gang does not fit";
+      TaskOutcome outcome{kUnschedulableExitCode, "[unschedulable: " + why + "]\n", "unschedulable"};
+      durable_.outcomes[t] = outcome;
+      const JournalRecord failed = TaskFailed{t, task.end, 0, outcome, -1};
+      enqueue([] {}, &failed);
+      any = true;
+      continue;
+    }
     // The core's words, for this task alone: "task 0 ('name') fits no worker: memory: ...".
     JobSpec alone;
     alone.tasks.push_back(spec.tasks[i]);

@@ -27,6 +27,7 @@ template <class V> void fields(V& v, Dispatch& m) {
   v.field("epoch", m.epoch);
   v.field("task", m.task);
   v.field("spec", m.spec);
+  v.field("env", m.env);
 }
 template <class V> void fields(V& v, CancelTask& m) {
   v.field("epoch", m.epoch);

@@ -23,7 +23,7 @@
 
 namespace fulcrum::real {
 
-inline constexpr std::uint8_t kWireVersion = 8;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
+inline constexpr std::uint8_t kWireVersion = 9;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
                                                  // 4: Challenge, Auth, AuthOk (real/auth.h);
                                                  // 5: Submit carries request_id;
                                                  // 6: Register carries the whole WorkerSpec;
@@ -31,7 +31,9 @@ inline constexpr std::uint8_t kWireVersion = 8;  // 2: TaskRecord carries flops 
                                                  // 8: TaskSpec and WorkerSpec carry resources,
                                                  //    labels, zone, require, spread;
                                                  //    records their requests and use,
-                                                 //    TaskOutcome its reason
+                                                 //    TaskOutcome its reason;
+                                                 // 9: TaskSpec's estimate, JobSpec's gang,
+                                                 //    Dispatch's env
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---
@@ -48,7 +50,14 @@ struct TaskDone {                      // finished (exit 0) or failed (anything 
 
 // --- scheduler -> worker ---
 struct Welcome { std::uint32_t worker = 0; std::uint64_t epoch = 0; };
-struct Dispatch { std::uint64_t epoch = 0; std::uint64_t task = 0; TaskSpec spec; };  // parents: job indices
+struct Dispatch {  // spec.parents: job indices
+  std::uint64_t epoch = 0;
+  std::uint64_t task = 0;
+  TaskSpec spec;
+  // NAME=value pairs added to the task's environment: a gang member's FULCRUM_RANK,
+  // FULCRUM_SIZE and FULCRUM_HOSTS (docs/backfilling.md).
+  std::vector<std::string> env;
+};
 struct CancelTask { std::uint64_t epoch = 0; std::uint64_t task = 0; };
 // The worker was drained and retired by the autoscaler: it stops and its process exits.
 struct Retire { std::uint64_t epoch = 0; };

@@ -205,7 +205,7 @@ void WorkerDaemon::on_message(Message&& message) {
       return;
     }
     local_.push(t, dispatch->spec.request);
-    waiting_.emplace(t, std::move(dispatch->spec));
+    waiting_.emplace(t, std::move(*dispatch));
     start_queued();
   } else if (auto* cancel = std::get_if<CancelTask>(&message)) {
     if (cancel->epoch < epoch_) return;
@@ -244,11 +244,11 @@ void WorkerDaemon::start_queued() {
   local_.start_ready(ready);
   for (TaskId t : ready) {
     auto node = waiting_.extract(t);
-    run(t, node.mapped());
+    run(t, node.mapped().spec, std::move(node.mapped().env));
   }
 }
 
-void WorkerDaemon::run(std::uint64_t task, const TaskSpec& spec) {
+void WorkerDaemon::run(std::uint64_t task, const TaskSpec& spec, std::vector<std::string> env) {
   if (conn_) conn_->send(TaskStarted{task});
   running_.insert(task);
   const auto started = std::chrono::steady_clock::now();
@@ -265,6 +265,7 @@ void WorkerDaemon::run(std::uint64_t task, const TaskSpec& spec) {
     }
     confine = std::move(*prepared);
   }
+  confine.env = std::move(env);
   executor_.start(task, spec, [this, started](std::uint64_t t, TaskOutcome outcome) {
     on_done(t, std::move(outcome), started);
   }, confine);

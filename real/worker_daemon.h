@@ -91,7 +91,7 @@ class WorkerDaemon {
   void on_message(Message&& m);
   void on_closed(const std::string& reason);
   void start_queued();
-  void run(std::uint64_t task, const TaskSpec& spec);
+  void run(std::uint64_t task, const TaskSpec& spec, std::vector<std::string> env = {});
   void on_done(std::uint64_t task, TaskOutcome outcome, std::chrono::steady_clock::time_point started);
   void refuse(std::uint64_t task, const TaskSpec& spec, const std::string& why);
   void report(std::uint64_t task, TaskOutcome outcome);
@@ -116,7 +116,7 @@ class WorkerDaemon {
   double backoff_ = 0.05;
   std::uint64_t epoch_ = 0;
   LocalQueue local_{Resources{}};                         // what runs next (capacity set by the constructor)
-  std::map<std::uint64_t, TaskSpec> waiting_;             // dispatched, not started: in local_
+  std::map<std::uint64_t, Dispatch> waiting_;             // dispatched, not started: in local_
   std::set<std::uint64_t> running_;                       // started, not ended
   std::map<std::uint64_t, TaskOutcome> unreported_;       // finished while disconnected
   // Monitoring.

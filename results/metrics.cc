@@ -28,6 +28,8 @@ void summarize_jobs(const std::vector<TaskRecord>& tasks, std::vector<JobRecord>
   for (JobRecord& j : jobs) {
     j.start = -1;
     j.end = -1;
+    j.wait = -1;
+    j.bounded_slowdown = -1;
     j.success = true;
     j.processors = j.tasks > 0 ? 1 : 0;
   }
@@ -64,19 +66,26 @@ void summarize_jobs(const std::vector<TaskRecord>& tasks, std::vector<JobRecord>
     for (; i < edges.size() && edges[i].job == job; ++i) most = std::max(most, running += edges[i].delta);
     jobs[job].processors = static_cast<std::uint32_t>(most);
   }
-  double makespan_sum = 0, slowdown_sum = 0;
+  double makespan_sum = 0, slowdown_sum = 0, wait_sum = 0, bounded_sum = 0;
   std::uint64_t done = 0;
   for (std::size_t k = 0; k < jobs.size(); ++k) {
     JobRecord& j = jobs[k];
     if (ended[k] < j.tasks) j.end = -1;
+    if (j.start >= 0) j.wait = j.start - j.submit;
     if (j.end < 0) continue;
     const double makespan = j.end - j.submit;
+    j.bounded_slowdown = std::max(makespan / std::max(j.end - j.start, kBoundedSlowdownTau), 1.0);
     makespan_sum += makespan;
     slowdown_sum += j.critical_path > 0 ? makespan / j.critical_path : 1.0;
+    wait_sum += j.wait;
+    bounded_sum += j.bounded_slowdown;
     ++done;
   }
-  summary.jobs_makespan_mean = done ? makespan_sum / static_cast<double>(done) : 0;
-  summary.jobs_slowdown_mean = done ? slowdown_sum / static_cast<double>(done) : 0;
+  const auto mean = [&](double sum) { return done ? sum / static_cast<double>(done) : 0; };
+  summary.jobs_makespan_mean = mean(makespan_sum);
+  summary.jobs_slowdown_mean = mean(slowdown_sum);
+  summary.jobs_wait_mean = mean(wait_sum);
+  summary.jobs_bounded_slowdown_mean = mean(bounded_sum);
 }
 
 void add_fault_metrics(const std::vector<EventRecord>& events, Summary& s) {

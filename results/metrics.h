@@ -42,6 +42,8 @@ struct Summary {
   // Jobs (a job of independent tasks counts as one; synthetic workloads: one per task).
   double jobs_makespan_mean = 0;      // end - submit
   double jobs_slowdown_mean = 0;      // makespan / critical-path lower bound
+  double jobs_wait_mean = 0;          // first start - submit, over jobs that ran to the end
+  double jobs_bounded_slowdown_mean = 0;  // max(makespan / max(run time, 10 s), 1), the same jobs
   double data_moved = 0;              // bytes sent along DAG edges between different hosts
   // Capacity used: the sum over hosts of their powered-on time (booting included) until the
   // run ended, and, in simulation with a power model, the energy the hosts consumed.
@@ -80,6 +82,8 @@ template <class V> void fields(V& v, Summary& s) {
   v.field("wasted_work", s.wasted_work);
   v.field("jobs_makespan_mean", s.jobs_makespan_mean);
   v.field("jobs_slowdown_mean", s.jobs_slowdown_mean);
+  v.field("jobs_wait_mean", s.jobs_wait_mean);
+  v.field("jobs_bounded_slowdown_mean", s.jobs_bounded_slowdown_mean);
   v.field("data_moved", s.data_moved);
   v.field("host_seconds", s.host_seconds);
   v.field("energy_joules", s.energy_joules);

@@ -87,8 +87,31 @@ std::string summary_json(const Scenario& scenario, const Summary& summary) {
   return j.dump(2) + "\n";
 }
 
+// Batsim's interval set of resource ids ("0-3 7 9-10") for sorted, distinct ids.
+static std::string interval_set(const std::vector<WorkerId>& ids) {
+  std::string out;
+  for (std::size_t i = 0; i < ids.size();) {
+    std::size_t j = i;
+    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
+    if (!out.empty()) out += ' ';
+    out += std::to_string(ids[i]);
+    if (j > i) out += "-" + std::to_string(ids[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
 static std::string jobs_csv(const RunRecords& records, JobsFormat format) {
   if (format == JobsFormat::kFulcrum) return csv(records.jobs, RecordColumns{records.workers});
+  // The hosts each job's tasks last ran on: Batsim's resources are fulcrum's workers.
+  std::vector<std::vector<WorkerId>> hosts(records.jobs.size());
+  for (const TaskRecord& t : records.tasks) {
+    if (t.job < hosts.size() && t.worker != kNoWorker && t.start >= 0) hosts[t.job].push_back(t.worker);
+  }
+  for (auto& h : hosts) {
+    std::sort(h.begin(), h.end());
+    h.erase(std::unique(h.begin(), h.end()), h.end());
+  }
   std::string out;
   // Batsim's out_jobs.csv columns; a job's resources are its peak of parallel tasks.
   out = "job_id,workload_name,profile,submission_time,requested_number_of_resources,requested_time,success,"
@@ -99,12 +122,13 @@ static std::string jobs_csv(const RunRecords& records, JobsFormat format) {
     const double end = j.end < 0 ? start : j.end;
     const double execution = end - start;
     const double turnaround = end - j.submit;
-    const std::uint32_t resources = std::max<std::uint32_t>(j.processors, 1);
-    fmt::format_to(std::back_inserter(out), "{},w0,{},{},{},{},{},{},{},{},{},{},{},{},0-{},-1,\"\"\n", j.id,
-                   j.name.empty() ? "task" : j.name, number(j.submit), resources, number(j.critical_path),
-                   j.success ? 1 : 0, j.success ? "COMPLETED_SUCCESSFULLY" : "COMPLETED_FAILED", number(start),
-                   number(execution), number(end), number(start - j.submit), number(turnaround),
-                   number(execution > 0 ? turnaround / execution : 1), resources - 1);
+    const std::uint32_t resources = std::max<std::uint32_t>(j.width > 1 ? j.width : j.processors, 1);
+    fmt::format_to(std::back_inserter(out), "{},w0,{},{},{},{},{},{},{},{},{},{},{},{},{},-1,\"\"\n", j.id,
+                   j.name.empty() ? "task" : j.name, number(j.submit), resources,
+                   number(j.estimate > 0 ? j.estimate : j.critical_path), j.success ? 1 : 0,
+                   j.success ? "COMPLETED_SUCCESSFULLY" : "COMPLETED_FAILED", number(start), number(execution),
+                   number(end), number(start - j.submit), number(turnaround),
+                   number(execution > 0 ? turnaround / execution : 1), interval_set(hosts[j.id < hosts.size() ? j.id : 0]));
   }
   return out;
 }

@@ -98,8 +98,8 @@ struct FileCloser {
 const std::vector<MapKeys>& scenario_maps() {
   static const std::vector<MapKeys> maps = {
       {"",
-       {"seed", "cluster", "workload", "policy", "priority", "queue", "real", "recovery", "faults", "autoscale",
-        "power"}},
+       {"seed", "cluster", "workload", "policy", "priority", "queue", "discipline", "real", "recovery", "faults",
+        "autoscale", "power"}},
       {"cluster", {"hosts", "platform", "network", "queue_cap", "scheduler_host", "zones"}},
       {"cluster.hosts[]", {"name", "count", "speed", "slots", "weight", "resources", "labels", "zone"}},
       // Resource maps name these three and accept any other resource name besides
@@ -111,7 +111,7 @@ const std::vector<MapKeys>& scenario_maps() {
       {"workload",
        {"type", "rate", "size", "tasks", "file", "files", "reference_speed", "count", "interval", "first_job",
         "max_jobs", "time_scale", "runtime_scale", "max_procs", "max_instances", "machine_memory", "rate_profile",
-        "resources", "require", "spread", "classes"}},
+        "resources", "require", "spread", "classes", "width", "split"}},
       // Every dist's keys; size() checks which ones the chosen dist takes. Every size
       // distribution (a class's size, a requested amount's) takes these keys.
       {"workload.size", {"dist", "value", "mean", "sigma", "low", "high", "alpha"}},
@@ -172,11 +172,29 @@ Scenario Loader::load(const YAML::Node& root) const {
     s.queue = text(*f);
     if (s.queue != "strict" && s.queue != "skip_ahead") fail(*f, "must be strict or skip_ahead, got " + describe(f->node));
   }
+  if (auto f = m.get("discipline")) s.discipline = discipline(*f);
+  if (auto f = m.get("queue"); f && s.discipline.kind != "fifo") {
+    fail(*f, "is for discipline fifo (" + s.discipline.kind + " keeps strict order and says itself what may start)");
+  }
   if (auto f = m.get("real")) s.real = real(*f);
   if (auto f = m.get("recovery")) s.recovery = recovery(*f);
   if (auto f = m.get("faults")) s.faults = faults(*f, s.cluster, s.recovery);
   if (auto f = m.get("autoscale")) s.autoscale = autoscale(*f, s.cluster);
   if (auto f = m.get("power")) s.power = power(*f);
+  // Gangs start where each task fits now, and backfilling reserves what is free: both bind
+  // late, so the central queue holds what waits (cluster.queue_cap 0).
+  const bool gangs = s.width || (s.trace.type == "swf" && !s.trace.split);
+  if (gangs || s.discipline.kind != "fifo") {
+    const YAML::Node cluster = root["cluster"];
+    if (cluster.IsMap() && cluster["queue_cap"] && s.cluster.queue_cap != 0) {
+      const YAML::Node cap = cluster["queue_cap"];
+      fail(Field{cap, "cluster.queue_cap", cap.Mark()},
+           std::string("must be 0 (late binding) with ") +
+               (s.discipline.kind != "fifo" ? "discipline " + s.discipline.kind : std::string("rigid jobs (gangs)")) +
+               ": a task is bound to a worker only when it can start there");
+    }
+    s.cluster.queue_cap = 0;
+  }
   return s;
 }
 

@@ -26,6 +26,39 @@ std::string Loader::policy(const Field& f) const {
   return spec;
 }
 
+DisciplineSpec Loader::discipline(const Field& f) const {
+  DisciplineSpec d;
+  d.spec = text(f);
+  const std::string_view spec = d.spec;
+  const std::size_t colon = spec.find(':');
+  d.kind = std::string(spec.substr(0, colon));
+  if (d.kind != "fifo" && d.kind != "fcfs" && d.kind != "easy" && d.kind != "conservative") {
+    fail(f, "unknown discipline '" + d.kind + "' (known: fifo, fcfs, easy, conservative)");
+  }
+  if (colon == std::string_view::npos) return d;
+  std::string_view rest = spec.substr(colon + 1);
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view param = rest.substr(0, comma);
+    const std::size_t eq = param.find('=');
+    const std::string key(param.substr(0, eq));
+    const std::string value(eq == std::string_view::npos ? "" : param.substr(eq + 1));
+    if (eq == std::string_view::npos) fail(f, "parameter '" + std::string(param) + "' is not key=value");
+    if (key == "order") {
+      if (value != "fcfs" && value != "sjf") fail(f, "order must be fcfs or sjf, got '" + value + "'");
+      d.order = value;
+    } else if (key == "estimates") {
+      if (value != "user" && value != "exact") fail(f, "estimates must be user or exact, got '" + value + "'");
+      d.estimates = value;
+    } else {
+      fail(f, "unknown parameter '" + key + "' of discipline " + d.kind + " (known: order, estimates)");
+    }
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return d;
+}
+
 RealSpec Loader::real(const Field& f) const {
   const MapReader m(*this, f, "{task: sleep, time_scale: 0.01}");
   RealSpec r;

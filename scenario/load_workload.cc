@@ -21,7 +21,7 @@ SyntheticWorkload Loader::workload(const Field& f, const ClusterSpec& cluster, S
     }
   }
   if (type != "poisson") {
-    for (const char* key : {"rate", "size", "tasks", "rate_profile", "resources", "classes"}) {
+    for (const char* key : {"rate", "size", "tasks", "rate_profile", "resources", "classes", "width"}) {
       if (auto k = m.get(key)) fail(*k, std::string("only for type poisson (a ") + type + " workload comes from its file)");
     }
     scenario.trace = trace(f, m, type, cluster);
@@ -35,6 +35,15 @@ SyntheticWorkload Loader::workload(const Field& f, const ClusterSpec& cluster, S
   w.rate = number(m.require("rate"), "a positive number of tasks per second", [](double x) { return x > 0; });
   if (auto s = m.get("size")) w.size = size(*s);
   w.tasks = integer<std::uint64_t>(m.require("tasks"), 1, UINT64_MAX, "a positive integer");
+  if (auto k = m.get("split")) fail(*k, "only for swf workloads");
+  if (auto v = m.get("width")) {
+    scenario.width = size(*v, "tasks");
+    // Tasks per job: every width it can draw must round to 1 or more.
+    const SizeDistribution& d = *scenario.width;
+    if (d.kind == SizeDistribution::Kind::kConstant && !(d.mean >= 0.5)) {
+      fail(*v, "must be a number of tasks >= 1, got " + describe(v->node));
+    }
+  }
   if (auto p = m.get("rate_profile")) w.profile = rate_profile(*p);
   scenario.classes = task_classes(m, cluster);
   return w;
@@ -214,6 +223,8 @@ TraceWorkload Loader::trace(const Field& f, const MapReader& m, const std::strin
     if (auto k = m.get(key); k && !table) fail(*k, "only for swf and alibaba workloads");
   }
   if (auto k = m.get("max_procs"); k && type != "swf") fail(*k, "only for swf workloads");
+  if (auto k = m.get("split"); k && type != "swf") fail(*k, "only for swf workloads");
+  if (auto v = m.get("split")) t.split = boolean(*v);
   for (const char* key : {"max_instances", "machine_memory"}) {
     if (auto k = m.get(key); k && type != "alibaba") fail(*k, "only for alibaba workloads");
   }

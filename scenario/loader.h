@@ -179,6 +179,7 @@ class Loader {
   // load_settings.cc
   std::string policy(const Field& f) const;
   RealSpec real(const Field& f) const;
+  DisciplineSpec discipline(const Field& f) const;  // load_settings.cc
   RecoverySpec recovery(const Field& f) const;
   AutoscaleSpec autoscale(const Field& f, const ClusterSpec& cluster) const;
   PowerSpec power(const Field& f) const;

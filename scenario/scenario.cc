@@ -93,8 +93,9 @@ Expected<double> parse_bytes(std::string_view text) {
                "each optionally followed by B; case-sensitive)"};
 }
 
-TaskClassStream::TaskClassStream(std::vector<TaskClass> classes, std::uint64_t seed)
-    : classes_(std::move(classes)), rng_(seed, /*stream=*/4) {
+TaskClassStream::TaskClassStream(std::vector<TaskClass> classes, std::uint64_t seed,
+                                 std::optional<SizeDistribution> width)
+    : classes_(std::move(classes)), rng_(seed, /*stream=*/4), width_(std::move(width)), width_rng_(seed, /*stream=*/5) {
   double sum = 0;
   for (const TaskClass& c : classes_) cumulative_.push_back(sum += c.share);
 }
@@ -126,6 +127,16 @@ TaskSpec TaskClassStream::next(const Arrival& arrival) {
   t.require = c.require;
   t.spread = c.spread;
   return t;
+}
+
+JobSpec TaskClassStream::next_job(const Arrival& arrival) {
+  JobSpec job;
+  const TaskSpec task = next(arrival);
+  const double drawn = width_ ? width_->draw(width_rng_) : 1;
+  const auto width = static_cast<std::size_t>(std::max(1.0, std::round(drawn)));
+  job.tasks.assign(width, task);
+  job.gang = width > 1;
+  return job;
 }
 
 }  // namespace fulcrum

@@ -77,6 +77,7 @@ struct TraceWorkload {
   double time_scale = 1.0;          // submit times x time_scale
   double runtime_scale = 1.0;
   std::uint32_t max_procs = 0;      // 0: no cap on a job's processors
+  bool split = false;               // each processor an independent task, not a rigid job
   // alibaba: the window and scaling above (first_job, max_jobs, time_scale, runtime_scale),
   // and these.
   std::uint32_t max_instances = 0;  // 0: no cap on a task's instances
@@ -102,16 +103,21 @@ struct TaskClass {
 // stream of its own (the arrivals and sizes ArrivalStream draws do not change).
 class TaskClassStream {
  public:
-  // An empty `classes` gives every task the default: one core, no constraints.
-  TaskClassStream(std::vector<TaskClass> classes, std::uint64_t seed);
+  // An empty `classes` gives every task the default: one core, no constraints. `width`:
+  // tasks per job (rounded, at least 1), drawn on a stream of its own; none: one.
+  TaskClassStream(std::vector<TaskClass> classes, std::uint64_t seed, std::optional<SizeDistribution> width = {});
   // The core's task for the next arrival (call once per arrival, in order): a kBurn task
   // of the class's size (or the arrival's flops), request, require and spread.
   TaskSpec next(const Arrival& arrival);
+  // The job of the next arrival: next()'s task, `width` times over as a gang.
+  JobSpec next_job(const Arrival& arrival);
 
  private:
   std::vector<TaskClass> classes_;
   std::vector<double> cumulative_;  // shares, summed
   Rng rng_;
+  std::optional<SizeDistribution> width_;
+  Rng width_rng_;
 };
 
 // How `run --mode real` emulates the scenario on local processes.
@@ -164,6 +170,18 @@ struct PowerSpec {
   double off = 5;
 };
 
+// The top-level `discipline:` spec (docs/backfilling.md): fifo (each task dispatched as
+// the queue, `queue: strict|skip_ahead`, and the policy decide), fcfs (strict arrival
+// order, late binding), easy or conservative backfilling; with order fcfs|sjf and
+// estimates user|exact.
+struct DisciplineSpec {
+  std::string kind = "fifo";
+  std::string order = "fcfs";
+  std::string estimates = "user";
+  std::string spec = "fifo";  // as given, for records
+  bool backfills() const { return kind == "easy" || kind == "conservative"; }
+};
+
 struct Scenario {
   std::string source = "<scenario>";  // the file it came from, for messages
   std::uint64_t seed = 1;
@@ -173,6 +191,8 @@ struct Scenario {
   std::string priority = "fifo";      // central-queue order: fifo, critical_path, random
   std::string queue = "strict";       // queue discipline: strict or skip_ahead
   std::vector<TaskClass> classes;     // poisson workloads: task classes (empty: one core each)
+  std::optional<SizeDistribution> width;  // poisson workloads: tasks per job, started as a gang
+  DisciplineSpec discipline;
   std::string policy = "round_robin";
   RealSpec real;
   RecoverySpec recovery;

@@ -21,6 +21,13 @@ SchedulerConfig scheduler_config(const Scenario& scenario, std::size_t hosts) {
   c.backlog_alert = r.backlog_alert;
   c.discipline = scenario.queue == "skip_ahead" ? SchedulerConfig::Discipline::kSkipAhead
                                                 : SchedulerConfig::Discipline::kStrict;
+  c.backfill = scenario.discipline.kind == "easy"           ? SchedulerConfig::Backfill::kEasy
+               : scenario.discipline.kind == "conservative" ? SchedulerConfig::Backfill::kConservative
+                                                            : SchedulerConfig::Backfill::kNone;
+  // fcfs: strict order of jobs (gangs wait whole at the head); fifo keeps `queue`.
+  if (scenario.discipline.kind != "fifo") c.discipline = SchedulerConfig::Discipline::kStrict;
+  c.shortest_first = scenario.discipline.order == "sjf";
+  c.exact_estimates = scenario.discipline.estimates == "exact";
   c.priority = scenario.priority == "critical_path" ? SchedulerConfig::Priority::kCriticalPath
                : scenario.priority == "random"      ? SchedulerConfig::Priority::kRandom
                                                     : SchedulerConfig::Priority::kFifo;

@@ -66,6 +66,7 @@ Expected<RunRecords> run_simulation_in_process(const Scenario& scenario, const P
                                  scenario.measures_energy() ? &scenario.power : nullptr);
   if (!platform) return Error{platform.error()};
   if (platform->hosts.empty()) return Error{scenario.source + ": cluster: no worker hosts"};
+  if (auto fits = check_rigid_jobs_fit(jobs, platform->specs); !fits) return Error{fits.error()};
   // Every actor's stack is a mapping of its own, and its guard page splits it in two: past
   // some 30,000 actors a process exceeds Linux's vm.max_map_count (65,530 by default) and
   // SimGrid aborts. fulcrum's actors are shallow loops, so large clusters get small stacks

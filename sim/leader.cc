@@ -26,10 +26,9 @@ void Simulation::submitter_loop() {
     Arrival arrival;
     while (arrivals_.next(arrival)) {
       sg4::this_actor::sleep_until(arrival.time);
-      JobSpec job;
-      // Task classes (their requests, constraints and sizes) come from a stream of their
-      // own; without classes every task is one core and the arrival's size.
-      job.tasks.push_back(scenario_.classes.empty() ? TaskSpec{arrival.flops, {}} : classes_.next(arrival));
+      // Task classes (their requests, constraints and sizes) and widths come from streams
+      // of their own; without classes every task is one core and the arrival's size.
+      const JobSpec job = classes_.next_job(arrival);
       submit("", job, arrival.flops / fastest_speed_);
     }
   }
@@ -52,44 +51,55 @@ void Simulation::submit(const std::string& name, const JobSpec& job, double crit
       task_specs_.push_back(std::move(stored));
     }
   }
-  jobs_.push_back(JobRecord{core_->table().jobs.size(), name, now(), -1, -1,
-                            static_cast<std::uint32_t>(job.tasks.size()), 0, critical_path, true});
+  jobs_.push_back(job_record(core_->table().jobs.size(), name, now(), job, critical_path));
   for (std::size_t i = 0; i < job.tasks.size(); ++i) note_request(first + i, job.tasks[i].request);
   const JobId id = core_->on_job_submitted(now(), job);
   if (keep_journal_) {
     if (auto plan = plan_record(*core_, id, job)) journal_.push_back(std::move(*plan));
   }
-  apply();
+  if (!batch_instants_) {
+    apply();
+    return;
+  }
+  // The completions of this instant reach the scheduler loop after this arrival: the pass
+  // waits for them (a message sent now arrives after those sent at the same instant).
+  apply(/*pass=*/false);
+  if (!pass_requested_) {
+    pass_requested_ = true;
+    scheduler_mailbox_->put_init(new WorkerMessage{WorkerMessage::Kind::kPass, 0, kNoWorker}, 0)->detach();
+  }
 }
 
 void Simulation::scheduler_loop() {
   std::uint64_t total = scenario_.workload.tasks;
   for (const DagJob& job : trace_.jobs) total += job.tasks.size();
-  while (!(arrivals_done_ && core_->tasks_unfinished() == 0)) {
-    std::unique_ptr<WorkerMessage> m;
+  const auto receive = [&]() -> std::unique_ptr<WorkerMessage> {
     try {
-      m.reset(scheduler_mailbox_->get<WorkerMessage>());
+      return std::unique_ptr<WorkerMessage>(scheduler_mailbox_->get<WorkerMessage>());
     } catch (const simgrid::NetworkFailureException&) {
-      continue;  // the sender's host crashed or its link was cut mid-message: lost
+      return nullptr;  // the sender's host crashed or its link was cut mid-message: lost
     }
-    if (m->kind == WorkerMessage::Kind::kStop) break;
-    HostState& host = hosts_[m->host];
-    if (m->worker != host.current || host.registered_epoch != epoch_) continue;  // an old incarnation
-    const bool dead = !core_->cluster().worker(host.current).alive;
-    if (dead) {
-      // Declared dead but talking again (a cut link healed, a pause ended): like a real
-      // worker it registers anew and claims what it still runs.
-      if (m->kind == WorkerMessage::Kind::kHeartbeat) register_host(now(), m->host);
-      continue;
+  };
+  bool stop = false;
+  while (!stop && !(arrivals_done_ && core_->tasks_unfinished() == 0)) {
+    std::unique_ptr<WorkerMessage> m = receive();
+    if (!m) continue;
+    if (!batch_instants_) {
+      if (!handle(*m)) break;
+      apply();
+    } else {
+      // Every message of this instant that is in, then one pass.
+      stop = !handle(*m);
+      apply(/*pass=*/false);
+      while (!stop && scheduler_mailbox_->ready()) {
+        m = receive();
+        if (m) stop = !handle(*m);
+        apply(/*pass=*/false);
+      }
+      pass_requested_ = false;
+      apply();
     }
-    switch (m->kind) {
-      case WorkerMessage::Kind::kHeartbeat: core_->on_heartbeat(now(), host.current); break;
-      case WorkerMessage::Kind::kStarted: core_->on_task_started(now(), m->task, host.current); break;
-      case WorkerMessage::Kind::kDone: finished(now(), m->task, host.current, m->started); break;
-      case WorkerMessage::Kind::kStop: break;
-    }
-    apply();
-    if (progress_ && m->kind == WorkerMessage::Kind::kDone && ++progress_count_ % kProgressEvery == 0) {
+    if (progress_ && m && m->kind == WorkerMessage::Kind::kDone && ++progress_count_ % kProgressEvery == 0) {
       progress_(progress_count_, total);
     }
   }
@@ -119,9 +129,32 @@ void Simulation::stop_scheduler() {
   scheduler_mailbox_->put_init(new WorkerMessage{WorkerMessage::Kind::kStop, 0, kNoWorker}, 0)->detach();
 }
 
+bool Simulation::handle(const WorkerMessage& m) {
+  if (m.kind == WorkerMessage::Kind::kStop) return false;
+  if (m.kind == WorkerMessage::Kind::kPass) return true;
+  HostState& host = hosts_[m.host];
+  if (m.worker != host.current || host.registered_epoch != epoch_) return true;  // an old incarnation
+  const bool dead = !core_->cluster().worker(host.current).alive;
+  if (dead) {
+    // Declared dead but talking again (a cut link healed, a pause ended): like a real
+    // worker it registers anew and claims what it still runs.
+    if (m.kind == WorkerMessage::Kind::kHeartbeat) register_host(now(), m.host);
+    return true;
+  }
+  switch (m.kind) {
+    case WorkerMessage::Kind::kHeartbeat: core_->on_heartbeat(now(), host.current); break;
+    case WorkerMessage::Kind::kStarted: core_->on_task_started(now(), m.task, host.current); break;
+    case WorkerMessage::Kind::kDone: finished(now(), m.task, host.current, m.started); break;
+    case WorkerMessage::Kind::kStop:
+    case WorkerMessage::Kind::kPass: break;
+  }
+  return true;
+}
+
 // Sends the core's commands and records its notices. The buffers are local: a send is a
 // simcall, during which another actor may call apply() with its own batch.
-void Simulation::apply() {
+void Simulation::apply(bool pass) {
+  if (batch_instants_ && pass) core_->on_instant_end(now());
   std::vector<Command> commands;
   std::vector<Notice> notices;
   core_->take_commands(commands);

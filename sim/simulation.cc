@@ -29,7 +29,8 @@ Simulation::Simulation(const Scenario& scenario, Platform platform, TraceJobs jo
       // record per task for nothing.
       keep_journal_(std::any_of(scenario.faults.begin(), scenario.faults.end(),
                                 [](const FaultSpec& f) { return f.kind == FaultSpec::Kind::kLeaderKill; })),
-      classes_(scenario.classes, scenario.seed) {}
+      classes_(scenario.classes, scenario.seed, scenario.width),
+      batch_instants_(scenario.discipline.kind != "fifo") {}
 
 Expected<bool> Simulation::start() {
   std::vector<std::string> names, groups;
@@ -101,10 +102,12 @@ Expected<bool> Simulation::start() {
 }
 
 // The core's settings come from the scenario alone (scenario/scheduler_config.h, shared with
-// real mode); the simulator adds only the epoch of the leader being built.
+// real mode); the simulator adds the epoch of the leader being built, and batches the
+// events of an instant for the disciplines whose textbook rules assume it.
 SchedulerConfig Simulation::config() const {
   SchedulerConfig c = scheduler_config(scenario_, hosts_.size());
   c.epoch = epoch_;
+  c.pass_per_instant = batch_instants_;
   return c;
 }
 

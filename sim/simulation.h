@@ -65,9 +65,10 @@ struct DispatchMessage {
   std::uint64_t seq;    // dispatches in the order they were sent (a cancel names those before it)
 };
 
-// Host -> leader; kStop is the leader telling its own loop that the run is over.
+// Host -> leader; kStop is the leader telling its own loop that the run is over, kPass
+// the submitter asking it for the placement pass of this instant (batch_instants_).
 struct WorkerMessage {
-  enum class Kind : std::uint8_t { kHeartbeat, kStarted, kDone, kStop } kind;
+  enum class Kind : std::uint8_t { kHeartbeat, kStarted, kDone, kStop, kPass } kind;
   std::uint32_t host;
   WorkerId worker;
   TaskId task = 0;
@@ -187,7 +188,11 @@ class Simulation {
   void scheduler_loop();
   void finished(double t, TaskId task, WorkerId w, double started);
   void stop_scheduler();
-  void apply();
+  // `pass`: with batch_instants_, run the placement pass of this instant first (false
+  // while more events of the instant may come).
+  void apply(bool pass = true);
+  // Applies one message from a host to the core; false for kStop.
+  bool handle(const WorkerMessage& m);
   void rearm_ticker();
 
   // executors.cc
@@ -255,6 +260,11 @@ class Simulation {
   std::unique_ptr<FaultTimeline> timeline_;
   std::vector<EventRecord> events_;
   bool arrivals_done_ = false;
+  // Backfilling's rules assume one placement pass per instant, after its completions and
+  // arrivals (docs/backfilling.md): the scheduler loop applies every message that is
+  // ready, then the pass; the submitter asks for it with a kPass message.
+  bool batch_instants_ = false;
+  bool pass_requested_ = false;
   bool stop_sent_ = false;
   bool scheduler_done_ = false;
   std::uint64_t progress_count_ = 0;

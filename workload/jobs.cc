@@ -81,7 +81,9 @@ JobSpec trace_job_spec(const TraceJobs& jobs, std::size_t j, const TraceWorkload
     if (requests != nullptr && i < requests->size()) t.request = (*requests)[i];
     t.require = trace.require;
     t.spread = trace.spread;
+    if (j < jobs.estimates.size()) t.estimate = jobs.estimates[j];
   }
+  spec.gang = j < jobs.gang.size() && jobs.gang[j] != 0 && spec.tasks.size() > 1;
   return spec;
 }
 
@@ -103,6 +105,9 @@ Expected<TraceJobs> load_trace_jobs(const TraceWorkload& trace) {
     if (!loaded) return Error{loaded.error()};
     out.jobs = std::move(loaded->jobs);
     out.requests = std::move(loaded->requests);
+    out.estimates = std::move(loaded->estimates);
+    out.gang.assign(out.jobs.size(), trace.split ? 0 : 1);
+    for (const std::uint64_t line : loaded->lines) out.origins.push_back(trace.files.at(0) + ":" + std::to_string(line));
   } else if (trace.type == "alibaba") {
     AlibabaOptions options;
     static_cast<TraceWindow&>(options) = window_of(trace);
@@ -147,8 +152,31 @@ Expected<TraceJobs> load_trace_jobs(const TraceWorkload& trace) {
   for (std::size_t i : order) {
     sorted.jobs.push_back(std::move(out.jobs[i]));
     sorted.requests.push_back(std::move(out.requests[i]));
+    if (i < out.gang.size()) sorted.gang.push_back(out.gang[i]);
+    if (i < out.estimates.size()) sorted.estimates.push_back(out.estimates[i]);
+    if (i < out.origins.size()) sorted.origins.push_back(std::move(out.origins[i]));
   }
   return sorted;
+}
+
+Expected<bool> check_rigid_jobs_fit(const TraceJobs& jobs, const std::vector<WorkerSpec>& hosts) {
+  if (hosts.empty()) return true;
+  double cores = 0;
+  for (const WorkerSpec& h : hosts) cores += h.slots;
+  for (std::size_t j = 0; j < jobs.jobs.size() && j < jobs.gang.size(); ++j) {
+    if (!jobs.gang[j]) continue;
+    double asked = 0;
+    for (std::size_t t = 0; t < jobs.jobs[j].tasks.size(); ++t) {
+      asked += j < jobs.requests.size() && t < jobs.requests[j].size() ? jobs.requests[j][t].cores : 1;
+    }
+    if (asked <= cores) continue;
+    const std::string where = j < jobs.origins.size() ? jobs.origins[j] + ": " : "";
+    return Error{where + "job " + jobs.jobs[j].name + " asks for " + workload_detail::format_number(asked) +
+                 " processors at once (SWF field 5, or 8 when 5 is -1) and the cluster has " + workload_detail::format_number(cores) +
+                 " cores: a rigid job never starts in part (cap it with workload.max_procs, or split it with "
+                 "workload.split: true)"};
+  }
+  return true;
 }
 
 Expected<std::vector<DagJob>> load_jobs(const TraceWorkload& trace) {

@@ -21,6 +21,12 @@ struct TraceJobs {
   // Aligned with jobs and their tasks: each task's request (one core, and what the file
   // says: SWF requested memory, WfCommons cores and memory, Alibaba plan_cpu and plan_mem).
   std::vector<TaskRequests> requests;
+  // Aligned with jobs, or empty: whether the job is rigid (a gang: an SWF job's
+  // processors, unless the workload says `split: true`), its run-time estimate in seconds
+  // (SWF requested time; 0 unknown) and where it was read ("file:line", for errors).
+  std::vector<std::uint8_t> gang;
+  std::vector<double> estimates;
+  std::vector<std::string> origins;
 };
 
 // REQUIRES: !trace.type.empty().
@@ -39,9 +45,14 @@ double bytes_moved(const std::vector<DagJob>& jobs, const std::vector<TaskRecord
 // kept); every task of kind `kind`.
 JobSpec dag_job_spec(const DagJob& job, TaskKind kind = TaskKind::kBurn);
 // Job j of a file workload as the core's description: dag_job_spec's, with each task's
-// request (jobs.requests[j]) and the workload's `require` and `spread`.
+// request (jobs.requests[j]) and estimate, the workload's `require` and `spread`, and
+// whether it is a gang.
 JobSpec trace_job_spec(const TraceJobs& jobs, std::size_t j, const TraceWorkload& trace,
                        TaskKind kind = TaskKind::kBurn);
+
+// Whether every rigid job (gang) of `jobs` can start on `hosts` at all: an error naming
+// the first that cannot, where it was read (file:line) and what it asks for, else true.
+Expected<bool> check_rigid_jobs_fit(const TraceJobs& jobs, const std::vector<WorkerSpec>& hosts);
 
 // A lower bound on the job's makespan on `hosts` (the jobs_slowdown denominator, the same
 // in both worlds): the longest chain when every task takes its fastest time there — flops

@@ -102,6 +102,11 @@ struct SwfTrace {
   // Aligned with jobs: each task asks for one core and its processor's requested memory
   // (field 10, kilobytes per processor, x 1024 bytes; -1 unknown: 0, not given).
   std::vector<TaskRequests> requests;
+  // Aligned with jobs: the user's run-time estimate, seconds x runtime_scale (field 9,
+  // requested time; the run time when unknown, and never less than the run time), and
+  // the line the job was read from.
+  std::vector<double> estimates;
+  std::vector<std::uint64_t> lines;
   std::uint64_t skipped = 0;         // jobs in the window that were dropped (see load_swf)
   std::uint64_t max_procs_seen = 0;  // largest processor count of a kept job, before the cap
 };
@@ -109,10 +114,9 @@ struct SwfTrace {
 // Loads a Standard Workload Format trace (18 whitespace-separated numeric fields per job line;
 // lines starting with ';' are header comments; blank lines are ignored; .gz is read through
 // zlib). Each job in the window becomes one DagJob without edges:
-// - A job on p processors becomes p independent tasks of run time x runtime_scale x
-//   reference_speed flops each. This approximates a rigid parallel job by p single-slot tasks
-//   that may run on different workers at different times: there is no gang scheduling, so a
-//   job's tasks may start apart and its response time is that of its last task.
+// - A job on p processors becomes p tasks of run time x runtime_scale x reference_speed
+//   flops each, one per processor; the caller makes them a gang (a rigid job, started
+//   together) or, with `split`, independent tasks (workload/jobs.h).
 // - p is field 5 (allocated processors); if that is unknown (-1), field 8 (requested
 //   processors); then capped at max_procs if set.
 // - Each task requests one core and the requested memory of one processor (field 10, in

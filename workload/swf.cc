@@ -164,6 +164,8 @@ struct Kept {
   double runtime = 0;
   std::uint64_t procs = 0;
   double memory = 0;  // bytes per task (processor); 0 not given
+  double estimate = 0;  // requested time, at least the run time
+  std::uint64_t line = 0;
 };
 
 SwfTrace read_trace(const std::string& path, const SwfOptions& options) {
@@ -208,7 +210,11 @@ SwfTrace read_trace(const std::string& path, const SwfOptions& options) {
     const double kilobytes = job.field[9];
     if (kilobytes < -1) fail(at + ": field 10 (" + std::string(kFieldNames[9]) + "): must be -1 (unknown) or >= 0, got " +
                              format_number(kilobytes));
-    kept.push_back({"job" + std::string(job.id), submit, runtime, tasks, kilobytes > 0 ? kilobytes * 1024 : 0});
+    const double requested = job.field[8];
+    if (requested < -1) fail(at + ": field 9 (" + std::string(kFieldNames[8]) + "): must be -1 (unknown) or >= 0, got " +
+                             format_number(requested));
+    kept.push_back({"job" + std::string(job.id), submit, runtime, tasks, kilobytes > 0 ? kilobytes * 1024 : 0,
+                    std::max(requested, runtime), reader.line_number()});
   }
   if (jobs_seen == 0) fail(path + ": no job lines (" + std::to_string(reader.line_number()) + " lines read)");
   if (jobs_seen <= options.first_job) {
@@ -238,6 +244,8 @@ SwfTrace read_trace(const std::string& path, const SwfOptions& options) {
     }
     trace.jobs.push_back(std::move(dag));
     trace.requests.emplace_back(k.procs, Resources{.cores = 1, .memory = k.memory});
+    trace.estimates.push_back(k.estimate * options.runtime_scale);
+    trace.lines.push_back(k.line);
   }
   return trace;
 }

@@ -175,7 +175,8 @@ def test_dtypes():
         "utilisation_gpus": "float64"}
     assert dict(r.jobs.dtypes.astype(str)) == {
         "job": "int64", "name": "object", "submit": "float64", "start": "float64", "end": "float64",
-        "makespan": "float64", "tasks": "int64", "critical_path": "float64", "success": "bool"}
+        "makespan": "float64", "tasks": "int64", "critical_path": "float64", "success": "bool",
+        "width": "int64", "estimate": "float64", "wait": "float64", "bounded_slowdown": "float64"}
     assert dict(r.events.dtypes.astype(str)) == {
         "time": "float64", "kind": "object", "host": "object", "detail": "object", "alert": "bool"}
     assert len(r.events) > 0 and r.events["alert"].any()

@@ -17,6 +17,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
+#include <set>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -372,6 +374,80 @@ TEST(RealMode, MalformedFramesAndGarbageDisturbNoOtherClient) {
   ::close(truncated);
   auto again = cluster.client();
   EXPECT_EQ(wait(*again, t).outcome.output, "fine\n");
+}
+
+// A rigid job (docs/backfilling.md): its 4 members start together, one per 1-slot worker,
+// and each finds its rank, the gang's size and every member's worker in its environment,
+// as an MPI launcher would give them; a gang wider than the cluster is refused.
+TEST(RealMode, AFourWideGangStartsTogetherAndEachMemberKnowsTheOthers) {
+  Cluster cluster;
+  cluster.start_scheduler(0, {"--queue-cap", "0"});
+  for (int i = 0; i < 4; ++i) cluster.start_worker("g" + std::to_string(i));
+  cluster.wait_for_workers(4);
+  auto c = cluster.client();
+  JobSpec gang;
+  gang.gang = true;
+  gang.tasks.assign(4, shell("echo \"$FULCRUM_RANK $FULCRUM_SIZE $FULCRUM_HOSTS\"; sleep 0.2"));
+  auto r = c->call(Submit{gang});
+  ASSERT_TRUE(r.ok()) << r.error();
+  const std::uint64_t first = std::get<Submitted>(*r).first_task;
+  std::set<std::string> workers;
+  std::string hosts_seen;
+  double start_min = 1e300, start_max = -1;
+  for (std::uint64_t rank = 0; rank < 4; ++rank) {
+    const TaskStatus s = wait(*c, first + rank);
+    ASSERT_EQ(s.state, "finished") << s.outcome.output;
+    std::istringstream out(s.outcome.output);
+    std::uint64_t seen_rank = 9;
+    int size = 0;
+    std::string hosts;
+    out >> seen_rank >> size >> hosts;
+    EXPECT_EQ(seen_rank, rank);
+    EXPECT_EQ(size, 4);
+    if (hosts_seen.empty()) hosts_seen = hosts;
+    EXPECT_EQ(hosts, hosts_seen) << "every member sees the same hosts, in rank order";
+    // Its own worker is the rank-th of them.
+    std::vector<std::string> names;
+    std::stringstream list(hosts);
+    for (std::string h; std::getline(list, h, ',');) names.push_back(h);
+    ASSERT_EQ(names.size(), 4u) << hosts;
+    EXPECT_EQ(names[rank], s.worker);
+    workers.insert(s.worker);
+    start_min = std::min(start_min, s.start);
+    start_max = std::max(start_max, s.start);
+  }
+  EXPECT_EQ(workers.size(), 4u) << "one member per 1-slot worker";
+  EXPECT_LT(start_max - start_min, 0.15) << "dispatched together: they start within one 0.2 s sleep of each other";
+
+  JobSpec wide = gang;
+  wide.tasks.resize(5, wide.tasks[0]);
+  auto refused = c->call(Submit{wide});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("the gang of 5 tasks fits no set of workers at once"), std::string::npos)
+      << refused.error();
+}
+
+// A member that fails stops the others (they would otherwise sleep 30 s) and the gang runs
+// again whole, until its attempts run out: every member ends failed after 3 attempts.
+TEST(RealMode, AGangMemberFailureStopsTheOthersAndRetriesTheGangWhole) {
+  Cluster cluster;
+  cluster.start_scheduler(0, {"--queue-cap", "0"});
+  for (int i = 0; i < 3; ++i) cluster.start_worker("g" + std::to_string(i));
+  cluster.wait_for_workers(3);
+  auto c = cluster.client();
+  JobSpec gang;
+  gang.gang = true;
+  gang.tasks.assign(3, shell("if [ \"$FULCRUM_RANK\" = 1 ]; then sleep 0.2; exit 3; fi; sleep 30"));
+  auto r = c->call(Submit{gang});
+  ASSERT_TRUE(r.ok()) << r.error();
+  const std::uint64_t first = std::get<Submitted>(*r).first_task;
+  const auto began = std::chrono::steady_clock::now();
+  for (std::uint64_t m = 0; m < 3; ++m) {
+    const TaskStatus s = wait(*c, first + m);
+    EXPECT_EQ(s.state, "failed") << "member " << m;
+    EXPECT_EQ(s.attempts, 3u) << "member " << m;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 20s) << "the sleeping members were stopped";
 }
 
 }  // namespace

@@ -44,15 +44,16 @@ auto fields(const AutoscaleConfig& a) {
                   a.scale_out_cooldown, a.scale_in_cooldown, a.tolerance, a.scale_in_after);
 }
 auto fields(const SchedulerConfig& c) {
-  // Not the epoch (the daemon's own) nor the described workers (real mode has only those
-  // that join): never flags.
+  // Not the epoch (the daemon's own), the described workers (real mode has only those
+  // that join) nor pass_per_instant (real mode passes after every event): never flags.
   return std::tuple_cat(std::tie(c.seed, c.queue_cap, c.max_attempts, c.suspect_after, c.dead_after,
                                  c.detector_period, c.retry_backoff, c.task_timeout, c.quarantine_after,
                                  c.quarantine_window, c.quarantine_for, c.backlog_alert, c.priority,
-                                 c.network_latency, c.network_bandwidth, c.discipline),
+                                 c.network_latency, c.network_bandwidth, c.discipline, c.backfill,
+                                 c.shortest_first, c.exact_estimates),
                         fields(c.autoscale));
 }
-constexpr std::size_t kSchedulerFields = 19;  // the 16 above, the epoch, the autoscaler, described
+constexpr std::size_t kSchedulerFields = 23;  // the 19 above, the epoch, the autoscaler, pass_per_instant, described
 constexpr std::size_t kAutoscaleFields = 11;
 
 SchedulerConfig every_field_set() {
@@ -74,6 +75,9 @@ SchedulerConfig every_field_set() {
   c.network_latency = 1e-4;
   c.network_bandwidth = 1e8 / 3;
   c.discipline = SchedulerConfig::Discipline::kSkipAhead;
+  c.backfill = SchedulerConfig::Backfill::kConservative;
+  c.shortest_first = true;
+  c.exact_estimates = true;
   AutoscaleConfig& a = c.autoscale;
   a.enabled = true;
   a.metric = AutoscaleConfig::Metric::kBacklog;
@@ -127,7 +131,7 @@ TEST(SchedulerFlags, TheTestNamesEveryFieldOfTheConfig) {
   const auto set = fields(config);
   const SchedulerConfig defaults;
   constexpr auto n = std::tuple_size_v<decltype(set)>;
-  static_assert(n == kSchedulerFields - 3 + kAutoscaleFields);
+  static_assert(n == kSchedulerFields - 4 + kAutoscaleFields);
   expect_each_differs(set, fields(defaults), std::make_index_sequence<n>{});
 }
 

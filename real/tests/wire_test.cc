@@ -98,7 +98,7 @@ TEST(Wire, MalformedPayloadsAreErrorsWithReasons) {
     EXPECT_NE(m.error().find(needle), std::string::npos) << m.error();
   };
   expect_error("", "shorter than its header");
-  expect_error(std::string("\x09\x00", 2), "protocol version 9");
+  expect_error(std::string("\x07\x00", 2), "protocol version 7");
   expect_error(std::string(1, char(kWireVersion)) + '\xff', "unknown message type 255");
   expect_error(std::string(1, char(kWireVersion - 1)) + '\x00',
                "protocol version " + std::to_string(kWireVersion - 1) + ", expected " + std::to_string(kWireVersion));

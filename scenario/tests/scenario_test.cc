@@ -303,7 +303,7 @@ workload: {rate: 5, tasks: 10}
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error(), path + ":3: cluster: unknown key 'hostz' (known: hosts, platform, network, queue_cap, "
                               "scheduler_host, zones)");
-  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, priority, queue, real, "
+  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, priority, queue, discipline, real, "
                                                     "recovery, faults, autoscale, power)"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "workload2: 1\n").find("x.yaml:4: unknown key 'workload2'"),
