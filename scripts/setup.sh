@@ -12,6 +12,7 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libasio-dev libssl-dev
   zookeeper libzookeeper-mt-dev default-jre-headless
+  slurm-wlm munge
   python3-distributed
   pybind11-dev python3-dev python3-pybind11 python3-pandas python3-pytest python3-numpy
   python3-matplotlib python3-tqdm python3-yaml
