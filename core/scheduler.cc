@@ -494,6 +494,8 @@ void Scheduler::check_detector(Time now) {
       if (detector_.timed_out(now, table_.tasks[t].start)) expired.push_back(t);
     }
     for (TaskId t : expired) {
+      // A gang member stopped when an earlier one of its gang timed out is no longer here.
+      if (!holds(t, w)) continue;
       notice(now, Notice::Kind::kTaskTimedOut, w, t, now - table_.tasks[t].start);
       commands_.push_back({Command::Kind::kCancel, t, w, table_.tasks[t].flops, config_.epoch});
       attempt_failed(now, t, w);
@@ -597,8 +599,8 @@ void Scheduler::set_state(Time now, TaskId t, TaskState to) {
     // A task that was ready before (its worker died, its backoff ended) was accepted
     // before everything waiting now: it goes ahead of fresh work.
     const Job& job = table_.jobs[task.job];
-    // A gang waits as one entry, its first task's: placing it places them all.
-    if (!job.gang || t == job.first_task) {
+    // A gang waits as one entry, its first unfinished task's: placing it places them all.
+    if (!job.gang || t == gang_leader(job)) {
       queue_->push(t, task.priority, /*returned=*/from != TaskState::kBlocked, task.shape);
     }
     return;
@@ -733,6 +735,10 @@ void Scheduler::occupy(TaskId t, WorkerId w) {
 
 void Scheduler::dispatch(Time now, TaskId t, WorkerId w) {
   occupy(t, w);
+  send_dispatch(now, t, w);
+}
+
+void Scheduler::send_dispatch(Time now, TaskId t, WorkerId w) {
   Task& task = table_.tasks[t];
   set_state(now, t, TaskState::kQueued);
   task.worker = w;

@@ -204,6 +204,8 @@ class Scheduler {
   // false (and nothing placed) when some task finds no worker.
   bool place_unit(Time now, TaskId t);
   bool place_gang(Time now, const Job& job);
+  // The gang's first task that has not ended: its queue entry stands for the gang.
+  TaskId gang_leader(const Job& job) const;
   // Backfilling's pass (core/profile.h).
   void backfill_pass(Time now);
   void build_profile(Time now);
@@ -215,6 +217,8 @@ class Scheduler {
   // The bookkeeping of putting t on w (its queue, load, held resources), and its undoing.
   void occupy(TaskId t, WorkerId w);
   void dispatch(Time now, TaskId t, WorkerId w);
+  // The rest of a dispatch once t occupies w: its state, attempt and the command.
+  void send_dispatch(Time now, TaskId t, WorkerId w);
   // A gang member's attempt ended without a result: the other members still placed are
   // stopped, and the gang is queued again (or fails for good, with `final`).
   void stop_gang(Time now, JobId job, bool final);

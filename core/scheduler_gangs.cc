@@ -11,6 +11,14 @@
 
 namespace fulcrum {
 
+TaskId Scheduler::gang_leader(const Job& job) const {
+  TaskId m = job.first_task;
+  while (m + 1 < job.first_task + job.task_count && is_terminal(table_.tasks[m].state)) ++m;
+  return m;
+}
+
+// The gang's members that have not ended are placed all at once (a member that finished
+// before another failed is not run again: its result is recorded once).
 bool Scheduler::place_gang(Time now, const Job& job) {
   const TaskId first = job.first_task;
   const TaskId end = first + job.task_count;
@@ -19,6 +27,7 @@ bool Scheduler::place_gang(Time now, const Job& job) {
   bool all_pending = true;
   for (TaskId m = first; m < end; ++m) {
     const TaskState st = table_.tasks[m].state;
+    if (st == TaskState::kFinished) continue;
     if (st != TaskState::kPending) all_pending = false;
     if (is_terminal(st) || st == TaskState::kBlocked || st == TaskState::kBackoff) return false;
   }
@@ -37,6 +46,7 @@ bool Scheduler::place_gang(Time now, const Job& job) {
   placed.reserve(job.task_count);
   for (TaskId m = first; m < end; ++m) {
     const Task& task = table_.tasks[m];
+    if (task.state == TaskState::kFinished) continue;
     cluster_.set_shape(task.shape);
     std::optional<WorkerId> w;
     if (!cluster_.eligible().empty()) w = policy_->pick(cluster_, task, rng_);
@@ -53,14 +63,7 @@ bool Scheduler::place_gang(Time now, const Job& job) {
     occupy(m, *w);
     placed.emplace_back(m, *w);
   }
-  for (const auto& [m, w] : placed) {
-    Task& task = table_.tasks[m];
-    set_state(now, m, TaskState::kQueued);
-    task.worker = w;
-    task.dispatched = now;
-    ++task.attempts;
-    commands_.push_back({Command::Kind::kDispatch, m, w, task.flops, config_.epoch});
-  }
+  for (const auto& [m, w] : placed) send_dispatch(now, m, w);
   return true;
 }
 
@@ -103,7 +106,7 @@ double Scheduler::unit_estimate(TaskId t) const {
   if (!job.gang) return estimate_of(task, kNoWorker);
   double longest = 0;
   for (TaskId m = job.first_task; m < job.first_task + job.task_count; ++m) {
-    longest = std::max(longest, estimate_of(table_.tasks[m], kNoWorker));
+    if (table_.tasks[m].state != TaskState::kFinished) longest = std::max(longest, estimate_of(table_.tasks[m], kNoWorker));
   }
   return longest;
 }
@@ -119,7 +122,9 @@ Profile::Amounts Scheduler::unit_need(TaskId t) const {
   if (!job.gang) {
     add(task);
   } else {
-    for (TaskId m = job.first_task; m < job.first_task + job.task_count; ++m) add(table_.tasks[m]);
+    for (TaskId m = job.first_task; m < job.first_task + job.task_count; ++m) {
+      if (table_.tasks[m].state != TaskState::kFinished) add(table_.tasks[m]);
+    }
   }
   return need;
 }

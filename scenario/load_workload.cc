@@ -37,7 +37,14 @@ SyntheticWorkload Loader::workload(const Field& f, const ClusterSpec& cluster, S
   w.tasks = integer<std::uint64_t>(m.require("tasks"), 1, UINT64_MAX, "a positive integer");
   if (auto k = m.get("split")) fail(*k, "only for swf workloads");
   if (auto v = m.get("width")) {
-    scenario.width = size(*v, "tasks");
+    if (v->node.IsMap()) {
+      scenario.width = size(*v, "tasks");
+    } else {  // a plain number of tasks
+      SizeDistribution constant;
+      constant.kind = SizeDistribution::Kind::kConstant;
+      constant.mean = number(*v, "a number of tasks >= 1, or a size distribution", [](double x) { return x >= 1; });
+      scenario.width = constant;
+    }
     // Tasks per job: every width it can draw must round to 1 or more.
     const SizeDistribution& d = *scenario.width;
     if (d.kind == SizeDistribution::Kind::kConstant && !(d.mean >= 0.5)) {

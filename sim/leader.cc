@@ -160,10 +160,18 @@ void Simulation::apply(bool pass) {
   core_->take_commands(commands);
   core_->take_notices(notices);
   for (const Notice& n : notices) on_notice(n);
+  // Dispatches leave from the scheduler's host, whoever applies the commands (a worker's
+  // heartbeat actor registering it): a gang's members then arrive together.
+  const bool on_scheduler = sg4::this_actor::get_host() == platform_.scheduler;
+  std::vector<std::pair<std::uint32_t, DispatchMessage>> relayed;
   for (const Command& c : commands) {
     if (c.kind == Command::Kind::kDispatch) {
-      hosts_[host_of_[c.worker]].inbox->put_init(new DispatchMessage{c.task, c.flops, c.worker, c.epoch, ++dispatch_seq_}, kControlMessageBytes)
-          ->detach();
+      const DispatchMessage d{c.task, c.flops, c.worker, c.epoch, ++dispatch_seq_};
+      if (on_scheduler) {
+        hosts_[host_of_[c.worker]].inbox->put_init(new DispatchMessage(d), kControlMessageBytes)->detach();
+      } else {
+        relayed.emplace_back(host_of_[c.worker], d);
+      }
     } else if (c.kind == Command::Kind::kScaleOut) {
       boot(c.count);
     } else if (c.kind == Command::Kind::kRetire) {
@@ -171,6 +179,11 @@ void Simulation::apply(bool pass) {
     } else if (c.kind == Command::Kind::kCancel) {
       cancel(host_of_[c.worker], c.task);
     }
+  }
+  if (!relayed.empty()) {
+    sg4::Actor::create("dispatch", platform_.scheduler, [this, relayed = std::move(relayed)] {
+      for (const auto& [h, d] : relayed) hosts_[h].inbox->put_init(new DispatchMessage(d), kControlMessageBytes)->detach();
+    })->daemonize();
   }
   rearm_ticker();
   // The last task may end outside the scheduler loop (a claim flushed at registration,

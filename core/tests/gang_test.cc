@@ -176,5 +176,29 @@ TEST(Gang, AMemberFailureStopsTheOthersAndRequeuesTheWholeGangOnce) {
   EXPECT_EQ(s->tasks_unfinished(), 0u);
 }
 
+// A member finished, then another's host dies: the finished one keeps its result and the
+// gang's unfinished members run again together; nothing waits forever.
+TEST(Gang, AFinishedMemberStaysFinishedAndTheRestRunAgainTogether) {
+  auto s = make();
+  s->on_worker_joined(0, WorkerSpec{"a", "g", 1, 1, 0});
+  s->on_worker_joined(0, WorkerSpec{"b", "g", 1, 1, 0});
+  s->on_worker_joined(0, WorkerSpec{"c", "g", 1, 1, 0});
+  s->on_job_submitted(0, gang(3));
+  drain(*s);
+  for (TaskId t = 0; t < 3; ++t) s->on_task_started(1, t, s->table().tasks[t].worker);
+  s->on_task_finished(2, 0, s->table().tasks[0].worker, 1);  // the leader's task ends first
+  s->on_worker_left(3, s->table().tasks[1].worker);
+  const auto cs = drain(*s);
+  EXPECT_EQ(count(cs, Command::Kind::kCancel), 1u);    // task 2, still running
+  EXPECT_EQ(count(cs, Command::Kind::kDispatch), 2u);  // tasks 1 and 2, together
+  EXPECT_EQ(s->table().tasks[0].state, TaskState::kFinished);
+  for (TaskId t = 1; t < 3; ++t) {
+    EXPECT_EQ(s->table().tasks[t].state, TaskState::kQueued);
+    EXPECT_EQ(s->table().tasks[t].attempts, 2u);
+  }
+  for (TaskId t = 1; t < 3; ++t) s->on_task_finished(5, t, s->table().tasks[t].worker, 4);
+  EXPECT_EQ(s->tasks_unfinished(), 0u);
+}
+
 }  // namespace
 }  // namespace fulcrum
