@@ -209,9 +209,26 @@ class Scheduler {
   // Backfilling's pass (core/profile.h).
   void backfill_pass(Time now);
   void build_profile(Time now);
-  // What the unit t leads asks for, pooled by dimension, and its estimated run time.
-  Profile::Amounts unit_need(TaskId t) const;
+  // What the unit t leads asks for, pooled by dimension (appended to `out`), and its
+  // estimated run time.
+  void append_unit_need(TaskId t, std::vector<double>& out) const;
   double unit_estimate(TaskId t) const;
+  // A waiting unit as a pass reads it. Each pass leaves the list of those it passed over,
+  // in queue order (waiting_, their needs in waiting_needs_), and the next pass walks it
+  // beside the queue: the entry at the front, t, takes the next record when that is t's,
+  // or gets one worked out anew (a new entry); either way it is appended to waiting_next_
+  // (and its need, returned, to waiting_needs_next_), and drop_waiting() takes it off
+  // when the entry leaves the queue. A unit's facts never change, save when a dimension
+  // appears or a faster worker joins: then the list starts over.
+  struct Waiting {
+    TaskId task;
+    ShapeId shape;    // its first task's
+    double estimate;  // unit_estimate
+  };
+  Profile::Amounts note_waiting(TaskId t, std::size_t& known);
+  void drop_waiting();
+  // Whether some worker has room now for a task of some shape.
+  bool room_now() const;
   // t's run-time estimate on w (kNoWorker: the fastest worker known).
   double estimate_of(const Task& task, WorkerId w) const;
   // The bookkeeping of putting t on w (its queue, load, held resources), and its undoing.
@@ -225,6 +242,10 @@ class Scheduler {
   // Why a gang's tasks cannot all be placed at once on the workers known or described
   // ("" when they can, by pooled amounts).
   std::string gang_misfit(const JobSpec& job);
+  // The capacity of the workers that joined and fit shape s (capacity and labels), pooled
+  // as gang_misfit pools it, in id order; extended as workers join (their specs do not
+  // change), so that a submission does not walk the whole cluster.
+  const Resources& offered_to(ShapeId s);
   // Takes t off its worker's queue or running list. Returns false if it was not there.
   bool detach_from_worker(TaskId t, WorkerId w);
   // t lost its place (its worker died, its backoff ended): back to the central queue,
@@ -278,6 +299,24 @@ class Scheduler {
   bool backlog_high_ = false;
   JobPlan last_plan_;
   Profile profile_;            // backfilling's, rebuilt at every pass
+  // What backfill_pass keeps from pass to pass: the waiting units' facts (note_waiting),
+  // worked out with facts_dims_ dimensions and facts_speed_ the fastest speed; the workers
+  // known at the last pass that visited every entry; and buffers, so that a pass does not
+  // allocate.
+  std::vector<Waiting> waiting_, waiting_next_;
+  std::vector<double> waiting_needs_, waiting_needs_next_;  // facts_dims_ values per unit
+  std::size_t facts_dims_ = 0;
+  double facts_speed_ = 0;
+  std::size_t visited_workers_ = 0;
+  std::vector<double> pooled_;              // build_profile's: free now
+  std::vector<Profile::Release> releases_;  // build_profile's
+  std::vector<double> extra_;               // EASY: left at the shadow time once the head has its share
+  std::vector<std::pair<TaskId, WorkerId>> gang_placed_;  // place_gang's: the members placed so far
+  struct Offer {
+    std::size_t workers = 0;  // the workers looked at so far
+    Resources offered;
+  };
+  std::vector<Offer> offers_;  // by shape (offered_to)
   double fastest_speed_ = 0;   // of the workers known or described, for estimates
   // Per job with spread tasks: how many of its tasks each host (or zone) holds now.
   std::map<JobId, std::map<std::string, std::uint32_t>> spread_counts_;
