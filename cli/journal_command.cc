@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "real/audit.h"
 #include "real/journal_dump.h"
 
 namespace fulcrum {
@@ -17,12 +18,25 @@ struct DumpArgs {
   std::string zk;
   std::string zk_root = "/fulcrum";  // the scheduler's default
   bool json = false;
+  bool audit = false;
 };
 
 int run_dump(const DumpArgs& a) {
   if (a.path.empty() == a.zk.empty()) {
     std::cerr << "error: journal dump needs a journal PATH or --zk (one of them)\n";
     return kExitBadInput;
+  }
+  if (a.audit) {
+    if (a.path.empty()) {
+      std::cerr << "error: --audit reads the audit trail beside a file journal: give its PATH\n";
+      return kExitBadInput;
+    }
+    auto printed = real::dump_audit(a.path, a.json, std::cout, std::cerr);
+    if (!printed) {
+      std::cerr << "error: " << printed.error() << "\n";
+      return kExitBadInput;
+    }
+    return 0;
   }
   const auto format = a.json ? real::DumpFormat::kJson : real::DumpFormat::kText;
   const real::DumpResult r = a.zk.empty() ? real::dump_file_journal(a.path, format, std::cout)
@@ -45,6 +59,9 @@ void add_journal_command(CLI::App& app, std::vector<std::pair<CLI::App*, std::fu
   auto* zk = dump->add_option("--zk", args->zk, "ZooKeeper HOST:PORT[,...]: print the journal kept there (replicas' --zk)");
   path->excludes(zk);
   dump->add_option("--zk-root", args->zk_root, "ZooKeeper path of the cluster")->capture_default_str()->needs(zk);
+  dump->add_flag("--audit", args->audit,
+                 "Print the audit trail instead (PATH/audit.log): who asked for each submit, cancel, shutdown and "
+                 "register, and whether it was allowed");
   dump->add_flag("--json", args->json, "JSON Lines: one object per record, its kind in \"type\", then every field");
   dump->footer(
       "Exit 0: all printed; 1: the journal is damaged (the records before the damage are printed, the error names "

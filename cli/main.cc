@@ -229,6 +229,7 @@ void add_help_examples(CLI::App& app) {
       {"cancel", "fulcrum cancel --scheduler 127.0.0.1:7070 42"},
       {"top", "fulcrum top --metrics 127.0.0.1:9464"},
       {"journal", "fulcrum journal dump /var/lib/fulcrum"},
+      {"certs", "fulcrum certs init /etc/fulcrum/ca && fulcrum certs issue /etc/fulcrum/ca alice --role submitter --tenant physics"},
   };
   for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
     const auto it = std::find_if(std::begin(examples), std::end(examples),

@@ -15,7 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "real/auth.h"
+#include "real/certs.h"
 #include "real/client.h"
+#include "real/tls.h"
 #include "real/scheduler_daemon.h"
 #include "real/scheduler_flags.h"
 #include "real/worker_daemon.h"
@@ -213,6 +215,23 @@ Expected<bool> parse_request_flag(const std::string& text, Resources& r) {
   return true;
 }
 
+// --cert, --key, --ca (and a scheduler's --crl) as given; real::tls_files_for fills the rest.
+struct TlsFlags {
+  std::string cert, key, ca, crl;
+  real::TlsFiles files() const { return real::tls_files_for(cert, key, ca, crl); }
+};
+
+void add_tls_flags(CLI::App& c, TlsFlags& t, bool server) {
+  c.add_option("--cert", t.cert,
+               server ? "This scheduler's TLS certificate (fulcrum certs issue DIR NAME --role scheduler): every "
+                        "connection is mutual TLS 1.3; needs --access"
+                      : "This identity's TLS certificate (fulcrum certs issue DIR NAME --role ...): mutual TLS 1.3 "
+                        "with the scheduler");
+  c.add_option("--key", t.key, "Its private key (default: the --cert path with .key)");
+  c.add_option("--ca", t.ca, "The CA certificate (default: ca.crt beside --cert)");
+  if (server) c.add_option("--crl", t.crl, "The CA's revocation list (default: ca.crl beside --cert, if there)");
+}
+
 }  // namespace
 
 std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::App& app) {
@@ -236,6 +255,12 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   s->add_flag("--verbose", sched->verbose, "Log connections and errors on stderr");
   s->add_option("--secret-file", sched->secret_file,
                 "Shared secret (>= 16 bytes, mode 600): workers and clients must prove they have it");
+  auto sched_tls = std::make_shared<TlsFlags>();
+  add_tls_flags(*s, *sched_tls, true);
+  s->add_option("--access", sched->access_file,
+                "Access file: identity -> role and tenant (docs/real/security.md); reloaded on SIGHUP or when it changes");
+  s->add_flag("--insecure", sched->insecure,
+              "Listen beyond loopback without authentication (refused otherwise; warned at every start)");
   s->add_option("--metrics-port", sched->metrics.port, "Serve Prometheus GET /metrics on this port (0: pick one; off when absent)")
       ->check(CLI::Range(0, 65535));
   s->add_option("--metrics-host", sched->metrics.host, "Address /metrics binds to (default: the --listen host)");
@@ -253,7 +278,8 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
   auto exit_on_fence = std::make_shared<bool>(false);
   s->add_flag("--exit-on-fence", *exit_on_fence,
               "With --zk: exit (status 3) when fenced or the session is lost, instead of rejoining as a standby");
-  runners.emplace_back(s, [sched, port_file, exit_on_fence] {
+  runners.emplace_back(s, [sched, port_file, exit_on_fence, sched_tls] {
+    sched->tls = sched_tls->files();
     const bool replica = !sched->zk_hosts.empty();
     // A replica that lost its place (fenced, session lost, ZooKeeper unreachable) starts
     // afresh in the same process: a new session, a new place in the election line. The
@@ -283,8 +309,19 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
       }
       if (sched->verbose) std::cerr << fmt::format("fulcrum scheduler: listening on port {}, epoch {}\n", daemon.port(), daemon.epoch());
       bool signalled = false;
+      // SIGHUP: read the access file and the CRL again (revoked identities are cut off).
+      asio::signal_set hangups(io, SIGHUP);
+      std::function<void()> on_hangup = [&] {
+        hangups.async_wait([&](asio::error_code ec, int) {
+          if (ec) return;
+          if (auto r = daemon.reload(); !r) std::cerr << "fulcrum scheduler: reload failed, kept the old settings: " << r.error() << "\n";
+          on_hangup();
+        });
+      };
+      on_hangup();
       run_until_signalled(io, [&] {
         signalled = true;
+        hangups.cancel();
         daemon.stop();
       });
       if (signalled || daemon.fatal().empty()) return 0;
@@ -329,13 +366,18 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
               "Do not print the startup line (what it offers, how it enforces requests; --verbose prints it anyway)");
   w->add_option("--secret-file", worker->secret_file,
                 "The scheduler's shared secret (mode 600): authenticate, and verify the scheduler");
+  auto worker_tls = std::make_shared<TlsFlags>();
+  add_tls_flags(*w, *worker_tls, false);
+  w->add_flag("--insecure", worker->insecure,
+              "Take commands from a scheduler beyond loopback without authentication (refused otherwise)");
   w->add_option("--metrics-port", worker->metrics.port, "Serve Prometheus GET /metrics on this port (0: pick one; off when absent)")
       ->check(CLI::Range(0, 65535));
   w->add_option("--metrics-host", worker->metrics.host, "Address /metrics binds to (default: 127.0.0.1)");
   w->add_option("--metrics-port-file", worker->metrics.port_file, "Write the metrics port to this file once ready");
-  runners.emplace_back(w, [worker, offer, quiet] {
+  runners.emplace_back(w, [worker, offer, quiet, worker_tls] {
     asio::io_context io;
     real::WorkerOptions options = *worker;
+    options.tls = worker_tls->files();
     options.announce = !*quiet;
     if (auto ok = real::apply_worker_resource_flags(*offer, real::read_cgroup_layout(options.cgroup_paths), options.worker);
         !ok) {
@@ -359,6 +401,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     std::string file;
     double timeout = 0;
     std::string secret_file;
+    TlsFlags tls;
     std::string zk;
     std::string zk_root = "/fulcrum";
     double retry_for = -1;  // seconds; < 0: 60 with --zk, else 0
@@ -368,6 +411,7 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     CLI::App* c = app.add_subcommand(name, help);
     c->add_option("--scheduler", args->scheduler, "Scheduler HOST:PORT")->capture_default_str();
     c->add_option("--secret-file", args->secret_file, "The scheduler's shared secret (mode 600), if it has one");
+    add_tls_flags(*c, args->tls, false);
     c->add_option("--zk", args->zk, "ZooKeeper HOST:PORT[,...]: find the leader there instead of --scheduler");
     c->add_option("--zk-root", args->zk_root, "ZooKeeper path of the cluster")->capture_default_str();
     c->add_option("--retry-for", args->retry_for,
@@ -398,7 +442,19 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
       }
       address = leader->address;
     }
-    auto client = real::Client::connect(address, 5, secret);
+    real::ClientCredentials credentials{secret, nullptr};
+    if (!a.tls.cert.empty() || !a.tls.ca.empty()) {
+      real::TlsFiles files = a.tls.files();
+      if (a.tls.cert.empty()) files.ca = a.tls.ca;  // --ca alone: verify the scheduler, present nothing
+      auto context = real::make_tls_context(files, real::TlsSide::kClient);
+      if (!context) {
+        std::cerr << "error: " << context.error() << "\n";
+        exit_code = kExitBadInput;
+        return nullptr;
+      }
+      credentials.tls = std::move(*context);
+    }
+    auto client = real::Client::connect(address, 5, credentials);
     if (!client) {
       std::cerr << "error: " << client.error() << "\n";
       exit_code = kExitFailed;
@@ -552,6 +608,52 @@ std::vector<std::pair<CLI::App*, std::function<int()>>> add_real_commands(CLI::A
     std::cout << "cancelled the job of task " << a->task << "\n";
     return 0;
   });
+  // `fulcrum certs`: a small CA (real/certs.h; docs/real/security.md).
+  CLI::App* certs = app.add_subcommand("certs", "Make a small CA, issue and revoke TLS certificates (real mode)");
+  certs->require_subcommand(1);
+  struct CertsArgs {
+    std::string dir, name, role, tenant;
+    int days = 0;
+  };
+  auto cargs = std::make_shared<CertsArgs>();
+  CLI::App* init = certs->add_subcommand("init", "Create DIR with a CA (ca.key, ca.crt), an empty CRL and access.yaml");
+  init->add_option("dir", cargs->dir, "The CA folder")->required();
+  init->add_option("--days", cargs->days, "Days the CA is valid (default 3650)");
+  runners.emplace_back(init, [cargs] {
+    if (auto ok = real::certs_init(cargs->dir, cargs->days > 0 ? cargs->days : 3650); !ok) {
+      std::cerr << "error: " << ok.error() << "\n";
+      return kExitBadInput;
+    }
+    std::cout << "CA in " << cargs->dir << " (keep " << cargs->dir << "/ca.key off the cluster's machines)\n";
+    return 0;
+  });
+  CLI::App* issue = certs->add_subcommand("issue", "Issue NAME's key and certificate (NAME.key, NAME.crt) and add it to access.yaml");
+  issue->add_option("dir", cargs->dir, "The CA folder")->required();
+  issue->add_option("name", cargs->name, "The identity (the certificate's common name)")->required();
+  issue->add_option("--role", cargs->role, "scheduler, operator, submitter, worker or viewer")->required();
+  issue->add_option("--tenant", cargs->tenant, "A submitter's tenant: its jobs belong to it");
+  issue->add_option("--days", cargs->days, "Days the certificate is valid (default 825)");
+  runners.emplace_back(issue, [cargs] {
+    auto path = real::certs_issue(cargs->dir, cargs->name, cargs->role, cargs->tenant, cargs->days > 0 ? cargs->days : 825);
+    if (!path) {
+      std::cerr << "error: " << path.error() << "\n";
+      return kExitBadInput;
+    }
+    std::cout << *path << "\n";
+    return 0;
+  });
+  CLI::App* revoke = certs->add_subcommand("revoke", "Revoke NAME's certificate (added to ca.crl; the scheduler cuts its connections)");
+  revoke->add_option("dir", cargs->dir, "The CA folder")->required();
+  revoke->add_option("name", cargs->name, "The identity")->required();
+  runners.emplace_back(revoke, [cargs] {
+    if (auto ok = real::certs_revoke(cargs->dir, cargs->name); !ok) {
+      std::cerr << "error: " << ok.error() << "\n";
+      return kExitBadInput;
+    }
+    std::cout << "revoked " << cargs->name << " in " << cargs->dir << "/ca.crl (a scheduler reading it reloads it)\n";
+    return 0;
+  });
+
   add_top_command(app, runners);
   return runners;
 }

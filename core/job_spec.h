@@ -33,8 +33,8 @@ enum class TaskKind : std::uint8_t {
 
 // The schema of the field lists below, as written by this build; the journal and the
 // wire record it (3: TaskSpec as one type; 4: resources and placement constraints;
-// 5: run-time estimates and gangs).
-inline constexpr std::uint8_t kSchema = 5;
+// 5: run-time estimates and gangs; 6: tenants and priority classes).
+inline constexpr std::uint8_t kSchema = 6;
 
 // A field added in schema `since`: readers of older records keep its default.
 template <class V, class T> void field_since(V& v, std::uint8_t since, std::string_view name, T& value) {
@@ -120,6 +120,12 @@ struct JobSpec {
   // A rigid parallel job: its tasks start together, each where it fits, or none does;
   // one member's failure stops and requeues them all (docs/backfilling.md). No parents.
   bool gang = false;
+  // Who the job belongs to (docs/fairness.md): "" is the default tenant. In real mode the
+  // scheduler sets it from the client's identity, whatever the client sent.
+  std::string tenant;
+  // Orders work across tenants: a higher class is served first and may preempt a lower
+  // one where the scenario allows it. 0 is the default class.
+  std::int32_t priority_class = 0;
 
   bool operator==(const JobSpec&) const = default;
 };
@@ -132,6 +138,8 @@ template <class V> void fields(V& v, JobSpec& j) {
   v.field("tasks", j.tasks);
   v.field("name", j.name);
   field_since(v, 5, "gang", j.gang);
+  field_since(v, 6, "tenant", j.tenant);
+  field_since(v, 6, "priority_class", j.priority_class);
 }
 
 // A task's outcome as a worker reported it.

@@ -21,6 +21,7 @@ std::string_view to_string(Notice::Kind kind) {
     case Notice::Kind::kScaleOut: return "scale_out";
     case Notice::Kind::kScaleIn: return "scale_in";
     case Notice::Kind::kWorkerRetired: return "worker_retired";
+    case Notice::Kind::kTaskPreempted: return "task_preempted";
   }
   return "?";
 }
@@ -42,6 +43,7 @@ std::string notice_detail(const Notice& n, AutoscaleConfig::Metric metric) {
     case Notice::Kind::kTaskFailed: return task + " failed for good";
     case Notice::Kind::kTaskUnschedulable: return task + " fits no worker";
     case Notice::Kind::kTaskTimedOut: return task;
+    case Notice::Kind::kTaskPreempted: return task + " preempted after " + short_number(n.value, "%g") + " s";
     case Notice::Kind::kBacklogHigh:
     case Notice::Kind::kBacklogCleared: return std::to_string(static_cast<long>(n.value)) + " tasks waiting";
     case Notice::Kind::kScaleOut:

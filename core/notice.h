@@ -31,6 +31,7 @@ struct Notice {
     kScaleIn,            // the autoscaler drains `worker` (value: the metric)
     kWorkerRetired,      // a draining worker is empty: it is stopped
     kTaskUnschedulable,  // fits no worker of the cluster: failed at submission (alert)
+    kTaskPreempted,      // stopped to make room for owed or higher-class work (value: seconds lost)
   };
   Time time = 0;
   Kind kind = Kind::kWorkerDead;

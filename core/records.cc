@@ -12,6 +12,7 @@ JobRecord job_record(JobId id, const std::string& name, Time submit, const JobSp
   r.tasks = static_cast<std::uint32_t>(job.tasks.size());
   r.critical_path = critical_path;
   r.width = job.gang ? r.tasks : 1;
+  r.tenant = job.tenant;
   for (const TaskSpec& t : job.tasks) r.estimate = std::max(r.estimate, t.estimate);
   return r;
 }
@@ -23,7 +24,7 @@ std::vector<TaskRecord> task_records(const TaskTable& table, const ClusterState&
   for (const Task& t : table.tasks) {
     const Resources& r = t.shape < cluster.shape_count() ? cluster.needs(t.shape).request : kOneCore;
     records.push_back({t.id, t.job, t.flops, t.submit, t.dispatched, t.start, t.end, t.worker, t.attempts, t.state,
-                       r.cores, r.memory, r.gpus});
+                       r.cores, r.memory, r.gpus, t.preemptions});
   }
   return records;
 }

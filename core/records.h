@@ -28,6 +28,9 @@ struct TaskRecord {
   double cores = 1;
   double memory = 0;
   double gpus = 0;
+  std::uint32_t preemptions = 0;  // times it was preempted (docs/fairness.md)
+  // Its tenant is its job's (JobRecord::tenant): tasks.csv writes it from there, and the
+  // record stays plain data (sim/isolated.cc copies it as bytes).
 };
 
 // The field list every serialiser walks (see core/job_spec.h).
@@ -45,6 +48,7 @@ template <class V> void fields(V& v, TaskRecord& t) {
   field_since(v, 4, "cores", t.cores);
   field_since(v, 4, "memory", t.memory);
   field_since(v, 4, "gpus", t.gpus);
+  field_since(v, 6, "preemptions", t.preemptions);
 }
 
 struct WorkerRecord {
@@ -95,6 +99,7 @@ struct JobRecord {
   double estimate = 0;           // the submitter's run-time estimate, seconds (0 unknown)
   double wait = -1;              // start - submit (-1: never started)
   double bounded_slowdown = -1;  // max((end - submit) / max(end - start, 10 s), 1); -1 unfinished
+  std::string tenant;            // JobSpec::tenant
 };
 
 // The bounded slowdown's threshold: jobs shorter than this count as this long (Feitelson).
@@ -117,6 +122,46 @@ template <class V> void fields(V& v, JobRecord& j) {
   v.field("estimate", j.estimate);
   v.field("wait", j.wait);
   v.field("bounded_slowdown", j.bounded_slowdown);
+  v.field("tenant", j.tenant);
+}
+
+// One line of tenants.csv (results/tenants.h): what a tenant's work got over the run.
+struct TenantRecord {
+  std::string tenant;
+  double weight = 1;
+  std::uint64_t jobs = 0;
+  std::uint64_t tasks = 0;
+  std::uint64_t tasks_completed = 0;
+  std::uint64_t preemptions = 0;
+  // The fraction of the cluster's cores (memory, GPUs) its finished tasks held, averaged
+  // over the makespan, and the largest of the three.
+  double share_cores = 0;
+  double share_memory = 0;
+  double share_gpus = 0;
+  double dominant_share = 0;
+  // Its dominant share averaged over the time it was backlogged (had work waiting): what
+  // fair sharing promises it, whatever the others did.
+  double backlogged_share = 0;
+  double backlogged_time = 0;
+  double wait_mean = 0;              // its jobs' first start - submit, over jobs that ended
+  double bounded_slowdown_mean = 0;  // the same jobs
+};
+
+template <class V> void fields(V& v, TenantRecord& t) {
+  v.field("tenant", t.tenant);
+  v.field("weight", t.weight);
+  v.field("jobs", t.jobs);
+  v.field("tasks", t.tasks);
+  v.field("tasks_completed", t.tasks_completed);
+  v.field("preemptions", t.preemptions);
+  v.field("share_cores", t.share_cores);
+  v.field("share_memory", t.share_memory);
+  v.field("share_gpus", t.share_gpus);
+  v.field("dominant_share", t.dominant_share);
+  v.field("backlogged_share", t.backlogged_share);
+  v.field("backlogged_time", t.backlogged_time);
+  v.field("wait_mean", t.wait_mean);
+  v.field("bounded_slowdown_mean", t.bounded_slowdown_mean);
 }
 
 // One line of events.csv: a fault injected or ended, or what the scheduler noticed.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/fair_share.h"
 #include "core/upward_rank.h"
 
 namespace fulcrum {
@@ -57,8 +58,19 @@ Scheduler::Scheduler(const SchedulerConfig& config, std::unique_ptr<Policy> poli
       cluster_(config.queue_cap),
       detector_({config.suspect_after, config.dead_after, config.detector_period, config.task_timeout}),
       retry_(config.retry_backoff),
-      quarantine_({config.quarantine_after, config.quarantine_window, config.quarantine_for}) {
+      quarantine_({config.quarantine_after, config.quarantine_window, config.quarantine_for}),
+      tenants_(config.tenants),
+      tenancy_(config.fairness != SchedulerConfig::Fairness::kNone || !config.tenants.empty() ||
+               config.preemption.enabled) {
   cluster_.set_network(config.network_latency, config.network_bandwidth);
+  if (!queue && config.fairness != SchedulerConfig::Fairness::kNone) {
+    const auto key = config.fairness == SchedulerConfig::Fairness::kDrf ? FairShare::Key::kDominantShare
+                                                                         : FairShare::Key::kRunningTasks;
+    queue_ = std::make_unique<FairShare>(key, tenants_, [this](TaskId t) {
+      const Job& job = table_.jobs[table_.tasks[t].job];
+      return FairShare::Lane{job.priority_class, job.tenant_id};
+    });
+  }
   if (config.autoscale.enabled) autoscaler_ = std::make_unique<Autoscaler>(config.autoscale);
   for (const WorkerSpec& spec : config.described) fastest_speed_ = std::max(fastest_speed_, spec.speed);
 }
@@ -111,7 +123,10 @@ void Scheduler::declare_dead(Time now, WorkerId w) {
   for (TaskId t : worker.running) {
     if (table_.tasks[t].start >= 0) wasted_ += now - table_.tasks[t].start;
   }
-  for (const TaskId t : lost) count_spread(table_.tasks[t], w, -1);
+  for (const TaskId t : lost) {
+    count_spread(table_.tasks[t], w, -1);
+    account(t, -1);
+  }
   worker.running.clear();
   worker.queue.clear();
   worker.in_system = 0;
@@ -145,6 +160,9 @@ JobId Scheduler::on_job_submitted(Time now, const JobSpec& spec) {
   job.task_count = static_cast<std::uint32_t>(spec.tasks.size());
   job.unfinished = job.task_count;
   job.gang = spec.gang;
+  job.tenant = spec.tenant;
+  job.priority_class = spec.priority_class;
+  if (tenancy_) job.tenant_id = tenants_.id_of(spec.tenant);
   table_.jobs.push_back(job);
   for (std::size_t i = 0; i < spec.tasks.size(); ++i) {
     Task task;
@@ -425,6 +443,7 @@ void Scheduler::on_heartbeat(Time now, WorkerId w) {
 void Scheduler::on_tick(Time now) {
   last_now_ = now;
   release_backoffs(now);
+  if (!graces_.empty()) end_graces(now);
   if (detector_.due(now)) check_detector(now);
   place_pending(now);
   if (autoscaler_ && now >= autoscaler_->next_evaluation()) autoscale(now);
@@ -473,6 +492,7 @@ Time Scheduler::next_wakeup() const {
   Time t = std::min(detector_.next_check(), retry_.next_release());
   if (autoscaler_) t = std::min(t, autoscaler_->next_evaluation());
   if (hold_until_ > last_now_) t = std::min(t, hold_until_);
+  for (const Grace& g : graces_) t = std::min(t, g.until);
   return t;
 }
 
@@ -633,6 +653,7 @@ void Scheduler::attach_running(Time now, TaskId t, WorkerId w) {
   worker.outstanding_flops += task.flops;
   cluster_.hold(w, task.shape, +1);
   count_spread(task, w, +1);
+  account(t, +1);
 }
 
 void Scheduler::make_ready(Time now, TaskId t) {
@@ -654,6 +675,25 @@ void Scheduler::place_pending_tasks(Time now, bool instant_over) {
     backfill_pass(now);
     return;
   }
+  if (tenancy_) {
+    // Dominant shares are shares of what the workers in service offer now.
+    tenants_.set_dimensions(cluster_.dimensions());
+    std::vector<double> totals(cluster_.dimensions().size(), 0.0);
+    for (const Worker& worker : cluster_.workers()) {
+      if (!cluster_.in_service(worker.id)) continue;
+      for (std::size_t k = 0; k < totals.size() && k < worker.capacity.size(); ++k) totals[k] += worker.capacity[k];
+    }
+    tenants_.set_totals(std::move(totals));
+  }
+  // With preemption, a pass that made room (and placed what it made room for) runs again:
+  // the next unit of each lane may be owed room too.
+  do {
+    passed_over_.clear();
+    place_in_order(now);
+  } while (config_.preemption.enabled && !passed_over_.empty() && preempt_pass(now));
+}
+
+void Scheduler::place_in_order(Time now) {
   queue_->new_pass();
   while (queue_->has_front()) {
     const TaskId t = queue_->front();
@@ -666,6 +706,7 @@ void Scheduler::place_pending_tasks(Time now, bool instant_over) {
     if (place_unit(now, t)) {
       queue_->pop_front();
     } else {
+      if (config_.preemption.enabled) passed_over_.push_back(t);
       queue_->skip_front();
     }
   }
@@ -674,6 +715,7 @@ void Scheduler::place_pending_tasks(Time now, bool instant_over) {
 bool Scheduler::place_unit(Time now, TaskId t) {
   const Task& task = table_.tasks[t];
   const Job& job = table_.jobs[task.job];
+  if (tenancy_ && tenants_.any_limit() && !within_limit(t)) return false;
   if (job.gang) return place_gang(now, job);
   cluster_.set_shape(task.shape);
   std::optional<WorkerId> w;
@@ -730,6 +772,7 @@ void Scheduler::occupy(TaskId t, WorkerId w) {
   worker.outstanding_flops += task.flops;
   cluster_.hold(w, task.shape, +1);
   count_spread(task, w, +1);
+  account(t, +1);
   worker_changed(w);
 }
 
@@ -766,6 +809,7 @@ bool Scheduler::detach_from_worker(TaskId t, WorkerId w) {
     cluster_.hold(w, table_.tasks[t].shape, -1);
   }
   count_spread(table_.tasks[t], w, -1);
+  account(t, -1);
   return true;
 }
 

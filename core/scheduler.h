@@ -39,6 +39,7 @@
 #include "core/recovery_tracker.h"
 #include "core/retry_backoff.h"
 #include "core/task.h"
+#include "core/tenants.h"
 
 namespace fulcrum {
 
@@ -102,6 +103,25 @@ struct SchedulerConfig {
   // this and calls on_instant_end(now) once after them: one placement pass per instant,
   // as the textbook rules of backfilling assume. Off: a pass follows every event.
   bool pass_per_instant = false;
+  // Tenants (core/tenants.h, docs/fairness.md): those declared with their weights, quotas
+  // and limits (a job of a tenant not declared gets weight 1 and no bounds). Fair sharing
+  // replaces the queue discipline: DRF (dominant share / weight) or the simpler share of
+  // running tasks / weight, each with priority classes first and owed quotas next
+  // (core/fair_share.h). Limits hold under any discipline.
+  std::vector<TenantSpec> tenants;
+  enum class Fairness : std::uint8_t { kNone, kDrf, kRunningTasks };
+  Fairness fairness = Fairness::kNone;
+  // Preemption (fair sharing only): when a task of a higher priority class, or of a tenant
+  // below its quota, finds no room, the core stops queued or running tasks of lower
+  // classes or of tenants above their quotas on the worker where that loses least work.
+  // A victim runs on for `grace` seconds (it may finish), then is cancelled and queued
+  // again (`requeue`) or failed; a preemption does not use up one of its attempts.
+  struct Preemption {
+    bool enabled = false;
+    double grace = 0;
+    bool requeue = true;
+  };
+  Preemption preemption;
   // The workers the cluster is described with, beyond those that joined (a scenario's
   // standby hosts): a task is unschedulable when it fits none of these nor any worker
   // that joined. Empty in real mode, where only joined workers count.
@@ -189,8 +209,11 @@ class Scheduler {
   std::uint64_t tasks_retried() const { return retried_; }
   // Tasks failed at submission because they fit no worker (see unschedulable()).
   std::uint64_t tasks_unschedulable() const { return unschedulable_; }
-  // Slot-seconds spent on attempts that did not complete (lost, failed, timed out).
+  // Slot-seconds spent on attempts that did not complete (lost, failed, timed out,
+  // preempted).
   double wasted_work() const { return wasted_; }
+  std::uint64_t tasks_preempted() const { return preempted_; }
+  const TenantLedger& tenants() const { return tenants_; }
 
  private:
   // The one place a task changes state: checks the transition is legal and keeps the
@@ -200,12 +223,25 @@ class Scheduler {
   void make_ready(Time now, TaskId t);
   void place_pending(Time now);
   void place_pending_tasks(Time now, bool instant_over = false);
+  // One walk of the queue in the discipline's order, placing what can start.
+  void place_in_order(Time now);
   // Places t (one task, or the whole gang it leads) on workers where each task fits;
   // false (and nothing placed) when some task finds no worker.
   bool place_unit(Time now, TaskId t);
   bool place_gang(Time now, const Job& job);
   // The gang's first task that has not ended: its queue entry stands for the gang.
   TaskId gang_leader(const Job& job) const;
+  // Tenants: t's request enters (+1) or leaves (-1) its tenant's account.
+  void account(TaskId t, int sign);
+  // Whether the unit t leads stays within its tenant's limit if placed.
+  bool within_limit(TaskId t);
+  // Preemption (core/scheduler_preempt.cc): after a pass, room for the units it passed
+  // over that are owed a quota or outrank running work; victims whose grace ended.
+  // Returns whether it placed a unit (grace 0), so that the pass is worth running again.
+  bool preempt_pass(Time now);
+  bool make_room(Time now, TaskId t);
+  void preempt(Time now, TaskId victim, WorkerId w);
+  void end_graces(Time now);
   // Backfilling's pass (core/profile.h).
   void backfill_pass(Time now);
   void build_profile(Time now);
@@ -299,6 +335,18 @@ class Scheduler {
   bool backlog_high_ = false;
   JobPlan last_plan_;
   Profile profile_;            // backfilling's, rebuilt at every pass
+  TenantLedger tenants_;
+  bool tenancy_ = false;       // tenants are accounted (fair sharing, limits or preemption)
+  std::vector<TaskId> passed_over_;  // the units the last pass could not place, in order
+  // Victims in their grace period: when it ends, and where they run.
+  struct Grace {
+    Time until;
+    TaskId task;
+    WorkerId worker;
+  };
+  std::vector<Grace> graces_;
+  std::uint64_t preempted_ = 0;
+  std::vector<double> need_;  // within_limit's
   // What backfill_pass keeps from pass to pass: the waiting units' facts (note_waiting),
   // worked out with facts_dims_ dimensions and facts_speed_ the fastest speed; the workers
   // known at the last pass that visited every entry; and buffers, so that a pass does not

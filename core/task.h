@@ -38,7 +38,8 @@ struct Task {
   TaskState state = TaskState::kBlocked;
   double priority = 0;
   WorkerId worker = kNoWorker;   // current or last assignment
-  std::uint32_t attempts = 0;    // dispatches so far
+  std::uint32_t attempts = 0;    // dispatches so far (a preempted one not counted)
+  std::uint32_t preemptions = 0;  // times it was stopped to make room for other work
   std::uint32_t unfinished_parents = 0;
   std::uint32_t shape = 0;       // its placement needs (ClusterState::shape_of)
   double estimate = 0;           // the submitter's run-time estimate, seconds; 0 unknown
@@ -56,6 +57,9 @@ struct Job {
   std::uint32_t task_count = 0;
   std::uint32_t unfinished = 0;
   bool gang = false;  // its tasks start together or not at all (JobSpec::gang)
+  std::string tenant;                 // JobSpec::tenant
+  std::uint32_t tenant_id = 0;        // the scheduler's TenantLedger id of it
+  std::int32_t priority_class = 0;    // JobSpec::priority_class
 };
 
 struct TaskTable {

@@ -64,11 +64,12 @@ template <class Record> py::dict columns_dict(const std::vector<Record>& rows, c
 py::dict records_dict(const RunRecords& r) {
   py::dict out;
   out["summary"] = summary_dict(r.summary);
-  const RecordColumns columns{r.workers};
+  const RecordColumns columns{r.workers, r.jobs};
   out["tasks"] = columns_dict(r.tasks, columns);
   out["workers"] = columns_dict(r.workers, columns);
   out["jobs"] = columns_dict(r.jobs, columns);
   out["events"] = columns_dict(r.events, columns);
+  out["tenants"] = columns_dict(r.tenants, columns);
   return out;
 }
 

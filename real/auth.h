@@ -13,7 +13,8 @@
 // peer verifies AuthOk before it sends anything else, so a peer without the secret cannot
 // join, and a fake scheduler without it cannot command workers. Both nonces enter both
 // MACs: an Auth or AuthOk recorded on one connection is worthless on another. Traffic is
-// neither encrypted nor integrity-protected after the handshake (TLS is the next step).
+// neither encrypted nor integrity-protected after the handshake: mutual TLS (real/tls.h)
+// is the stronger mode, and the secret may be combined with it.
 //
 // Handshake is the state machine of one side, shared by the asynchronous Connection and
 // the blocking Client.

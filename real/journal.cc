@@ -25,7 +25,7 @@ constexpr std::size_t kFrameBytes = 8;        // u32 length + u32 crc before eac
 constexpr std::uint8_t kRecordVersion = 1;
 // Each type's newest format; older ones are still read. JobAccepted: 2 added request_id,
 // 3 carries the whole JobSpec, from 3 on the version is the JobSpec's field-list schema
-// (core/job_spec.h, kSchema: 4 adds resources and constraints, 5 estimates and gangs).
+// (core/job_spec.h, kSchema: 4 adds resources and constraints, 5 estimates and gangs, 6 tenants and priority classes).
 // TaskFailed: 2 adds the last attempt's start. JobCancelled: 2 adds each task's attempts
 // and last start.
 constexpr std::uint8_t kJobAcceptedVersion = kSchema;

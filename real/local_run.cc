@@ -19,7 +19,9 @@
 #include "model/faults.h"
 #include "model/arrivals.h"
 #include "real/auth.h"
+#include "real/certs.h"
 #include "real/client.h"
+#include "real/tls.h"
 #include "real/scheduler_daemon.h"
 #include "real/scheduler_flags.h"
 #include "scenario/scheduler_config.h"
@@ -115,7 +117,8 @@ class LocalCluster {
     std::vector<std::string> args{options_.binary, "scheduler", "--listen", "127.0.0.1:" + std::to_string(port),
                                   "--journal", (dir_ / "journal").string(), "--policy", scenario_.policy,
                                   "--port-file", port_file, "--grace", number(r.reconcile_grace * scale),
-                                  "--secret-file", (dir_ / "secret").string()};
+                                  "--cert", (dir_ / "certs" / "scheduler.crt").string(),
+                                  "--access", (dir_ / "certs" / "access.yaml").string()};
     // The core's configuration: the simulator's, in scaled seconds.
     for (std::string& flag : scheduler_flags(scale_durations(scheduler_config(scenario_, hosts.size()), scale))) {
       args.push_back(std::move(flag));
@@ -162,7 +165,7 @@ class LocalCluster {
                                   "--group", h.group, "--slots", std::to_string(h.slots),
                                   "--speed", number(h.speed / scale), "--weight", number(h.weight),
                                   "--heartbeat", number(scenario_.recovery.heartbeat_interval * scale),
-                                  "--secret-file", (dir_ / "secret").string()};
+                                  "--cert", (dir_ / "certs" / "worker.crt").string()};
     for (std::string& flag : worker_resource_flags(h)) args.push_back(std::move(flag));
     args.push_back(options_.verbose ? "--verbose" : "--quiet");
     return args;
@@ -297,14 +300,14 @@ class LocalCluster {
 // `patience` runs out.
 class PatientClient {
  public:
-  PatientClient(std::string endpoint, double patience, std::string secret)
-      : endpoint_(std::move(endpoint)), patience_(patience), secret_(std::move(secret)) {}
+  PatientClient(std::string endpoint, double patience, ClientCredentials credentials)
+      : endpoint_(std::move(endpoint)), patience_(patience), credentials_(std::move(credentials)) {}
   Expected<Message> call(const Message& m, double timeout = 30) {
     const auto deadline = Clock::now() + std::chrono::duration<double>(patience_);
     std::string last;
     while (Clock::now() < deadline) {
       if (!client_) {
-        auto c = Client::connect(endpoint_, 1, secret_);
+        auto c = Client::connect(endpoint_, 1, credentials_);
         if (!c) {
           last = c.error();
           continue;
@@ -327,7 +330,7 @@ class PatientClient {
  private:
   std::string endpoint_;
   double patience_;
-  std::string secret_;
+  ClientCredentials credentials_;
   std::unique_ptr<Client> client_;
 };
 
@@ -427,10 +430,16 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
       std::filesystem::remove_all(dir, ignored);
     }
   } cleanup{dir};
-  // Every run is authenticated: a fresh random secret (mode 0600) that only the processes
-  // of this run are given.
-  auto secret = write_secret_file((dir / "secret").string());
-  if (!secret) return Error{secret.error()};
+  // Every run is mutual TLS with credentials of its own: a fresh CA in the temporary folder,
+  // a scheduler certificate, one identity all its workers share (role worker) and this
+  // process's (operator: it reads the run's records and shuts the scheduler down).
+  const std::string certs = (dir / "certs").string();
+  if (auto ok = certs_init(certs); !ok) return Error{ok.error()};
+  for (const auto& [name, role] : {std::pair{"scheduler", "scheduler"}, {"worker", "worker"}, {"run", "operator"}}) {
+    if (auto ok = certs_issue(certs, name, role); !ok) return Error{ok.error()};
+  }
+  auto tls = make_tls_context(tls_files_for((dir / "certs" / "run.crt").string()), TlsSide::kClient);
+  if (!tls) return Error{tls.error()};
 
   LocalCluster cluster(scenario, options, dir);
   const std::vector<WorkerSpec> hosts = worker_specs(scenario.cluster);
@@ -446,7 +455,7 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
   }
   if (auto started = cluster.start_scheduler(0); !started) return Error{started.error()};
   const double patience = 30 + scenario.recovery.election_delay * scale * 2;
-  PatientClient client(cluster.endpoint(), patience, *secret);
+  PatientClient client(cluster.endpoint(), patience, ClientCredentials{"", *tls});
   // Workers join one at a time, in the scenario's order, so that worker ids — and with
   // them every order-dependent policy (round robin, ties) — match the simulation's.
   for (std::size_t i = 0; i < initial; ++i) {

@@ -60,6 +60,7 @@ Expected<bool> SchedulerDaemon::start() {
     if (!secret) return Error{secret.error()};
     secret_ = std::move(*secret);
   }
+  if (auto security = load_security(); !security) return security;
   auto policy = make_policy(options_.policy);
   if (!policy) return Error{"--policy: " + policy.error()};
   for (const std::string& name : options_.scale_out_names) {
@@ -98,6 +99,9 @@ Expected<bool> SchedulerDaemon::serve() {
     events_ = std::fopen(events_path.c_str(), "a");
     if (!events_) return Error{events_path + ": cannot open for appending"};
     if (fresh) std::fputs("time,kind,host,detail,alert\n", events_);
+    auto audit = AuditLog::open(options_.journal_dir);
+    if (!audit) return Error{audit.error()};
+    audit_ = std::move(*audit);
   }
   if (auto r = replay(); !r) return r;
   if (!acceptor_.is_open()) {
@@ -110,6 +114,7 @@ Expected<bool> SchedulerDaemon::serve() {
   }
   accept();
   arm_wakeup();
+  arm_reload_check();
   return true;
 }
 
@@ -136,7 +141,13 @@ std::string SchedulerDaemon::advertised_address() const {
 }
 
 Expected<bool> SchedulerDaemon::replay() {
-  auto stats = journal_->replay([this](const JournalRecord& record) { replay_record(*core_, record, durable_); });
+  auto stats = journal_->replay([this](const JournalRecord& record) {
+    if (const auto* accepted = std::get_if<JobAccepted>(&record)) {
+      if (job_tenants_.size() <= accepted->job) job_tenants_.resize(accepted->job + 1);
+      job_tenants_[accepted->job] = accepted->spec.tenant;
+    }
+    replay_record(*core_, record, durable_);
+  });
   if (!stats) return Error{stats.error()};
   next_job_ = core_->table().jobs.size();
   next_task_ = core_->table().tasks.size();
@@ -168,6 +179,7 @@ void SchedulerDaemon::stop() {
   if (boot_timer_) boot_timer_->cancel();
   if (lease_timer_) lease_timer_->cancel();
   if (retry_timer_) retry_timer_->cancel();
+  if (reload_timer_) reload_timer_->cancel();
   for (auto& peer : std::vector<std::shared_ptr<Peer>>(peers_)) peer->conn->close("scheduler stopping");
   peers_.clear();
 }
@@ -188,6 +200,7 @@ void SchedulerDaemon::accept_next() {
     } else if (!ec) {
       auto peer = std::make_shared<Peer>();
       peer->conn = std::make_shared<Connection>(std::move(socket), options_.max_frame);
+      if (tls_context_) peer->conn->use_tls(tls_context_, /*server=*/true);
       if (!secret_.empty()) peer->conn->require_auth(secret_, /*server=*/true);
       peers_.push_back(peer);
       std::weak_ptr<Peer> weak = peer;
@@ -225,6 +238,12 @@ void SchedulerDaemon::flush() {
     fatal_ = "journal commit failed: " + committed.error();
     stop();
     return;
+  }
+  if (audit_) {
+    // The trail's entries for this batch are durable before any reply to them leaves; a
+    // failing trail is reported, and the scheduler goes on (its journal is what matters
+    // to the jobs).
+    if (auto a = audit_->commit(); !a) std::fprintf(stderr, "fulcrum scheduler: audit trail: %s\n", a.error().c_str());
   }
   if (zk_journal_ && !zk_journal_->snapshot_error().empty()) {
     log("journal snapshot failed (tried again at the next commit): " + zk_journal_->snapshot_error());

@@ -42,14 +42,19 @@
 #include <cstdio>
 #include <cstdint>
 #include <functional>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "core/expected.h"
 #include "core/scheduler.h"
+#include "real/access.h"
+#include "real/audit.h"
 #include "real/child_processes.h"
 #include "real/connection.h"
 #include "real/journal.h"
@@ -78,6 +83,17 @@ struct SchedulerOptions {
   // Authentication (real/auth.h): a file holding the shared secret; empty: none (every
   // connection is accepted, as on a trusted loopback).
   std::string secret_file;
+  // Mutual TLS (real/tls.h; docs/real/security.md): the scheduler's certificate (role
+  // scheduler), key, CA and CRL; TLS is on when tls.cert is set, and then `access_file`
+  // (real/access.h) is required: it says what each identity may do.
+  TlsFiles tls;
+  std::string access_file;
+  // Seconds between checks of the access file's and the CRL's modification times (a change
+  // reloads them, as SIGHUP does: reload()); 0: only on reload().
+  double reload_check = 1.0;
+  // Allow listening on an address other than loopback without authentication (no --cert,
+  // no --secret-file). Without it such a start is refused; with it every start warns.
+  bool insecure = false;
   // Prometheus /metrics over HTTP (port -1: off; host empty: the --listen host).
   MetricsEndpoint metrics;
   // Autoscaling: the core's autoscaler (off unless autoscale.enabled) and the commands that
@@ -119,6 +135,12 @@ class SchedulerDaemon {
   // Stops accepting, closes every connection and cancels timers; the io_context then
   // runs out of work.
   void stop();
+  // Reads the access file and the CRL again, and the certificate files for connections to
+  // come (SIGHUP; also when their modification time changes). Open connections whose
+  // identity left the access file, changed role or tenant, or whose certificate is now
+  // revoked are closed. On an Error (a broken file) nothing changes and the Error says
+  // which file and why.
+  Expected<bool> reload();
 
  private:
   // A connection: a worker once its Register is applied (`worker`), else a client.
@@ -127,6 +149,10 @@ class SchedulerDaemon {
     enum class Role { kUnknown, kWorker, kClient } role = Role::kUnknown;
     WorkerId worker = kNoWorker;
     std::string name;
+    // With TLS: the identity its certificate proves and what the access file grants it
+    // (looked up at its first message, again at each reload).
+    std::string who;
+    std::optional<Grant> grant;
   };
   // Starts the accept loop (once). A standby replica accepts and closes at once, so a
   // client that reached it sees the connection end and looks the leader up again, instead
@@ -137,6 +163,19 @@ class SchedulerDaemon {
   // its handler (real/scheduler_handlers.cc). Each handler refuses at once what it can
   // judge now and queues the rest, with its journal record, for the next group commit.
   void on_message(const std::shared_ptr<Peer>& peer, Message&& m);
+  // Security (real/scheduler_security.cc). Whether the peer may send `m`: with TLS, its
+  // certificate's identity must be in the access file and its role allow the request;
+  // a refusal is answered (after the audit trail's commit), audited when the request
+  // would change state, and closes the connection when the peer cannot be let on at all.
+  bool authorize(const std::shared_ptr<Peer>& peer, const Message& m);
+  void refuse(const std::shared_ptr<Peer>& peer, std::optional<Action> action, const std::string& target,
+              const std::string& why, bool close);
+  void audit(const Peer& peer, Action action, const std::string& target, bool accepted, const std::string& reason = "");
+  // A submitter may act only on its own tenant's jobs: "" when `peer` may, else why not.
+  std::string tenant_refusal(const Peer& peer, std::uint64_t task, const char* verb) const;
+  Expected<bool> load_security();
+  void arm_reload_check();
+  std::optional<std::filesystem::file_time_type> mtime(const std::string& path) const;
   void on_register(const std::shared_ptr<Peer>& peer, const Register& m);
   void on_heartbeat(const std::shared_ptr<Peer>& peer);
   void on_task_started(const std::shared_ptr<Peer>& peer, const TaskStarted& m);
@@ -204,6 +243,17 @@ class SchedulerDaemon {
   std::unique_ptr<JournalStore> journal_;
   std::uint16_t port_ = 0;
   std::string secret_;  // from options_.secret_file
+  // Security: the TLS context for new connections, the access file, the CRL's serials,
+  // the audit trail, and what the last load saw of the files' times.
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  AccessPolicy access_;
+  std::set<std::string> revoked_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<asio::steady_timer> reload_timer_;
+  std::optional<std::filesystem::file_time_type> access_mtime_, crl_mtime_;
+  std::uint64_t refused_requests_ = 0;
+  std::uint64_t reloads_ = 0;
+  std::vector<std::string> job_tenants_;  // by job id (replayed, then as jobs are accepted)
   std::uint64_t epoch_ = 0;
   double last_now_ = 0;
   bool stopping_ = false;

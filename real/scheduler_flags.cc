@@ -8,7 +8,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 namespace fulcrum::real {
 namespace {
@@ -21,6 +25,83 @@ const std::map<std::string, SchedulerConfig::Priority> kPriorities{
 const std::map<std::string, SchedulerConfig::Discipline> kDisciplines{
     {"strict", SchedulerConfig::Discipline::kStrict},
     {"skip_ahead", SchedulerConfig::Discipline::kSkipAhead}};
+const std::map<std::string, SchedulerConfig::Fairness> kFairness{
+    {"none", SchedulerConfig::Fairness::kNone},
+    {"drf", SchedulerConfig::Fairness::kDrf},
+    {"fair", SchedulerConfig::Fairness::kRunningTasks}};
+
+// Tenants as JSON (docs/fairness.md): {"NAME": {"weight": W, "quota": {...}, "limit": {...}}},
+// the scenario's `tenants:` map; amounts are cores, memory (bytes), gpus or any name.
+nlohmann::json amounts_json(const Resources& r) {
+  nlohmann::json j = nlohmann::json::object();
+  if (r.cores > 0) j["cores"] = r.cores;
+  if (r.memory > 0) j["memory"] = r.memory;
+  if (r.gpus > 0) j["gpus"] = r.gpus;
+  for (const auto& [name, amount] : r.other) j[name] = amount;
+  return j;
+}
+
+std::string tenants_json(const std::vector<TenantSpec>& tenants) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const TenantSpec& t : tenants) {
+    j[t.name] = {{"weight", t.weight}, {"quota", amounts_json(t.quota)}, {"limit", amounts_json(t.limit)}};
+  }
+  return j.dump();
+}
+
+Resources amounts_of(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw CLI::ValidationError("--tenants", where + ": must be a map of amounts");
+  Resources r;
+  for (const auto& [name, v] : j.items()) {
+    if (!v.is_number() || v.get<double>() < 0) {
+      throw CLI::ValidationError("--tenants", where + "." + name + ": must be a number >= 0");
+    }
+    const double x = v.get<double>();
+    if (name == "cores") r.cores = x;
+    else if (name == "memory") r.memory = x;
+    else if (name == "gpus") r.gpus = x;
+    else r.other[name] = x;
+  }
+  return r;
+}
+
+// `text` is JSON, or @FILE holding it.
+std::vector<TenantSpec> parse_tenants(std::string text) {
+  if (!text.empty() && text[0] == '@') {
+    std::ifstream in(text.substr(1));
+    if (!in) throw CLI::ValidationError("--tenants", "cannot read " + text.substr(1));
+    std::stringstream s;
+    s << in.rdbuf();
+    text = s.str();
+  }
+  const nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    throw CLI::ValidationError("--tenants", "must be a JSON map such as {\"alice\": {\"weight\": 2, \"quota\": {\"cores\": 8}}}");
+  }
+  std::vector<TenantSpec> out;
+  for (const auto& [name, v] : j.items()) {
+    if (!v.is_object()) throw CLI::ValidationError("--tenants", name + ": must be a map");
+    TenantSpec t;
+    t.name = name;
+    for (const auto& [key, value] : v.items()) {
+      if (key == "weight") {
+        if (!value.is_number() || !(value.get<double>() > 0)) {
+          throw CLI::ValidationError("--tenants", name + ".weight: must be a positive number");
+        }
+        t.weight = value.get<double>();
+      } else if (key == "quota") {
+        t.quota = amounts_of(nlohmann::json(value), name + ".quota");
+      } else if (key == "limit") {
+        t.limit = amounts_of(nlohmann::json(value), name + ".limit");
+      } else {
+        throw CLI::ValidationError("--tenants", name + ": unknown key '" + key + "' (known: weight, quota, limit)");
+      }
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 const std::map<std::string, SchedulerConfig::Backfill> kBackfills{
     {"none", SchedulerConfig::Backfill::kNone},
     {"easy", SchedulerConfig::Backfill::kEasy},
@@ -73,6 +154,12 @@ std::vector<std::string> scheduler_flags(const SchedulerConfig& c) {
                                  "--backfill", name_of(kBackfills, c.backfill)};
   if (c.shortest_first) flags.push_back("--shortest-first");
   if (c.exact_estimates) flags.push_back("--exact-estimates");
+  flags.insert(flags.end(), {"--fairness", name_of(kFairness, c.fairness)});
+  if (!c.tenants.empty()) flags.insert(flags.end(), {"--tenants", tenants_json(c.tenants)});
+  if (c.preemption.enabled) {
+    flags.insert(flags.end(), {"--preemption", "--preemption-grace", number(c.preemption.grace),
+                               "--preemption-victims", c.preemption.requeue ? "requeue" : "fail"});
+  }
   const AutoscaleConfig& a = c.autoscale;
   if (a.enabled) {
     flags.insert(flags.end(), {"--autoscale", "--autoscale-metric", name_of(kMetrics, a.metric),
@@ -118,6 +205,20 @@ void add_scheduler_flags(CLI::App& s, SchedulerConfig& c) {
   by_name(backfill, kBackfills, {"none", "easy", "conservative"})->default_str(name_of(kBackfills, c.backfill));
   s.add_flag("--shortest-first", c.shortest_first, "Order waiting jobs by estimate (SJF), then arrival");
   s.add_flag("--exact-estimates", c.exact_estimates, "Estimate run times as flops / speed, not the submitter's");
+
+  // Tenants and fair sharing (docs/fairness.md).
+  CLI::Option* fairness = s.add_option(
+      "--fairness", c.fairness, "Fair sharing among tenants: none, drf or fair (running tasks); needs --queue-cap 0");
+  by_name(fairness, kFairness, {"none", "drf", "fair"})->default_str(name_of(kFairness, c.fairness));
+  s.add_option_function<std::string>(
+      "--tenants", [&c](const std::string& text) { c.tenants = parse_tenants(text); },
+      "Tenants as JSON (or @FILE): {\"NAME\": {\"weight\": W, \"quota\": {\"cores\": N}, \"limit\": {...}}}");
+  s.add_flag("--preemption", c.preemption.enabled, "Let owed quotas and higher priority classes preempt (with --fairness)");
+  s.add_option("--preemption-grace", c.preemption.grace, "Seconds a preemption victim runs on before it is cancelled");
+  s.add_option_function<std::string>(
+       "--preemption-victims",
+       [&c](const std::string& v) { c.preemption.requeue = v == "requeue"; }, "requeue (default) or fail")
+      ->check(CLI::IsMember({"requeue", "fail"}));
 
   // Autoscaling (docs/autoscaling.md): the core's autoscaler. The daemon's commands that
   // start and stop workers are its own options (real/scheduler_daemon.h).

@@ -22,6 +22,7 @@ namespace fulcrum::real {
 
 void SchedulerDaemon::on_message(const std::shared_ptr<Peer>& peer, Message&& message) {
   using Role = Peer::Role;
+  if (!authorize(peer, message)) return;
   const bool is_worker_message = std::holds_alternative<Register>(message) ||
                                  std::holds_alternative<Heartbeat>(message) ||
                                  std::holds_alternative<TaskStarted>(message) || std::holds_alternative<TaskDone>(message);
@@ -81,6 +82,7 @@ void SchedulerDaemon::on_register(const std::shared_ptr<Peer>& peer, const Regis
     if (workers_.size() <= peer->worker) workers_.resize(peer->worker + 1);
     workers_[peer->worker] = peer;
     peer->conn->send(Welcome{peer->worker, epoch_});
+    audit(*peer, Action::kRegister, spec.name, true);
     log("worker " + spec.name + " joined as " + std::to_string(peer->worker) + " claiming " +
         std::to_string(claimed.size()) + " tasks");
   });
@@ -146,16 +148,27 @@ void SchedulerDaemon::on_task_done(const std::shared_ptr<Peer>& peer, TaskDone& 
 }
 
 void SchedulerDaemon::on_submit(const std::shared_ptr<Peer>& peer, Submit& m) {
+  // A submitter's job belongs to its tenant, whatever the client wrote; an operator may
+  // submit for any tenant.
+  if (peer->grant && peer->grant->role == AccessRole::kSubmitter) m.job.tenant = peer->grant->tenant;
   if (auto ok = check_job_spec(m.job); !ok) {
+    audit(*peer, Action::kSubmit, "", false, "Submit: " + ok.error());
     peer->conn->send(ErrorReply{"Submit: " + ok.error()});
     return;
   }
   if (m.request_id.size() > kMaxRequestId) {
+    audit(*peer, Action::kSubmit, "", false, "request id too long");
     peer->conn->send(ErrorReply{"Submit: request id longer than " + std::to_string(kMaxRequestId) + " bytes"});
     return;
   }
   if (!m.request_id.empty()) {
     if (auto known = durable_.submissions.find(m.request_id); known != durable_.submissions.end()) {
+      if (peer->grant && peer->grant->role == AccessRole::kSubmitter &&
+          (known->second.job >= job_tenants_.size() || job_tenants_[known->second.job] != peer->grant->tenant)) {
+        // Another tenant's request id: never reveal that job.
+        refuse(peer, Action::kSubmit, "", "Submit: request id '" + m.request_id + "' was already used", false);
+        return;
+      }
       // A retry of a submission journaled before (perhaps by an earlier leader): the
       // same ids, once that record is committed (it may be in the batch being formed,
       // so the comparison with what was accepted waits for it to be applied too).
@@ -191,6 +204,9 @@ void SchedulerDaemon::on_submit(const std::shared_ptr<Peer>& peer, Submit& m) {
     }
   }
   ++next_job_;
+  if (job_tenants_.size() <= job) job_tenants_.resize(job + 1);
+  job_tenants_[job] = m.job.tenant;
+  audit(*peer, Action::kSubmit, "job " + std::to_string(job), true);
   const auto count = static_cast<std::uint32_t>(m.job.tasks.size());
   next_task_ += count;
   if (!m.request_id.empty()) durable_.submissions[m.request_id] = {job, first, count};
@@ -279,6 +295,9 @@ void SchedulerDaemon::on_status_request(const std::shared_ptr<Peer>& peer, const
   enqueue([this, peer, t, wait] {
     if (t >= core_->table().tasks.size()) {
       peer->conn->send(ErrorReply{"no task " + std::to_string(t)});
+    } else if (const std::string refused = tenant_refusal(*peer, t, wait ? "wait on" : "see"); !refused.empty()) {
+      ++refused_requests_;
+      peer->conn->send(ErrorReply{refused});
     } else if (wait && !is_terminal(core_->table().tasks[t].state)) {
       waiters_.emplace(t, peer);
     } else {
@@ -297,11 +316,21 @@ void SchedulerDaemon::on_cancel_request(const std::shared_ptr<Peer>& peer, const
   // journal record is written by the apply step's own small commit.
   enqueue([this, peer, t] {
     const JobId job = core_->table().tasks[t].job;
+    const std::string target = "task " + std::to_string(t);
+    if (const std::string refused = tenant_refusal(*peer, t, "cancel"); !refused.empty()) {
+      ++refused_requests_;
+      audit(*peer, Action::kCancel, target, false, refused);
+      if (audit_) (void)audit_->commit();
+      peer->conn->send(ErrorReply{refused});
+      return;
+    }
     journal_->append(cancel_record(*core_, job, now()));
     if (auto c = journal_->commit(); !c) {
       peer->conn->send(ErrorReply{"journal: " + c.error()});
       return;
     }
+    audit(*peer, Action::kCancel, target, true);
+    if (audit_) (void)audit_->commit();
     core_->on_job_cancelled(now(), job);
     peer->conn->send(Ack{});
   });
@@ -335,6 +364,7 @@ void SchedulerDaemon::on_records_request(const std::shared_ptr<Peer>& peer) {
 }
 
 void SchedulerDaemon::on_shutdown_request(const std::shared_ptr<Peer>& peer) {
+  audit(*peer, Action::kShutdown, "", true);
   enqueue([this, peer] {
     peer->conn->send(Ack{});
     log("shutdown requested");

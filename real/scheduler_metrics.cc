@@ -47,6 +47,13 @@ void SchedulerDaemon::count_finished(TaskId t, bool was_finished) {
 std::string SchedulerDaemon::render_metrics() const {
   MetricsWriter m;
   m.gauge("fulcrum_scheduler_up", "1 while the scheduler daemon serves", 1);
+  m.gauge("fulcrum_insecure", "1 when the scheduler accepts connections without authentication (no --cert, no --secret-file)",
+          !options_.tls.enabled() && secret_.empty() ? 1 : 0);
+  m.gauge("fulcrum_tls", "1 when every connection is mutual TLS (--cert)", tls_context_ ? 1 : 0);
+  m.counter("fulcrum_refused_requests_total", "Requests refused: no or unknown certificate, revoked, not allowed to the role or tenant",
+            static_cast<double>(refused_requests_));
+  m.counter("fulcrum_access_reloads_total", "Reloads of the access file and CRL (SIGHUP or a change seen)",
+            static_cast<double>(reloads_));
   m.gauge("fulcrum_epoch", "The leader epoch (each start on the journal takes the next one)", static_cast<double>(epoch_));
   m.counter("fulcrum_failovers_total", "Restarts of the scheduler on its journal (epoch - 1)",
             static_cast<double>(epoch_ > 0 ? epoch_ - 1 : 0));

@@ -23,7 +23,7 @@
 
 namespace fulcrum::real {
 
-inline constexpr std::uint8_t kWireVersion = 9;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
+inline constexpr std::uint8_t kWireVersion = 10;  // 2: TaskRecord carries flops and dispatched; 3: Retire;
                                                  // 4: Challenge, Auth, AuthOk (real/auth.h);
                                                  // 5: Submit carries request_id;
                                                  // 6: Register carries the whole WorkerSpec;
@@ -34,6 +34,7 @@ inline constexpr std::uint8_t kWireVersion = 9;  // 2: TaskRecord carries flops 
                                                  //    TaskOutcome its reason;
                                                  // 9: TaskSpec's estimate, JobSpec's gang,
                                                  //    Dispatch's env
+                                                 // 10: JobSpec's tenant and priority_class
 inline constexpr std::uint32_t kDefaultMaxFrame = 16 * 1024 * 1024;
 
 // --- worker -> scheduler ---

@@ -97,6 +97,33 @@ Expected<bool> WorkerDaemon::start() {
     if (!secret) return Error{secret.error()};
     secret_ = std::move(*secret);
   }
+  if (options_.tls.enabled()) {
+    auto context = make_tls_context(options_.tls, TlsSide::kClient);
+    if (!context) return Error{context.error()};
+    tls_context_ = std::move(*context);
+  }
+  if (!tls_context_ && secret_.empty()) {
+    // A worker runs whatever its scheduler sends: beyond loopback, an unauthenticated one
+    // would obey anyone who can answer on that address.
+    bool loopback = options_.zk_hosts.empty() ? endpoint->host.rfind("127.", 0) == 0 : true;
+    for (std::size_t at = 0; !options_.zk_hosts.empty() && at <= options_.zk_hosts.size();) {
+      // Leaders found through ZooKeeper: loopback only if every server is.
+      const std::size_t end = std::min(options_.zk_hosts.find(',', at), options_.zk_hosts.size());
+      const std::string host = options_.zk_hosts.substr(at, end - at);
+      loopback = loopback && (host.rfind("127.", 0) == 0 || host.rfind("localhost", 0) == 0);
+      at = end + 1;
+    }
+    if (!loopback && !options_.insecure) {
+      return Error{(options_.zk_hosts.empty() ? "--scheduler " + options_.scheduler : "--zk " + options_.zk_hosts) +
+                   ": refusing to take commands from a scheduler beyond loopback without authentication: pass --cert "
+                   "with this worker's certificate (fulcrum certs issue DIR NAME --role worker; "
+                   "docs/real/security.md), or --insecure to run unauthenticated anyway"};
+    }
+    if (options_.insecure) {
+      std::fprintf(stderr, "fulcrum worker %s: WARNING: --insecure: taking commands from an unauthenticated scheduler\n",
+                   options_.worker.name.c_str());
+    }
+  }
   metrics_server_ = std::make_unique<MetricsServer>(io_, [this] { return render_metrics(); });
   if (auto m = start_metrics(*metrics_server_, options_.metrics, "127.0.0.1", "worker " + options_.worker.name); !m) return m;
   if (zk_) {
@@ -137,6 +164,7 @@ void WorkerDaemon::connect() {
     }
     backoff_ = 0.05;
     conn_ = std::make_shared<Connection>(std::move(*socket));
+    if (tls_context_) conn_->use_tls(tls_context_, /*server=*/false);
     // The Register below waits in the connection until the scheduler proved it has the secret.
     if (!secret_.empty()) conn_->require_auth(secret_, /*server=*/false, AuthRole::kWorker);
     conn_->start([this](Message&& m) { on_message(std::move(m)); },
@@ -367,6 +395,8 @@ std::string WorkerDaemon::render_metrics() const {
   m.family("fulcrum_worker_info", MetricType::kGauge, "1, labelled with the worker's name and slots");
   const std::string slots = std::to_string(options_.worker.slots);
   m.sample({{"worker", options_.worker.name}, {"slots", slots}}, 1);
+  m.gauge("fulcrum_insecure", "1 when this worker takes commands from a scheduler it does not authenticate",
+          !tls_context_ && secret_.empty() ? 1 : 0);
   m.gauge("fulcrum_worker_connected", "1 while registered with a scheduler", conn_ && registered_ ? 1 : 0);
   m.gauge("fulcrum_worker_epoch", "The newest scheduler epoch seen", static_cast<double>(epoch_));
   m.gauge("fulcrum_worker_running_tasks", "Tasks running now", static_cast<double>(executor_.running()));

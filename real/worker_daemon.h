@@ -63,6 +63,13 @@ struct WorkerOptions {
   // Authentication (real/auth.h): a file holding the scheduler's shared secret; empty:
   // none. With one, the worker also verifies the scheduler before it registers.
   std::string secret_file;
+  // Mutual TLS (real/tls.h): this worker's certificate (role worker in the scheduler's
+  // access file), key and the CA; the scheduler must present a scheduler certificate
+  // from the same CA or the worker does not register. TLS is on when tls.cert is set.
+  TlsFiles tls;
+  // Connect to a scheduler beyond loopback (or found through ZooKeeper) without
+  // authentication. Without it such a start is refused; with it every start warns.
+  bool insecure = false;
   // High availability: find the leader in ZooKeeper (ROOT/leader, "HOST:PORT EPOCH")
   // instead of `scheduler`, follow it when it changes, and refuse older epochs as soon as
   // ZooKeeper names a newer leader.
@@ -104,6 +111,7 @@ class WorkerDaemon {
   WorkerOptions options_;
   Endpoint endpoint_;
   std::string secret_;  // from options_.secret_file
+  std::shared_ptr<asio::ssl::context> tls_context_;  // from options_.tls
   // Declared before the Executor so that it outlives it: its groups go once the
   // Executor's destruction has killed and reaped every task.
   std::unique_ptr<Enforcer> enforcer_;  // made by start()

@@ -29,14 +29,16 @@ struct FreeText {
 // record emits (column_names).
 struct RecordColumns {
   const std::vector<WorkerRecord>& workers;  // for tasks.csv's worker names
+  const std::vector<JobRecord>& jobs;        // for tasks.csv's tenants
 
-  // tasks.csv: the worker as its host name, "" when none.
+  // tasks.csv: the worker as its host name, "" when none; the job's tenant last.
   template <class T, class Emit> void operator()(const TaskRecord& t, std::string_view name, const T& value, Emit& emit) const {
     if (name == "worker") {
       emit(name, t.worker < workers.size() ? std::string_view(workers[t.worker].name) : std::string_view());
     } else {
       emit(name, value);
     }
+    if (name == "preemptions") emit("tenant", t.job < jobs.size() ? std::string_view(jobs[t.job].tenant) : std::string_view());
   }
   // workers.csv: the host's name is the column `worker`; its capacity's `cores` (its
   // `slots`, as a number of cores like tasks.csv's request) comes before `memory`.
@@ -50,6 +52,10 @@ struct RecordColumns {
     if (name == "processors") return;
     emit(name == "id" ? "job" : name, value);
     if (name == "end") emit("makespan", j.end >= 0 ? j.end - j.submit : -1.0);
+  }
+  // tenants.csv: its fields as they are.
+  template <class T, class Emit> void operator()(const TenantRecord&, std::string_view name, const T& value, Emit& emit) const {
+    emit(name, value);
   }
   // events.csv: the detail is free text.
   template <class T, class Emit> void operator()(const EventRecord& e, std::string_view name, const T& value, Emit& emit) const {

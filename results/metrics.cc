@@ -145,6 +145,7 @@ Summary summarize(const std::vector<TaskRecord>& tasks, std::vector<WorkerRecord
   double wait_sum = 0, slowdown_sum = 0;
   for (const TaskRecord& t : tasks) {
     first_submit = std::min(first_submit, t.submit);
+    s.tasks_preempted += t.preemptions;
     switch (t.state) {
       case TaskState::kFinished: ++s.tasks_completed; break;
       case TaskState::kFailed: ++s.tasks_failed; break;

@@ -18,6 +18,7 @@ struct Summary {
   std::uint64_t tasks_lost = 0;     // accepted but neither finished, failed nor cancelled
   std::uint64_t tasks_retried = 0;
   std::uint64_t tasks_unschedulable = 0;  // failed at submission: fit no host (among tasks_failed)
+  std::uint64_t tasks_preempted = 0;      // preemptions (a task preempted twice counts twice)
   double makespan = 0;              // last end - first submit
   double throughput = 0;            // completed / makespan
   double response_mean = 0;         // end - submit, over completed tasks
@@ -44,6 +45,10 @@ struct Summary {
   double jobs_slowdown_mean = 0;      // makespan / critical-path lower bound
   double jobs_wait_mean = 0;          // first start - submit, over jobs that ran to the end
   double jobs_bounded_slowdown_mean = 0;  // max(makespan / max(run time, 10 s), 1), the same jobs
+  // Jain's index over the backlogged tenants' dominant share / weight, averaged over the
+  // time two or more were backlogged (results/tenants.h): 1 when each got its weighted
+  // share; 1 when tenants never competed.
+  double jain_fairness = 1;
   double data_moved = 0;              // bytes sent along DAG edges between different hosts
   // Capacity used: the sum over hosts of their powered-on time (booting included) until the
   // run ended, and, in simulation with a power model, the energy the hosts consumed.
@@ -61,6 +66,7 @@ template <class V> void fields(V& v, Summary& s) {
   v.field("tasks_lost", s.tasks_lost);
   v.field("tasks_retried", s.tasks_retried);
   v.field("tasks_unschedulable", s.tasks_unschedulable);
+  v.field("tasks_preempted", s.tasks_preempted);
   v.field("makespan", s.makespan);
   v.field("throughput", s.throughput);
   v.field("response_mean", s.response_mean);
@@ -84,6 +90,7 @@ template <class V> void fields(V& v, Summary& s) {
   v.field("jobs_slowdown_mean", s.jobs_slowdown_mean);
   v.field("jobs_wait_mean", s.jobs_wait_mean);
   v.field("jobs_bounded_slowdown_mean", s.jobs_bounded_slowdown_mean);
+  v.field("jain_fairness", s.jain_fairness);
   v.field("data_moved", s.data_moved);
   v.field("host_seconds", s.host_seconds);
   v.field("energy_joules", s.energy_joules);
@@ -95,6 +102,7 @@ std::vector<std::pair<std::string, double>> summary_fields(const Summary& s);
 
 struct RunRecords {
   std::vector<JobRecord> jobs;
+  std::vector<TenantRecord> tenants;  // results/tenants.h
   std::vector<TaskRecord> tasks;
   std::vector<WorkerRecord> workers;
   std::vector<EventRecord> events;

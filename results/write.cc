@@ -102,7 +102,7 @@ static std::string interval_set(const std::vector<WorkerId>& ids) {
 }
 
 static std::string jobs_csv(const RunRecords& records, JobsFormat format) {
-  if (format == JobsFormat::kFulcrum) return csv(records.jobs, RecordColumns{records.workers});
+  if (format == JobsFormat::kFulcrum) return csv(records.jobs, RecordColumns{records.workers, records.jobs});
   // The hosts each job's tasks last ran on: Batsim's resources are fulcrum's workers.
   std::vector<std::vector<WorkerId>> hosts(records.jobs.size());
   for (const TaskRecord& t : records.tasks) {
@@ -140,11 +140,17 @@ Expected<bool> write_results(const std::string& dir, const Scenario& scenario, c
   if (ec) return Error{dir + ": cannot create folder: " + ec.message()};
   const std::filesystem::path base(dir);
 
-  const RecordColumns columns{records.workers};
+  const RecordColumns columns{records.workers, records.jobs};
   if (auto r = write_file(base / "tasks.csv", csv(records.tasks, columns)); !r) return r;
   if (auto r = write_file(base / "workers.csv", csv(records.workers, columns)); !r) return r;
   if (auto r = write_file(base / "events.csv", csv(records.events, columns)); !r) return r;
   if (auto r = write_file(base / "jobs.csv", jobs_csv(records, jobs_format)); !r) return r;
+  // Only a run with tenants has a tenants.csv (one default tenant is not worth a file).
+  const bool tenants = !scenario.tenants.empty() ||
+                       std::any_of(records.tenants.begin(), records.tenants.end(), [](const TenantRecord& t) { return !t.tenant.empty(); });
+  if (tenants) {
+    if (auto r = write_file(base / "tenants.csv", csv(records.tenants, columns)); !r) return r;
+  }
   return write_file(base / "summary.json", summary_json(scenario, records.summary));
 }
 

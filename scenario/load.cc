@@ -98,8 +98,11 @@ struct FileCloser {
 const std::vector<MapKeys>& scenario_maps() {
   static const std::vector<MapKeys> maps = {
       {"",
-       {"seed", "cluster", "workload", "policy", "priority", "queue", "discipline", "real", "recovery", "faults",
-        "autoscale", "power"}},
+       {"seed", "cluster", "workload", "policy", "priority", "queue", "discipline", "tenants", "preemption", "real",
+        "recovery", "faults", "autoscale", "power"}},
+      // Each declared tenant, under its name; quotas and limits are resource maps.
+      {"tenants.<name>", {"weight", "quota", "limit"}},
+      {"preemption", {"enabled", "grace", "victims"}},
       {"cluster", {"hosts", "platform", "network", "queue_cap", "scheduler_host", "zones"}},
       {"cluster.hosts[]", {"name", "count", "speed", "slots", "weight", "resources", "labels", "zone"}},
       // Resource maps name these three and accept any other resource name besides
@@ -111,7 +114,8 @@ const std::vector<MapKeys>& scenario_maps() {
       {"workload",
        {"type", "rate", "size", "tasks", "file", "files", "reference_speed", "count", "interval", "first_job",
         "max_jobs", "time_scale", "runtime_scale", "max_procs", "max_instances", "machine_memory", "rate_profile",
-        "resources", "require", "spread", "classes", "width", "split"}},
+        "resources", "require", "spread", "classes", "width", "split", "kill_at_estimate", "tenant", "priority_class",
+        "tenants_from"}},
       // Every dist's keys; size() checks which ones the chosen dist takes. Every size
       // distribution (a class's size, a requested amount's) takes these keys.
       {"workload.size", {"dist", "value", "mean", "sigma", "low", "high", "alpha"}},
@@ -119,7 +123,7 @@ const std::vector<MapKeys>& scenario_maps() {
       {"workload.resources", {"cores", "memory", "gpus"}},
       // Labels besides: require() reads it as an open map.
       {"workload.require", {"zone"}},
-      {"workload.classes[]", {"share", "size", "resources", "require", "spread"}},
+      {"workload.classes[]", {"share", "size", "resources", "require", "spread", "tenant", "priority_class"}},
       {"workload.classes[].resources", {"cores", "memory", "gpus"}},
       {"workload.classes[].require", {"zone"}},
       {"real", {"task", "time_scale"}},
@@ -175,6 +179,12 @@ Scenario Loader::load(const YAML::Node& root) const {
   if (auto f = m.get("discipline")) s.discipline = discipline(*f);
   if (auto f = m.get("queue"); f && s.discipline.kind != "fifo") {
     fail(*f, "is for discipline fifo (" + s.discipline.kind + " keeps strict order and says itself what may start)");
+  }
+  if (auto f = m.get("tenants")) s.tenants = tenants(*f);
+  if (auto f = m.get("preemption")) s.preemption = preemption(*f);
+  if (s.preemption.enabled && !s.discipline.fair()) {
+    fail(*m.get("preemption"), "needs a fair-sharing discipline (discipline: drf or fair): it is they that say "
+                               "who is owed room");
   }
   if (auto f = m.get("real")) s.real = real(*f);
   if (auto f = m.get("recovery")) s.recovery = recovery(*f);

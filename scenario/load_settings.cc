@@ -32,10 +32,11 @@ DisciplineSpec Loader::discipline(const Field& f) const {
   const std::string_view spec = d.spec;
   const std::size_t colon = spec.find(':');
   d.kind = std::string(spec.substr(0, colon));
-  if (d.kind != "fifo" && d.kind != "fcfs" && d.kind != "easy" && d.kind != "conservative") {
-    fail(f, "unknown discipline '" + d.kind + "' (known: fifo, fcfs, easy, conservative)");
+  if (d.kind != "fifo" && d.kind != "fcfs" && d.kind != "easy" && d.kind != "conservative" && !d.fair()) {
+    fail(f, "unknown discipline '" + d.kind + "' (known: fifo, fcfs, easy, conservative, drf, fair)");
   }
   if (colon == std::string_view::npos) return d;
+  if (d.fair()) fail(f, "discipline " + d.kind + " takes no parameters");
   std::string_view rest = spec.substr(colon + 1);
   while (true) {
     const std::size_t comma = rest.find(',');

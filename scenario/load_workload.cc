@@ -35,7 +35,9 @@ SyntheticWorkload Loader::workload(const Field& f, const ClusterSpec& cluster, S
   w.rate = number(m.require("rate"), "a positive number of tasks per second", [](double x) { return x > 0; });
   if (auto s = m.get("size")) w.size = size(*s);
   w.tasks = integer<std::uint64_t>(m.require("tasks"), 1, UINT64_MAX, "a positive integer");
-  if (auto k = m.get("split")) fail(*k, "only for swf workloads");
+  for (const char* key : {"split", "kill_at_estimate", "tenants_from"}) {
+    if (auto k = m.get(key)) fail(*k, "only for swf workloads");
+  }
   if (auto v = m.get("width")) {
     if (v->node.IsMap()) {
       scenario.width = size(*v, "tasks");
@@ -65,9 +67,13 @@ std::vector<TaskClass> Loader::task_classes(const MapReader& m, const ClusterSpe
   if (resources) base.resources = request(*resources);
   if (req) base.require = require(*req, cluster);
   if (spr) base.spread = spread(*spr);
+  const std::optional<Field> tenant = m.get("tenant");
+  const std::optional<Field> pclass = m.get("priority_class");
+  if (tenant) base.tenant = tenant_name(*tenant);
+  if (pclass) base.priority_class = priority_class(*pclass);
   const std::optional<Field> classes = m.get("classes");
   if (!classes) {
-    if (!resources && !req && !spr) return {};
+    if (!resources && !req && !spr && !tenant && !pclass) return {};
     return {base};
   }
   const Field& l = *classes;
@@ -89,6 +95,8 @@ std::vector<TaskClass> Loader::task_classes(const MapReader& m, const ClusterSpe
     if (auto v = c.get("resources")) k.resources = request(*v);
     if (auto v = c.get("require")) k.require = require(*v, cluster);
     if (auto v = c.get("spread")) k.spread = spread(*v);
+    if (auto v = c.get("tenant")) k.tenant = tenant_name(*v);
+    if (auto v = c.get("priority_class")) k.priority_class = priority_class(*v);
     out.push_back(std::move(k));
   }
   if (std::fabs(total - 1) > 1e-6) {
@@ -232,6 +240,19 @@ TraceWorkload Loader::trace(const Field& f, const MapReader& m, const std::strin
   if (auto k = m.get("max_procs"); k && type != "swf") fail(*k, "only for swf workloads");
   if (auto k = m.get("split"); k && type != "swf") fail(*k, "only for swf workloads");
   if (auto v = m.get("split")) t.split = boolean(*v);
+  if (auto v = m.get("tenant")) t.tenant = tenant_name(*v);
+  if (auto v = m.get("priority_class")) t.priority_class = priority_class(*v);
+  if (auto k = m.get("tenants_from"); k && type != "swf") fail(*k, "only for swf workloads");
+  if (auto v = m.get("tenants_from")) {
+    t.tenants_from = text(*v);
+    if (t.tenants_from != "user" && t.tenants_from != "group" && t.tenants_from != "queue" &&
+        t.tenants_from != "partition") {
+      fail(*v, "must be user, group, queue or partition (SWF fields 12, 13, 15, 16), got " + describe(v->node));
+    }
+    if (auto k = m.get("tenant")) fail(*k, "give tenant or tenants_from, not both");
+  }
+  if (auto k = m.get("kill_at_estimate"); k && type != "swf") fail(*k, "only for swf workloads");
+  if (auto v = m.get("kill_at_estimate")) t.kill_at_estimate = boolean(*v);
   for (const char* key : {"max_instances", "machine_memory"}) {
     if (auto k = m.get(key); k && type != "alibaba") fail(*k, "only for alibaba workloads");
   }

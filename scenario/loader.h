@@ -176,6 +176,12 @@ class Loader {
   // One entry; a zone_outage expands to one fault per host group of the zone.
   std::vector<FaultSpec> fault(const Field& f, const ClusterSpec& cluster) const;
   std::vector<FaultSpec> zone_outage(const Field& f, const MapReader& m, const ClusterSpec& cluster) const;
+  // load_tenants.cc
+  std::vector<TenantSpec> tenants(const Field& f) const;
+  Resources amounts(const Field& f) const;
+  std::string tenant_name(const Field& f) const;
+  std::int32_t priority_class(const Field& f) const;
+  PreemptionSpec preemption(const Field& f) const;
   // load_settings.cc
   std::string policy(const Field& f) const;
   RealSpec real(const Field& f) const;

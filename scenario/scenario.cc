@@ -110,6 +110,7 @@ TaskSpec TaskClassStream::next(const Arrival& arrival) {
     const double u = rng_.uniform01() * cumulative_.back();
     while (k + 1 < classes_.size() && u >= cumulative_[k]) ++k;
   }
+  last_ = k;
   const TaskClass& c = classes_[k];
   if (c.size) t.flops = c.size->draw(rng_);
   for (const auto& [name, dist] : c.resources) {
@@ -136,6 +137,10 @@ JobSpec TaskClassStream::next_job(const Arrival& arrival) {
   const auto width = static_cast<std::size_t>(std::max(1.0, std::round(drawn)));
   job.tasks.assign(width, task);
   job.gang = width > 1;
+  if (!classes_.empty()) {
+    job.tenant = classes_[last_].tenant;
+    job.priority_class = classes_[last_].priority_class;
+  }
   return job;
 }
 

@@ -14,6 +14,7 @@
 #include "core/expected.h"
 #include "core/random.h"
 #include "core/resources.h"
+#include "core/tenants.h"
 #include "model/faults.h"
 #include "model/arrivals.h"
 
@@ -78,6 +79,7 @@ struct TraceWorkload {
   double runtime_scale = 1.0;
   std::uint32_t max_procs = 0;      // 0: no cap on a job's processors
   bool split = false;               // each processor an independent task, not a rigid job
+  bool kill_at_estimate = false;    // a job is killed at its requested time (field 9)
   // alibaba: the window and scaling above (first_job, max_jobs, time_scale, runtime_scale),
   // and these.
   std::uint32_t max_instances = 0;  // 0: no cap on a task's instances
@@ -85,6 +87,11 @@ struct TraceWorkload {
   // Every task of the file's jobs: labels its worker must carry, and how a job's tasks spread.
   std::map<std::string, std::string> require;
   Spread spread = Spread::kNone;
+  // Every job's tenant and priority class; swf: `tenants_from` names the column a job's
+  // tenant is read from instead (user, group, queue or partition: tenant "user12").
+  std::string tenant;
+  std::int32_t priority_class = 0;
+  std::string tenants_from;
 };
 
 // A class of synthetic tasks (`workload.classes`, or the workload's own resources, require
@@ -97,6 +104,8 @@ struct TaskClass {
   std::map<std::string, SizeDistribution> resources;
   std::map<std::string, std::string> require;  // the key "zone": the worker's zone
   Spread spread = Spread::kNone;
+  std::string tenant;               // its jobs' tenant ("" the default)
+  std::int32_t priority_class = 0;  // its jobs' priority class
 };
 
 // Draws each synthetic arrival's class, size and request from the scenario's seed, on a
@@ -118,6 +127,7 @@ class TaskClassStream {
   Rng rng_;
   std::optional<SizeDistribution> width_;
   Rng width_rng_;
+  std::size_t last_ = 0;  // the class next() drew
 };
 
 // How `run --mode real` emulates the scenario on local processes.
@@ -180,6 +190,14 @@ struct DisciplineSpec {
   std::string estimates = "user";
   std::string spec = "fifo";  // as given, for records
   bool backfills() const { return kind == "easy" || kind == "conservative"; }
+  bool fair() const { return kind == "drf" || kind == "fair"; }
+};
+
+// The top-level `preemption:` (docs/fairness.md): given, it is on (unless enabled: false).
+struct PreemptionSpec {
+  bool enabled = false;
+  double grace = 0;                  // seconds a victim runs on before it is stopped
+  std::string victims = "requeue";   // requeue or fail
 };
 
 struct Scenario {
@@ -193,6 +211,8 @@ struct Scenario {
   std::vector<TaskClass> classes;     // poisson workloads: task classes (empty: one core each)
   std::optional<SizeDistribution> width;  // poisson workloads: tasks per job, started as a gang
   DisciplineSpec discipline;
+  std::vector<TenantSpec> tenants;   // declared tenants (docs/fairness.md)
+  PreemptionSpec preemption;
   std::string policy = "round_robin";
   RealSpec real;
   RecoverySpec recovery;

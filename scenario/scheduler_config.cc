@@ -28,6 +28,13 @@ SchedulerConfig scheduler_config(const Scenario& scenario, std::size_t hosts) {
   if (scenario.discipline.kind != "fifo") c.discipline = SchedulerConfig::Discipline::kStrict;
   c.shortest_first = scenario.discipline.order == "sjf";
   c.exact_estimates = scenario.discipline.estimates == "exact";
+  c.tenants = scenario.tenants;
+  c.fairness = scenario.discipline.kind == "drf"    ? SchedulerConfig::Fairness::kDrf
+               : scenario.discipline.kind == "fair" ? SchedulerConfig::Fairness::kRunningTasks
+                                                    : SchedulerConfig::Fairness::kNone;
+  c.preemption.enabled = scenario.preemption.enabled;
+  c.preemption.grace = scenario.preemption.grace;
+  c.preemption.requeue = scenario.preemption.victims == "requeue";
   c.priority = scenario.priority == "critical_path" ? SchedulerConfig::Priority::kCriticalPath
                : scenario.priority == "random"      ? SchedulerConfig::Priority::kRandom
                                                     : SchedulerConfig::Priority::kFifo;
@@ -53,7 +60,7 @@ SchedulerConfig scheduler_config(const Scenario& scenario, std::size_t hosts) {
 
 SchedulerConfig scale_durations(SchedulerConfig c, double factor) {
   for (double* d : {&c.suspect_after, &c.dead_after, &c.detector_period, &c.retry_backoff, &c.task_timeout,
-                    &c.quarantine_window, &c.quarantine_for, &c.network_latency, &c.autoscale.period,
+                    &c.preemption.grace, &c.quarantine_window, &c.quarantine_for, &c.network_latency, &c.autoscale.period,
                     &c.autoscale.window, &c.autoscale.scale_out_cooldown, &c.autoscale.scale_in_cooldown}) {
     *d *= factor;
   }

@@ -19,7 +19,7 @@ fi
 
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
-mkdir -p "$corpus"/{wire,scenario,loaders,journal,scheduler} "$BUILD/crashes"
+mkdir -p "$corpus"/{wire,scenario,loaders,journal,scheduler,tls} "$BUILD/crashes"
 cp examples/*.yaml "$corpus/scenario/"
 SHARED=../shared/workloads
 if [ -d "$SHARED" ]; then
@@ -33,8 +33,18 @@ for f in examples/dags/*.json; do { printf '\x02'; cat "$f"; } >"$corpus/loaders
 # few fixed ones start it off.
 for i in 1 2 3 4; do seq "$i" 7 2500 >"$corpus/scheduler/seed$i"; done
 
+# Identity seeds (fuzz/tls_fuzz.cc): a selector byte (0 access file, 1 certificate, 2 CRL,
+# 3 TLS bytes to the scheduler), then the text; certificates from a CA made here.
+printf '\x00identities:\n  alice: {role: submitter, tenant: a}\n  ops: {role: operator}\n' >"$corpus/tls/access"
+if [ -x build/fulcrum ] && build/fulcrum certs init "$corpus/ca" >/dev/null 2>&1 &&
+   build/fulcrum certs issue "$corpus/ca" alice --role submitter --tenant a >/dev/null 2>&1; then
+  { printf '\x01'; cat "$corpus/ca/alice.crt"; } >"$corpus/tls/cert"
+  { printf '\x02'; cat "$corpus/ca/ca.crl"; } >"$corpus/tls/crl"
+fi
+printf '\x03\x16\x03\x01\x00\x05hello' >"$corpus/tls/hello"
+
 status=0
-for target in wire scenario loaders journal scheduler; do
+for target in wire scenario loaders journal scheduler tls; do
   log="$BUILD/${target}_fuzz.log"
   if "$BUILD/${target}_fuzz" "$corpus/$target" -max_total_time="$SECONDS_EACH" -timeout=5 -rss_limit_mb=2048 \
        -max_len=16384 -artifact_prefix="$BUILD/crashes/${target}-" -print_final_stats=1 >"$log" 2>&1; then

@@ -194,7 +194,34 @@ void Simulation::run_task(std::uint32_t h, const DispatchMessage& d) {
     send(h, WorkerMessage{WorkerMessage::Kind::kStarted, h, host.current, d.task, started});
   }
   const double flops = flops_on(h, d.task, d.flops);
-  if (track_execs_) {
+  // A task with a time limit is killed at it, as a real worker kills its process.
+  const double limit = d.task < task_specs_.size() ? task_specs_[d.task].timeout : 0;
+  if (limit > 0) {
+    sg4::ExecPtr exec = sg4::this_actor::exec_init(flops);
+    host.execs[d.task] = exec;
+    exec->start();
+    bool timed_out = false;
+    try {
+      exec->wait_for(limit);
+    } catch (const simgrid::TimeoutException&) {
+      timed_out = true;
+      exec->cancel();
+    } catch (const simgrid::CancelException&) {
+      host.execs.erase(d.task);
+      host.running.erase(d.task);
+      return;
+    }
+    host.execs.erase(d.task);
+    host.running.erase(d.task);
+    if (timed_out) {
+      // Reported to the leader it ran for; with none listening the attempt is lost with
+      // the host's memory of it, and a new leader runs the task again.
+      if (leader_up_ && host.registered_epoch == epoch_ && !host.cut) {
+        send(h, WorkerMessage{WorkerMessage::Kind::kTimedOut, h, host.current, d.task, started});
+      }
+      return;
+    }
+  } else if (track_execs_) {
     // Kept where a pause can suspend it, a cancel stop it and a failover see it.
     sg4::ExecPtr exec = sg4::this_actor::exec_init(flops);
     host.execs[d.task] = exec;

@@ -42,6 +42,7 @@ std::string encode(const Expected<RunRecords>& result) {
   w.put(r.jobs);
   w.put(r.workers);
   w.put(r.events);
+  w.put(r.tenants);
   w.put(r.summary);
   put_raw(out, r.tasks);
   return out;
@@ -73,6 +74,7 @@ Expected<RunRecords> decode(const std::string& bytes) {
   r.get(records.jobs);
   r.get(records.workers);
   r.get(records.events);
+  r.get(records.tenants);
   r.get(records.summary);
   if (r.failed()) return Error{"simulation process sent a truncated result"};
   // The codec consumed a prefix; the raw task rows follow it.

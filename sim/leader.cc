@@ -145,6 +145,12 @@ bool Simulation::handle(const WorkerMessage& m) {
     case WorkerMessage::Kind::kHeartbeat: core_->on_heartbeat(now(), host.current); break;
     case WorkerMessage::Kind::kStarted: core_->on_task_started(now(), m.task, host.current); break;
     case WorkerMessage::Kind::kDone: finished(now(), m.task, host.current, m.started); break;
+    case WorkerMessage::Kind::kTimedOut:
+      if (core_->holds(m.task, host.current)) {
+        on_notice(Notice{now(), Notice::Kind::kTaskTimedOut, host.current, m.task, now() - m.started});
+      }
+      core_->on_task_failed(now(), m.task, host.current);
+      break;
     case WorkerMessage::Kind::kStop:
     case WorkerMessage::Kind::kPass: break;
   }

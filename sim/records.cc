@@ -10,6 +10,8 @@
 
 #include <simgrid/plugins/energy.h>
 
+#include "results/tenants.h"
+
 namespace fulcrum::sim {
 
 RunRecords Simulation::records() {
@@ -37,12 +39,13 @@ RunRecords Simulation::records() {
     }
     const Resources& request = core_->cluster().needs(t.shape).request;
     r.tasks.push_back({t.id, t.job, t.flops, t.submit, t.dispatched, t.start, t.end, host, t.attempts, t.state,
-                       request.cores, request.memory, request.gpus});
+                       request.cores, request.memory, request.gpus, t.preemptions});
   }
   r.events = std::move(events_);
   r.jobs = std::move(jobs_);
   r.summary = summarize(r.tasks, r.workers, retried_before_ + core_->tasks_retried());
   summarize_jobs(r.tasks, r.jobs, r.summary);
+  summarize_tenants(r, scenario_.tenants);
   r.summary.data_moved = bytes_moved(trace_.jobs, r.tasks);
   r.summary.wasted_work = wasted_before_ + core_->wasted_work();
   add_fault_metrics(r.events, r.summary);

@@ -21,9 +21,10 @@ Simulation::Simulation(const Scenario& scenario, Platform platform, TraceJobs jo
       arrivals_(scenario.workload, scenario.seed),
       progress_(std::move(progress)),
       with_faults_(!scenario.faults.empty()),
-      // Start reports let the core time attempts out and count the work a crash wastes.
-      report_starts_(scenario.recovery.task_timeout > 0 || !scenario.faults.empty()),
-      // The core cancels attempts only after a timeout or a fault.
+      // Start reports let the core time attempts out, count the work a crash wastes and
+      // choose the preemption victims that lose least.
+      report_starts_(scenario.recovery.task_timeout > 0 || !scenario.faults.empty() || scenario.preemption.enabled),
+      // The core cancels attempts only after a timeout, a fault or a preemption.
       track_execs_(report_starts_),
       // The durable records matter only to a failover; without one they would cost a
       // record per task for nothing.

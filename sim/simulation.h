@@ -68,7 +68,8 @@ struct DispatchMessage {
 // Host -> leader; kStop is the leader telling its own loop that the run is over, kPass
 // the submitter asking it for the placement pass of this instant (batch_instants_).
 struct WorkerMessage {
-  enum class Kind : std::uint8_t { kHeartbeat, kStarted, kDone, kStop, kPass } kind;
+  // kTimedOut: the attempt ran out its task's time limit and the host killed it.
+  enum class Kind : std::uint8_t { kHeartbeat, kStarted, kDone, kTimedOut, kStop, kPass } kind;
   std::uint32_t host;
   WorkerId worker;
   TaskId task = 0;

@@ -82,8 +82,11 @@ JobSpec trace_job_spec(const TraceJobs& jobs, std::size_t j, const TraceWorkload
     t.require = trace.require;
     t.spread = trace.spread;
     if (j < jobs.estimates.size()) t.estimate = jobs.estimates[j];
+    if (j < jobs.limits.size()) t.timeout = jobs.limits[j];
   }
   spec.gang = j < jobs.gang.size() && jobs.gang[j] != 0 && spec.tasks.size() > 1;
+  spec.tenant = j < jobs.tenants.size() ? jobs.tenants[j] : trace.tenant;
+  spec.priority_class = trace.priority_class;
   return spec;
 }
 
@@ -101,11 +104,19 @@ Expected<TraceJobs> load_trace_jobs(const TraceWorkload& trace) {
     SwfOptions options;
     static_cast<TraceWindow&>(options) = window_of(trace);
     options.max_procs = trace.max_procs;
+    options.kill_at_estimate = trace.kill_at_estimate;
+    options.tenant_field = trace.tenants_from == "user"        ? 12
+                           : trace.tenants_from == "group"     ? 13
+                           : trace.tenants_from == "queue"     ? 15
+                           : trace.tenants_from == "partition" ? 16
+                                                               : 0;
     auto loaded = load_swf(trace.files.at(0), options);
     if (!loaded) return Error{loaded.error()};
     out.jobs = std::move(loaded->jobs);
     out.requests = std::move(loaded->requests);
     out.estimates = std::move(loaded->estimates);
+    out.limits = std::move(loaded->limits);
+    out.tenants = std::move(loaded->tenants);
     out.gang.assign(out.jobs.size(), trace.split ? 0 : 1);
     for (const std::uint64_t line : loaded->lines) out.origins.push_back(trace.files.at(0) + ":" + std::to_string(line));
   } else if (trace.type == "alibaba") {
@@ -154,6 +165,8 @@ Expected<TraceJobs> load_trace_jobs(const TraceWorkload& trace) {
     sorted.requests.push_back(std::move(out.requests[i]));
     if (i < out.gang.size()) sorted.gang.push_back(out.gang[i]);
     if (i < out.estimates.size()) sorted.estimates.push_back(out.estimates[i]);
+    if (i < out.limits.size()) sorted.limits.push_back(out.limits[i]);
+    if (i < out.tenants.size()) sorted.tenants.push_back(std::move(out.tenants[i]));
     if (i < out.origins.size()) sorted.origins.push_back(std::move(out.origins[i]));
   }
   return sorted;

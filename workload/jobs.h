@@ -26,6 +26,11 @@ struct TraceJobs {
   // (SWF requested time; 0 unknown) and where it was read ("file:line", for errors).
   std::vector<std::uint8_t> gang;
   std::vector<double> estimates;
+  // Aligned with jobs, or empty: each task's time limit, seconds (kill_at_estimate: the
+  // SWF requested time); 0 none.
+  std::vector<double> limits;
+  // Aligned with jobs, or empty: each job's tenant (SWF tenants_from).
+  std::vector<std::string> tenants;
   std::vector<std::string> origins;
 };
 

@@ -95,6 +95,12 @@ std::string check_window(const std::string& path, const TraceWindow& window);
 // among them are skipped. Windows are thus stable whatever the filter does.
 struct SwfOptions : TraceWindow {
   std::uint32_t max_procs = 0;  // cap each job's processor count at this (0: no cap)
+  // Jobs are killed at their requested time: the estimate is the requested time as given
+  // (not raised to the run time), and `limits` holds it.
+  bool kill_at_estimate = false;
+  // The SWF column each job's tenant is read from (12 user, 13 group, 15 queue, 16
+  // partition); 0: none.
+  int tenant_field = 0;
 };
 
 struct SwfTrace {
@@ -106,6 +112,11 @@ struct SwfTrace {
   // requested time; the run time when unknown, and never less than the run time), and
   // the line the job was read from.
   std::vector<double> estimates;
+  // Aligned with jobs when kill_at_estimate: the time limit of each task, seconds x
+  // runtime_scale (the requested time; 0 when the job gave none, and is not killed).
+  std::vector<double> limits;
+  // Aligned with jobs when tenant_field: "user12" (the field's name and value; -1: "user?").
+  std::vector<std::string> tenants;
   std::vector<std::uint64_t> lines;
   std::uint64_t skipped = 0;         // jobs in the window that were dropped (see load_swf)
   std::uint64_t max_procs_seen = 0;  // largest processor count of a kept job, before the cap

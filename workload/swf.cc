@@ -164,8 +164,10 @@ struct Kept {
   double runtime = 0;
   std::uint64_t procs = 0;
   double memory = 0;  // bytes per task (processor); 0 not given
-  double estimate = 0;  // requested time, at least the run time
+  double estimate = 0;  // requested time, at least the run time unless jobs are killed at it
+  double limit = 0;     // kill_at_estimate: the requested time (0 none)
   std::uint64_t line = 0;
+  std::string tenant;
 };
 
 SwfTrace read_trace(const std::string& path, const SwfOptions& options) {
@@ -213,8 +215,15 @@ SwfTrace read_trace(const std::string& path, const SwfOptions& options) {
     const double requested = job.field[8];
     if (requested < -1) fail(at + ": field 9 (" + std::string(kFieldNames[8]) + "): must be -1 (unknown) or >= 0, got " +
                              format_number(requested));
+    const double limit = options.kill_at_estimate && requested > 0 ? requested : 0;
     kept.push_back({"job" + std::string(job.id), submit, runtime, tasks, kilobytes > 0 ? kilobytes * 1024 : 0,
-                    std::max(requested, runtime), reader.line_number()});
+                    limit > 0 ? limit : std::max(requested, runtime), limit, reader.line_number()});
+    if (options.tenant_field > 0) {
+      static constexpr const char* kTenantPrefix[] = {"user", "group", "", "queue", "partition"};
+      const double id = job.field[options.tenant_field - 1];
+      kept.back().tenant = std::string(kTenantPrefix[options.tenant_field - 12]) +
+                           (id >= 0 ? format_number(id) : std::string("?"));
+    }
   }
   if (jobs_seen == 0) fail(path + ": no job lines (" + std::to_string(reader.line_number()) + " lines read)");
   if (jobs_seen <= options.first_job) {
@@ -245,6 +254,8 @@ SwfTrace read_trace(const std::string& path, const SwfOptions& options) {
     trace.jobs.push_back(std::move(dag));
     trace.requests.emplace_back(k.procs, Resources{.cores = 1, .memory = k.memory});
     trace.estimates.push_back(k.estimate * options.runtime_scale);
+    if (options.kill_at_estimate) trace.limits.push_back(k.limit * options.runtime_scale);
+    if (options.tenant_field > 0) trace.tenants.push_back(k.tenant);
     trace.lines.push_back(k.line);
   }
   return trace;

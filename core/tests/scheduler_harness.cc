@@ -276,6 +276,16 @@ void Harness::configure() {
     a.scale_in_cooldown = one_of(c_, {0.0, 10.0});
     a.scale_in_after = one_of(c_, {1u, 2u});
   }
+  // Tenants: fair sharing (late binding), quotas and limits, and preemption.
+  if (c_.pick(3) == 0) {
+    k.queue_cap = 0;
+    k.fairness = c_.pick(2) ? SchedulerConfig::Fairness::kDrf : SchedulerConfig::Fairness::kRunningTasks;
+    k.tenants = {TenantSpec{"A", one_of(c_, {1.0, 2.0}), Resources{.cores = one_of(c_, {0.0, 1.0, 2.0})}, {}},
+                 TenantSpec{"B", 1, {}, Resources{.cores = one_of(c_, {0.0, 2.0})}}};
+    k.preemption.enabled = c_.pick(2) == 0;
+    k.preemption.grace = one_of(c_, {0.0, 2.0});
+    k.preemption.requeue = c_.pick(4) != 0;
+  }
   grace_ = one_of(c_, {0.0, 1.0, 4.0});
   std::ostringstream s;
   s << "config: policy=" << policy_ << " seed=" << k.seed << " queue_cap=" << k.queue_cap
@@ -285,6 +295,13 @@ void Harness::configure() {
     << " quarantine_window=" << k.quarantine_window << " quarantine_for=" << k.quarantine_for
     << " backlog_alert=" << k.backlog_alert << " priority=" << static_cast<int>(k.priority)
     << " network_latency=" << k.network_latency << " grace=" << grace_;
+  if (k.fairness != SchedulerConfig::Fairness::kNone) {
+    s << " fairness=" << static_cast<int>(k.fairness) << " A(weight=" << k.tenants[0].weight
+      << " quota=" << k.tenants[0].quota.cores << ") B(limit=" << k.tenants[1].limit.cores << ")";
+    if (k.preemption.enabled) {
+      s << " preemption(grace=" << k.preemption.grace << " requeue=" << k.preemption.requeue << ")";
+    }
+  }
   if (k.autoscale.enabled) {
     const AutoscaleConfig& a = k.autoscale;
     s << " autoscale(metric=" << to_string(a.metric) << " target=" << a.target << " min=" << a.min_workers
@@ -522,6 +539,10 @@ void Harness::submit() {
     }
     if (c_.pick(4) == 0) t.cost = {{"h0", 1.5}, {"h1", 3.0}};
     job.tasks.push_back(std::move(t));
+  }
+  if (config_.fairness != SchedulerConfig::Fairness::kNone) {
+    job.tenant = one_of(c_, {std::string("A"), std::string("B"), std::string("C"), std::string()});
+    job.priority_class = one_of(c_, {0, 0, 1});
   }
   const JobId id = core_->table().jobs.size();
   const TaskId first = core_->table().tasks.size();
@@ -989,6 +1010,7 @@ void Harness::drained() {
       }
       case Notice::Kind::kWorkerDead: ++out_.deaths; break;
       case Notice::Kind::kTaskTimedOut: ++out_.timeouts; break;
+      case Notice::Kind::kTaskPreempted: ++out_.preemptions; break;
       case Notice::Kind::kWorkerQuarantined: ++out_.quarantines; break;
       default: break;
     }

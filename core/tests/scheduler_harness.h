@@ -101,7 +101,8 @@ struct Outcome {
   std::uint64_t digest = 0;       // of every command and notice, in order (determinism)
   // What the run exercised (for the property test's coverage checks).
   std::size_t dispatches = 0, completions = 0, failed_for_good = 0, cancels = 0, failovers = 0, claims = 0,
-              deaths = 0, timeouts = 0, scale_outs = 0, quarantines = 0, stale_reports = 0;
+              deaths = 0, timeouts = 0, scale_outs = 0, quarantines = 0, stale_reports = 0,
+              preemptions = 0;
 };
 
 Outcome run(Choices& choices, const Options& options = {});

@@ -66,6 +66,7 @@ TEST(SchedulerProperty, InvariantsHoldAfterEveryEvent) {
     sum.scale_outs += out.scale_outs;
     sum.quarantines += out.quarantines;
     sum.stale_reports += out.stale_reports;
+    sum.preemptions += out.preemptions;
   }
   std::signal(SIGABRT, SIG_DFL);
   if (first != last) {
@@ -80,11 +81,13 @@ TEST(SchedulerProperty, InvariantsHoldAfterEveryEvent) {
     EXPECT_GT(sum.scale_outs, 10u);
     EXPECT_GT(sum.quarantines, 10u);
     EXPECT_GT(sum.stale_reports, 100u);
+    EXPECT_GT(sum.preemptions, 10u);
   }
   std::printf("%zu events: %zu dispatches, %zu completions, %zu failed for good, %zu cancels, %zu failovers, "
-              "%zu claims, %zu deaths, %zu timeouts, %zu scale-outs, %zu quarantines, %zu stale reports\n",
+              "%zu claims, %zu deaths, %zu timeouts, %zu scale-outs, %zu quarantines, %zu stale reports, "
+              "%zu preemptions\n",
               sum.events, sum.dispatches, sum.completions, sum.failed_for_good, sum.cancels, sum.failovers, sum.claims,
-              sum.deaths, sum.timeouts, sum.scale_outs, sum.quarantines, sum.stale_reports);
+              sum.deaths, sum.timeouts, sum.scale_outs, sum.quarantines, sum.stale_reports, sum.preemptions);
 }
 
 TEST(SchedulerProperty, SameEventsGiveTheSameCommands) {

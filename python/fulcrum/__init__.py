@@ -137,7 +137,7 @@ def _as_scenario(scenario: Scenario | str | os.PathLike | Mapping[str, Any] | No
 
 
 class Result:
-    """One run's records: DataFrames ``tasks``, ``workers``, ``jobs``, ``events`` and the
+    """One run's records: DataFrames ``tasks``, ``workers``, ``jobs``, ``events``, ``tenants`` and the
     ``summary`` dict (metric name -> value, in the CLI's order)."""
 
     def __init__(self, scenario: Scenario, records: dict):
@@ -169,6 +169,11 @@ class Result:
     @property
     def events(self) -> pd.DataFrame:
         return self._frame("events")
+
+    @property
+    def tenants(self) -> pd.DataFrame:
+        """One row per tenant with work: shares, waits, preemptions (docs/fairness.md)."""
+        return self._frame("tenants")
 
     def __repr__(self) -> str:
         s = self._records["summary"]

@@ -18,7 +18,7 @@ if "matplotlib.pyplot" not in sys.modules and not os.environ.get("DISPLAY") and 
 import matplotlib.pyplot as plt  # noqa: E402
 
 __all__ = ["response_cdf", "utilisation", "utilisation_series", "utilisation_over_time", "queue_length", "gantt",
-           "around_faults", "FAULT_START_KINDS", "DIMENSIONS"]
+           "around_faults", "tenant_shares", "tenant_shares_series", "FAULT_START_KINDS", "DIMENSIONS"]
 
 #: The resource dimensions of tasks.csv's requests and workers.csv's capacities.
 DIMENSIONS = ("cores", "memory", "gpus")
@@ -189,6 +189,48 @@ def utilisation_over_time(result, ax=None, dimensions: tuple[str, ...] = DIMENSI
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper right")
     ax.set_title("Utilisation by resource (dashed: time-average)")
+    return ax
+
+
+def tenant_shares_series(tasks: pd.DataFrame, workers: pd.DataFrame, dimension: str = "cores") -> pd.DataFrame:
+    """Each tenant's share of the cluster's `dimension` over time, as a step series: a
+    DataFrame with a ``time`` column and one column per tenant holding the fraction of the
+    capacity its finished tasks held from that time until the next row (tasks.csv's
+    ``tenant``, requests and [``start``, ``end``); the capacity is the sum of workers.csv's
+    column, as :func:`utilisation_series` reads it). Averaged over the makespan, a column is
+    tenants.csv's ``share_<dimension>``."""
+    t = tasks
+    if "state" in t.columns:
+        t = t[t["state"] == "finished"]
+    t = t[(t["start"] >= 0) & (t["end"] >= t["start"])]
+    tenant = t["tenant"].astype(str) if "tenant" in t.columns else pd.Series("", index=t.index)
+    amount = t[dimension].to_numpy(dtype=float) if dimension in t.columns else np.ones(len(t))
+    total = float(_capacities(workers, dimension).sum())
+    edges = pd.DataFrame({
+        "time": np.concatenate([t["start"].to_numpy(dtype=float), t["end"].to_numpy(dtype=float)]),
+        "tenant": np.concatenate([tenant.to_numpy(), tenant.to_numpy()]),
+        "delta": np.concatenate([amount, -amount]) / (total if total > 0 else 1.0),
+    }).sort_values("time", kind="stable")
+    frame = pd.DataFrame({"time": edges["time"].to_numpy()})
+    for name in sorted(set(tenant)):
+        frame[name if name else "(default)"] = np.cumsum(np.where(edges["tenant"].to_numpy() == name,
+                                                                  edges["delta"].to_numpy(), 0.0))
+    return frame.groupby("time", sort=True, as_index=False).last()
+
+
+def tenant_shares(result, ax=None, dimension: str = "cores"):
+    """Each tenant's share of the cluster over time (:func:`tenant_shares_series`), stacked."""
+    ax = _axes(ax)
+    series = tenant_shares_series(result.tasks, result.workers, dimension)
+    names = [c for c in series.columns if c != "time"]
+    if names and len(series):
+        ax.stackplot(series["time"].to_numpy(dtype=float), *[series[n].clip(lower=0).to_numpy(dtype=float)
+                                                               for n in names], labels=names, step="post")
+        ax.legend(loc="upper right")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"share of the cluster's {dimension}")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"Tenants' shares of {dimension} over time")
     return ax
 
 

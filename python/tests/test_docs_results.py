@@ -114,6 +114,8 @@ def outputs(tmp_path_factory):
         fulcrum_cli("run", f"examples/{example}.yaml", "--out", str(out[example]))
     out["batsim"] = base / "batsim"
     fulcrum_cli("run", "examples/heft_topcuoglu.yaml", "--format", "batsim", "--out", str(out["batsim"]))
+    out["fairness"] = base / "fairness"
+    fulcrum_cli("run", "examples/fairness.yaml", "--out", str(out["fairness"]))
     out["compare"] = base / "compare"
     fulcrum_cli("compare", "examples/faults.yaml", "--policies", "jsq,random", "--seeds", "2",
                 "--out", str(out["compare"]))
@@ -140,6 +142,14 @@ def test_batsim_jobs_columns_are_documented_both_ways(outputs):
     section = "jobs.csv with --format batsim"
     check_both_ways(section, produced_columns(outputs, "jobs.csv", ["batsim"]))
     assert header(outputs["batsim"] / "jobs.csv") == names(section)
+
+
+def test_tenants_csv_is_documented_both_ways(outputs):
+    check_both_ways("tenants.csv", {c: ["fairness"] for c in header(outputs["fairness"] / "tenants.csv")})
+    assert header(outputs["fairness"] / "tenants.csv") == names("tenants.csv")
+    assert not (outputs["mm1_random"] / "tenants.csv").exists(), "a run without tenants writes no tenants.csv"
+    r = fulcrum.run(os.path.join(REPO, "examples", "fairness.yaml"), progress=False, **SMALL)
+    assert list(r.tenants.columns) == names("tenants.csv"), "Result.tenants"
 
 
 def test_summary_keys_are_documented_both_ways(outputs):

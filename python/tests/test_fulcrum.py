@@ -31,7 +31,7 @@ def test_run_small(default):
     assert isinstance(r.tasks, pd.DataFrame)
     assert len(r.tasks) == 500
     assert list(r.tasks.columns) == ["id", "job", "flops", "submit", "dispatched", "start", "end", "worker",
-                                     "attempts", "state", "cores", "memory", "gpus"]
+                                     "attempts", "state", "cores", "memory", "gpus", "preemptions", "tenant"]
     assert (r.tasks["state"] == "finished").all()
     assert (r.tasks["worker"] != "").all()
     assert set(r.tasks["worker"]) <= set(r.workers["worker"])
@@ -167,7 +167,7 @@ def test_dtypes():
     assert dict(r.tasks.dtypes.astype(str)) == {
         "id": "int64", "job": "int64", "flops": "float64", "submit": "float64", "dispatched": "float64",
         "start": "float64", "end": "float64", "worker": "object", "attempts": "int64", "state": "object",
-        "cores": "float64", "memory": "float64", "gpus": "float64"}
+        "cores": "float64", "memory": "float64", "gpus": "float64", "preemptions": "int64", "tenant": "object"}
     assert dict(r.workers.dtypes.astype(str)) == {
         "worker": "object", "group": "object", "speed": "float64", "slots": "int64", "tasks": "int64",
         "busy_time": "float64", "utilisation": "float64", "cores": "float64", "memory": "float64",
@@ -176,7 +176,7 @@ def test_dtypes():
     assert dict(r.jobs.dtypes.astype(str)) == {
         "job": "int64", "name": "object", "submit": "float64", "start": "float64", "end": "float64",
         "makespan": "float64", "tasks": "int64", "critical_path": "float64", "success": "bool",
-        "width": "int64", "estimate": "float64", "wait": "float64", "bounded_slowdown": "float64"}
+        "width": "int64", "estimate": "float64", "wait": "float64", "bounded_slowdown": "float64", "tenant": "object"}
     assert dict(r.events.dtypes.astype(str)) == {
         "time": "float64", "kind": "object", "host": "object", "detail": "object", "alert": "bool"}
     assert len(r.events) > 0 and r.events["alert"].any()

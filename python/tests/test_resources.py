@@ -50,7 +50,7 @@ def _close_figures():
 
 def test_frames_carry_requests_and_capacities(mixed):
     t, w = mixed.tasks, mixed.workers
-    assert list(t.columns)[-3:] == ["cores", "memory", "gpus"]
+    assert list(t.columns)[-5:] == ["cores", "memory", "gpus", "preemptions", "tenant"]
     assert {"cores", "memory", "gpus", "utilisation_cores", "utilisation_memory", "utilisation_gpus"} <= set(w.columns)
     assert set(t["cores"]) == {1.0, 4.0}
     assert set(t["gpus"]) == {0.0, 1.0, 3.0}

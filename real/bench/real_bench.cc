@@ -3,7 +3,7 @@
 //   real_bench FULCRUM_BINARY [--tasks N] [--workers 8] [--slots 1] [--batch 1000]
 //              [--clients 1] [--window 4] [--warmup 2000] [--latency-seconds 5]
 //              [--latency-tasks M] [--rate R] [--policy SPEC] [--queue-cap K]
-//              [--journal-parent DIR] [--scheduler-wrapper "CMD ARGS"] [--no-latency]
+//              [--journal-parent DIR] [--scheduler-wrapper "CMD ARGS"] [--no-latency] [--tls]
 //
 // It starts `FULCRUM_BINARY scheduler` (journal in a fresh mkdtemp folder under
 // --journal-parent, default /tmp) and `--workers` worker daemons as child processes on
@@ -83,6 +83,11 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "real/certs.h"
+#include "real/tls.h"
 #include "real/wire.h"
 
 namespace {
@@ -236,6 +241,11 @@ double self_cpu_seconds() {
 
 // --- a raw, pipelined connection to the scheduler -------------------------------------------
 
+// --tls: the client context every connection uses (null: plain TCP). TLS connections are
+// non-blocking and each OpenSSL call holds the connection's mutex, since a sender thread and
+// a receiver thread share one (an SSL object is not safe for concurrent calls).
+std::shared_ptr<asio::ssl::context> g_tls;
+
 class Conn {
  public:
   static std::unique_ptr<Conn> open(std::uint16_t port) {
@@ -252,13 +262,49 @@ class Conn {
     }
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return std::unique_ptr<Conn>(new Conn(fd));
+    std::unique_ptr<Conn> conn(new Conn(fd));
+    if (g_tls) {
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      conn->ssl_ = SSL_new(g_tls->native_handle());
+      SSL_set_fd(conn->ssl_, fd);
+      for (;;) {
+        const int r = SSL_connect(conn->ssl_);
+        if (r == 1) break;
+        const int err = SSL_get_error(conn->ssl_, r);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+          throw std::runtime_error("TLS handshake: " + fulcrum::real::openssl_error());
+        }
+        pollfd p{fd, static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+        ::poll(&p, 1, 1000);
+      }
+    }
+    return conn;
   }
-  ~Conn() { ::close(fd_); }
+  ~Conn() {
+    if (ssl_) SSL_free(ssl_);
+    ::close(fd_);
+  }
 
   // Whole frames only; safe to call from one thread while another receives.
   void send_bytes(const std::string& bytes) {
     for (std::size_t done = 0; done < bytes.size();) {
+      if (ssl_) {
+        int n, err = 0;
+        {
+          std::lock_guard lock(mu_);
+          n = SSL_write(ssl_, bytes.data() + done, static_cast<int>(bytes.size() - done));
+          if (n <= 0) err = SSL_get_error(ssl_, n);
+        }
+        if (n > 0) {
+          done += static_cast<std::size_t>(n);
+        } else if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+          pollfd p{fd_, static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+          ::poll(&p, 1, 100);
+        } else {
+          throw std::runtime_error("TLS send to the scheduler failed: " + fulcrum::real::openssl_error());
+        }
+        continue;
+      }
       const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) throw std::runtime_error(std::string("send to the scheduler failed: ") + std::strerror(errno));
@@ -282,6 +328,24 @@ class Conn {
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now()).count();
       if (left <= 0) throw std::runtime_error("no reply from the scheduler within " + std::to_string(timeout) + " s");
+      if (ssl_) {
+        int n, err = 0;
+        {
+          std::lock_guard lock(mu_);
+          n = SSL_read(ssl_, buffer_.data(), static_cast<int>(buffer_.size()));
+          if (n <= 0) err = SSL_get_error(ssl_, n);
+        }
+        if (n > 0) {
+          reader_.feed(buffer_.data(), static_cast<std::size_t>(n));
+          continue;
+        }
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+          throw std::runtime_error("TLS receive from the scheduler failed: " + fulcrum::real::openssl_error("closed"));
+        }
+        pollfd p{fd_, POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+        continue;
+      }
       pollfd p{fd_, POLLIN, 0};
       const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
       if (ready <= 0) continue;
@@ -303,6 +367,8 @@ class Conn {
  private:
   explicit Conn(int fd) : fd_(fd), reader_(1u << 31), buffer_(256 * 1024) {}
   int fd_;
+  SSL* ssl_ = nullptr;
+  std::mutex mu_;
   FrameReader reader_;  // records of a long run exceed the default 16 MiB frame limit
   std::vector<char> buffer_;
 };
@@ -381,6 +447,7 @@ struct Options {
   std::string journal_parent = "/tmp";
   std::string scheduler_wrapper;
   bool latency = true;
+  bool tls = false;  // --tls: mutual TLS on every connection (a CA made in the journal folder)
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -389,7 +456,7 @@ struct Options {
                "usage: real_bench FULCRUM_BINARY [--tasks N] [--workers 8] [--slots 1] [--batch 1000]\n"
                "       [--clients 1] [--window 4] [--warmup 2000] [--latency-seconds 5] [--latency-tasks M]\n"
                "       [--rate R] [--policy SPEC] [--queue-cap K] [--journal-parent DIR]\n"
-               "       [--scheduler-wrapper \"CMD ARGS\"] [--no-latency]\n",
+               "       [--scheduler-wrapper \"CMD ARGS\"] [--no-latency] [--tls]\n",
                why.c_str());
   std::exit(2);
 }
@@ -425,6 +492,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--journal-parent") o.journal_parent = value();
     else if (a == "--scheduler-wrapper") o.scheduler_wrapper = value();
     else if (a == "--no-latency") o.latency = false;
+    else if (a == "--tls") o.tls = true;
     else if (a == "-h" || a == "--help") usage("help");
     else if (!a.empty() && a[0] == '-') usage("unknown option " + a);
     else if (o.binary.empty()) o.binary = a;
@@ -720,6 +788,20 @@ int run(const Options& o) {
   }
   if (!o.policy.empty()) sargs.insert(sargs.end(), {"--policy", o.policy});
   if (!o.queue_cap.empty()) sargs.insert(sargs.end(), {"--queue-cap", o.queue_cap});
+  std::vector<std::string> worker_tls;
+  if (o.tls) {
+    const std::string ca = dir + "/ca";
+    if (auto ok = fulcrum::real::certs_init(ca); !ok) throw std::runtime_error(ok.error());
+    for (const auto& [name, role] : {std::pair{"scheduler", "scheduler"}, {"worker", "worker"}, {"bench", "operator"}}) {
+      if (auto ok = fulcrum::real::certs_issue(ca, name, role); !ok) throw std::runtime_error(ok.error());
+    }
+    auto context = fulcrum::real::make_tls_context(fulcrum::real::tls_files_for(ca + "/bench.crt"),
+                                                   fulcrum::real::TlsSide::kClient);
+    if (!context) throw std::runtime_error(context.error());
+    g_tls = *context;
+    sargs.insert(sargs.end(), {"--cert", ca + "/scheduler.crt", "--access", ca + "/access.yaml"});
+    worker_tls = {"--cert", ca + "/worker.crt"};
+  }
   const pid_t scheduler = spawn(sargs);
   if (scheduler < 0) throw std::runtime_error("cannot start the scheduler");
   std::string port_text;
@@ -735,8 +817,10 @@ int run(const Options& o) {
 
   std::vector<pid_t> workers;
   for (int i = 0; i < o.workers; ++i) {
-    const pid_t w = spawn({o.binary, "worker", "--scheduler", endpoint, "--name", "w" + std::to_string(i), "--slots",
-                           std::to_string(o.slots)});
+    std::vector<std::string> wargs{o.binary, "worker", "--scheduler", endpoint, "--name", "w" + std::to_string(i), "--slots",
+                                   std::to_string(o.slots)};
+    wargs.insert(wargs.end(), worker_tls.begin(), worker_tls.end());
+    const pid_t w = spawn(wargs);
     if (w < 0) throw std::runtime_error("cannot start a worker");
     workers.push_back(w);
   }

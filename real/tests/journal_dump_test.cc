@@ -58,7 +58,7 @@ std::vector<JournalRecord> sample_records() {
 
 const std::vector<std::string> kSampleText = {
     "JobAccepted job=0 submit=1.5 spec.tasks=[{kind=command command=\"echo \\\"hi\\\"\" timeout=5.0} "
-    "{kind=sleep flops=1000000000.0 parents=[0]}] spec.name=\"\" spec.gang=false request_id=\"tok000001\"",
+    "{kind=sleep flops=1000000000.0 parents=[0]}] spec.name=\"\" spec.gang=false spec.tenant=\"\" spec.priority_class=0 request_id=\"tok000001\"",
     "TaskFinished task=0 start=2.0 end=2.5 worker=\"w1\" attempts=1 outcome.exit_code=0 outcome.output=\"hi\\n\" outcome.reason=\"\"",
     "TaskFailed task=1 end=3.25 attempts=4 outcome.exit_code=124 outcome.output=\"bad \xEF\xBF\xBD byte\" outcome.reason=\"\" start=-1.0",
     "JobCancelled job=0 time=4.0 attempts=[] starts=[]",

@@ -50,10 +50,12 @@ auto fields(const SchedulerConfig& c) {
                                  c.detector_period, c.retry_backoff, c.task_timeout, c.quarantine_after,
                                  c.quarantine_window, c.quarantine_for, c.backlog_alert, c.priority,
                                  c.network_latency, c.network_bandwidth, c.discipline, c.backfill,
-                                 c.shortest_first, c.exact_estimates),
+                                 c.shortest_first, c.exact_estimates, c.tenants, c.fairness,
+                                 c.preemption.enabled, c.preemption.grace, c.preemption.requeue),
                         fields(c.autoscale));
 }
-constexpr std::size_t kSchedulerFields = 23;  // the 19 above, the epoch, the autoscaler, pass_per_instant, described
+constexpr std::size_t kSchedulerFields = 26;  // the 21 above (preemption's three as one), the epoch, the autoscaler,
+                                              // pass_per_instant, described
 constexpr std::size_t kAutoscaleFields = 11;
 
 SchedulerConfig every_field_set() {
@@ -78,6 +80,12 @@ SchedulerConfig every_field_set() {
   c.backfill = SchedulerConfig::Backfill::kConservative;
   c.shortest_first = true;
   c.exact_estimates = true;
+  c.tenants = {TenantSpec{"alice", 2.5, Resources{.cores = 8, .memory = 1e9}, Resources{.cores = 16, .other = {{"licence", 2}}}},
+               TenantSpec{"bob", 1, {}, {}}};
+  c.fairness = SchedulerConfig::Fairness::kRunningTasks;
+  c.preemption.enabled = true;
+  c.preemption.grace = 2.5;
+  c.preemption.requeue = false;
   AutoscaleConfig& a = c.autoscale;
   a.enabled = true;
   a.metric = AutoscaleConfig::Metric::kBacklog;
@@ -131,7 +139,7 @@ TEST(SchedulerFlags, TheTestNamesEveryFieldOfTheConfig) {
   const auto set = fields(config);
   const SchedulerConfig defaults;
   constexpr auto n = std::tuple_size_v<decltype(set)>;
-  static_assert(n == kSchedulerFields - 4 + kAutoscaleFields);
+  static_assert(n == kSchedulerFields - 4 + 2 + kAutoscaleFields);  // preemption: 3 fields, 1 member
   expect_each_differs(set, fields(defaults), std::make_index_sequence<n>{});
 }
 

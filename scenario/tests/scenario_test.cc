@@ -14,6 +14,7 @@
 
 #include "model/faults.h"
 #include "scenario/load.h"
+#include "scenario/scheduler_config.h"
 #include "scenario/scenario.h"
 
 namespace fulcrum {
@@ -303,8 +304,8 @@ workload: {rate: 5, tasks: 10}
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error(), path + ":3: cluster: unknown key 'hostz' (known: hosts, platform, network, queue_cap, "
                               "scheduler_host, zones)");
-  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, priority, queue, discipline, real, "
-                                                    "recovery, faults, autoscale, power)"),
+  EXPECT_NE(error_of("seed: 1\nsed: 2\n").find("x.yaml:2: unknown key 'sed' (known: seed, cluster, workload, policy, priority, queue, discipline, "
+                                                    "tenants, preemption, real, recovery, faults, autoscale, power)"),
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "workload2: 1\n").find("x.yaml:4: unknown key 'workload2'"),
             std::string::npos);
@@ -1260,7 +1261,8 @@ TEST_F(ScenarioTest, BadRequestsNameFileLineAndKey) {
       {"  classes:\n    - {share: 1.5}\n", "x.yaml:11: workload.classes[0].share: must be a fraction, 0 < share <= 1"},
       {"  classes:\n    - {resources: {cores: 1}}\n", "x.yaml:11: workload.classes[0]: missing required key 'share'"},
       {"  classes:\n    - {share: 0.5}\n    - {share: 0.5, weight: 2}\n",
-       "x.yaml:12: workload.classes[1]: unknown key 'weight' (known: share, size, resources, require, spread)"},
+       "x.yaml:12: workload.classes[1]: unknown key 'weight' (known: share, size, resources, require, spread, "
+       "tenant, priority_class)"},
       {"  classes:\n    - {share: 0.5}\n    - {share: 0.5, require: {zone: asia}}\n",
        "x.yaml:12: workload.classes[1].require.zone: unknown zone 'asia'"},
       {"  classes:\n    - {share: 1, size: {dist: uniform, low: 2}}\n",
@@ -1282,6 +1284,67 @@ TEST_F(ScenarioTest, BadRequestsNameFileLineAndKey) {
             std::string::npos);
   EXPECT_NE(error_of(std::string(kMinimal) + "queue: fifo\n").find("x.yaml:4: queue: must be strict or skip_ahead, got fifo"),
             std::string::npos);
+}
+
+TEST_F(ScenarioTest, TenantsDisciplinesAndPreemption) {
+  auto s = load_scenario_file(write("x.yaml", std::string(kMinimal) + R"(tenants:
+  research: {weight: 2, quota: {cores: 8, memory: 16GiB}, limit: {cores: 16, licence: 2}}
+  batch: {}
+discipline: drf
+preemption: {grace: 5, victims: fail}
+)"));
+  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_EQ(s->tenants.size(), 2u);
+  EXPECT_EQ(s->tenants[0].name, "research");
+  EXPECT_EQ(s->tenants[0].weight, 2);
+  EXPECT_EQ(s->tenants[0].quota.memory, 16.0 * 1024 * 1024 * 1024);
+  EXPECT_EQ(s->tenants[0].limit.other.at("licence"), 2);
+  EXPECT_EQ(s->tenants[1].weight, 1);
+  EXPECT_EQ(s->cluster.queue_cap, 0);  // fair sharing binds late
+  const SchedulerConfig c = scheduler_config(*s, 2);
+  EXPECT_EQ(c.fairness, SchedulerConfig::Fairness::kDrf);
+  EXPECT_TRUE(c.preemption.enabled);
+  EXPECT_EQ(c.preemption.grace, 5);
+  EXPECT_FALSE(c.preemption.requeue);
+
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"discipline: drf:order=sjf\n", "x.yaml:4: discipline: discipline drf takes no parameters"},
+      {"discipline: wfq\n", "unknown discipline 'wfq' (known: fifo, fcfs, easy, conservative, drf, fair)"},
+      {"preemption: {grace: 5}\n", "x.yaml:4: preemption: needs a fair-sharing discipline"},
+      {"discipline: fair\npreemption: {grace: -1}\n", "x.yaml:5: preemption.grace: must be a number of seconds >= 0"},
+      {"discipline: fair\npreemption: {victims: kill}\n", "x.yaml:5: preemption.victims: must be requeue or fail"},
+      {"tenants: {a: {weight: 0}}\n", "x.yaml:4: tenants.a.weight: must be a positive weight"},
+      {"tenants: {a: {share: 1}}\n", "x.yaml:4: tenants.a: unknown key 'share' (known: weight, quota, limit)"},
+      {"tenants: {a: {quota: {cores: 8}, limit: {cores: 4}}}\n",
+       "quota of cores (8) is above its limit (4): a guarantee cannot exceed a ceiling"},
+      {"tenants: {a: {quota: {memory: lots}}}\n", "x.yaml:4: tenants.a.quota.memory: must be a size in bytes"},
+      {"tenants: {\"a b\": {}}\n", "x.yaml:4: tenants: a tenant must be a name"},
+      {"tenants: {}\n", "x.yaml:4: tenants: must declare at least one tenant"},
+  };
+  for (const auto& [lines, message] : cases) {
+    const std::string error = error_of(std::string(kMinimal) + lines);
+    EXPECT_NE(error.find(message), std::string::npos) << lines << " -> " << error;
+  }
+  // A job's tenant and class: per workload, per class, and SWF's columns only for swf.
+  EXPECT_NE(error_of("cluster: {hosts: [{count: 2}]}\nworkload: {rate: 1, tasks: 1, tenants_from: user}\n")
+                .find("x.yaml:2: workload.tenants_from: only for swf workloads"),
+            std::string::npos);
+  EXPECT_NE(error_of("cluster: {hosts: [{count: 2}]}\nworkload: {rate: 1, tasks: 1, priority_class: 1.5}\n")
+                .find("x.yaml:2: workload.priority_class: must be an integer"),
+            std::string::npos);
+  auto classes = load_scenario_file(write("c.yaml", R"(cluster: {hosts: [{count: 2}]}
+workload:
+  rate: 1
+  tasks: 10
+  tenant: base
+  priority_class: 2
+  classes: [{share: 0.5, tenant: alice}, {share: 0.5, priority_class: 3}]
+)"));
+  ASSERT_TRUE(classes.ok()) << classes.error();
+  EXPECT_EQ(classes->classes[0].tenant, "alice");
+  EXPECT_EQ(classes->classes[0].priority_class, 2);
+  EXPECT_EQ(classes->classes[1].tenant, "base");
+  EXPECT_EQ(classes->classes[1].priority_class, 3);
 }
 
 TEST_F(ScenarioTest, AlibabaWorkloadKeys) {

@@ -176,5 +176,50 @@ TEST(Dag, MalformedWorkloadFilesAreRefusedWithTheirLocation) {
   std::filesystem::remove_all(dir);
 }
 
+// kill_at_estimate, worked by hand on one 4-core host (speed 1, reference_speed 1):
+// job 1 asks 2 processors for 100 s but runs 150 s; job 2 asks 2 for 50 s and runs 30 s;
+// job 3 gives no requested time (-1) and runs 40 s. With kill_at_estimate, job 1 is
+// killed at 100 s (its tasks fail: one attempt, max_attempts 1; the first member's
+// timeout stops the gang), job 2 runs 30 s, job 3 is never killed (no limit) and runs
+// 40 s (after job 2). Without it, job 1 runs its 150 s.
+TEST(Swf, KillAtEstimateKillsAJobAtItsRequestedTimeAndOnlyThen) {
+  const auto dir = std::filesystem::temp_directory_path() / ("fulcrum-kill-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "kill.swf") << "1 0 0 150 2 -1 -1 2 100 -1 1 1 1 -1 1 -1 -1 -1\n"
+                                     "2 0 0 30 2 -1 -1 2 50 -1 1 1 1 -1 1 -1 -1 -1\n"
+                                     "3 0 0 40 1 -1 -1 1 -1 -1 1 1 1 -1 1 -1 -1 -1\n";
+  const auto run = [&](const std::string& extra) {
+    return sim::simulate(scenario("cluster: {hosts: [{count: 1, slots: 4, speed: 1}], network: {latency: 0}}\n"
+                                  "recovery: {max_attempts: 1}\n"
+                                  "workload: {type: swf, reference_speed: 1, file: " + (dir / "kill.swf").string() +
+                                  extra + "}\n"));
+  };
+  auto killed = run(", kill_at_estimate: true");
+  ASSERT_TRUE(killed.ok()) << killed.error();
+  ASSERT_EQ(killed->tasks.size(), 4u + 1u);
+  for (const TaskRecord& t : killed->tasks) {
+    if (t.job == 0) {
+      EXPECT_EQ(t.state, TaskState::kFailed) << t.id;
+      EXPECT_NEAR(t.end, 100, 1e-3) << t.id;  // no start report without faults: start is -1
+      EXPECT_EQ(t.attempts, 1u);
+    } else {
+      EXPECT_EQ(t.state, TaskState::kFinished) << t.id;
+      EXPECT_NEAR(t.end - t.start, t.job == 1 ? 30 : 40, 1e-3) << t.id;
+    }
+  }
+  EXPECT_NEAR(killed->jobs[0].estimate, 100, 1e-9);  // the requested time as given
+  std::size_t timeouts = 0;
+  for (const EventRecord& e : killed->events) timeouts += e.kind == "task_timed_out";
+  EXPECT_EQ(timeouts, 1u);  // the first member's; the gang stops the other with it
+  auto kept = run("");
+  ASSERT_TRUE(kept.ok()) << kept.error();
+  for (const TaskRecord& t : kept->tasks) {
+    EXPECT_EQ(t.state, TaskState::kFinished) << t.id;
+    if (t.job == 0) EXPECT_NEAR(t.end - t.start, 150, 1e-3);
+  }
+  EXPECT_NEAR(kept->jobs[0].estimate, 150, 1e-9);  // at least the run time
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace fulcrum

@@ -29,6 +29,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="shorter fault holds and settles (the test command)")
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--zk", action="store_true", help="scheduler replicas on a 3-node ZooKeeper ensemble")
+    ap.add_argument("--tls", action="store_true",
+                    help="mutual TLS on every connection: a CA of the run, a certificate per worker (fulcrum certs)")
     ap.add_argument("--replicas", type=int, default=3, help="scheduler replicas (--zk)")
     ap.add_argument("--zk-root", default="/fulcrum")
     ap.add_argument("--zk-session-timeout", type=float, default=2)

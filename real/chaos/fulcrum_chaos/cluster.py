@@ -168,6 +168,21 @@ class Cluster:
         self.zk_hosts = ""
         self.exec_log = os.path.join(workdir, "executions.log")
         open(self.exec_log, "w").close()
+        self.ca = os.path.join(workdir, "ca")
+        if getattr(args, "tls", False):
+            # Mutual TLS on every connection (docs/real/security.md): a CA of this run, one
+            # scheduler certificate the replicas share, the checker's client as operator.
+            self.certs("init", self.ca)
+            self.certs("issue", self.ca, "scheduler", "--role", "scheduler")
+            self.certs("issue", self.ca, "chaos", "--role", "operator")
+
+    def certs(self, *argv):
+        r = subprocess.run([self.args.binary, "certs", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise SetupError(f"fulcrum certs {' '.join(argv)}: {r.stderr.strip()}")
+
+    def tls_flags(self, name):
+        return ["--cert", os.path.join(self.ca, f"{name}.crt")] if getattr(self.args, "tls", False) else []
 
     # --- ZooKeeper ---
     def start_zookeeper(self):
@@ -211,6 +226,8 @@ class Cluster:
         argv = [a.binary, "scheduler", "--listen", f"{p.ip}:{p.port}", "--metrics-port", str(p.metrics_port),
                 "--grace", str(a.grace), "--max-attempts", "1000", "--suspect-after", "1", "--dead-after", "2",
                 "--detector-period", "0.2", "--verbose"]
+        if getattr(a, "tls", False):
+            argv += self.tls_flags("scheduler") + ["--access", os.path.join(self.ca, "access.yaml")]
         if a.zk:
             # The journal is in ZooKeeper; the folder keeps only this replica's events.csv.
             # Snapshots often, so that compaction runs under the faults too.
@@ -261,9 +278,9 @@ class Cluster:
     @property
     def client_target(self):
         if self.args.zk:
-            return ["--zk", self.zk_hosts, "--zk-root", self.args.zk_root]
+            return ["--zk", self.zk_hosts, "--zk-root", self.args.zk_root, *self.tls_flags("chaos")]
         s = self.schedulers[0]
-        return ["--scheduler", f"{s.ip}:{s.port}"]
+        return ["--scheduler", f"{s.ip}:{s.port}", *self.tls_flags("chaos")]
 
     # --- workers ---
     def start_workers(self):
@@ -272,6 +289,9 @@ class Cluster:
             self.net.add_host(h)
             p = Proc(h, h, None, os.path.join(self.workdir, f"{h}.log"))
             p.argv = [self.args.binary, "worker", "--name", h, "--slots", "2", "--heartbeat", "0.3", "--verbose"]
+            if getattr(self.args, "tls", False):
+                self.certs("issue", self.ca, h, "--role", "worker")
+                p.argv += self.tls_flags(h)
             if self.args.zk:
                 p.argv += ["--zk", self.zk_hosts, "--zk-root", self.args.zk_root]
             else:
