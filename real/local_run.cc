@@ -24,6 +24,7 @@
 #include "real/tls.h"
 #include "real/scheduler_daemon.h"
 #include "real/scheduler_flags.h"
+#include "results/tenants.h"
 #include "scenario/scheduler_config.h"
 #include "workload/jobs.h"
 
@@ -668,6 +669,7 @@ Expected<RunRecords> run_local(const Scenario& scenario, const LocalRunOptions& 
     }
   }
   summarize_jobs(out.tasks, out.jobs, out.summary);
+  summarize_tenants(out, scenario.tenants);
   // Real workers do not move the data; the bytes a placement would move are accounted.
   out.summary.data_moved = bytes_moved(dag_jobs, out.tasks);
   out.summary.wasted_work = records.wasted_work / scale;

@@ -206,5 +206,39 @@ faults:
       << refused.error();
 }
 
+// DRF in real mode, the same core as in simulation (sim/tests/fairness_test.cc): 9 cores
+// and 18 GiB, A's tasks <1 core, 4 GiB>, B's <3 cores, 1 GiB>, 100 scenario seconds each
+// (1 s of wall time), arriving within the first 0.15 s: once tasks end and free room, the
+// worker runs A 3 and B 2, the paper's allocation; tenants.csv has both.
+TEST(LocalFairness, DrfReachesThePapersAllocationOnRealWorkers) {
+  auto scenario = load_scenario_text(R"(
+cluster: {hosts: [{count: 1, speed: 1e9, resources: {cores: 9, memory: 18GiB}}]}
+tenants: {A: {}, B: {}}
+discipline: drf
+workload:
+  rate: 400
+  tasks: 60
+  size: {dist: constant, value: 1e11}
+  classes:
+    - {share: 0.5, tenant: A, resources: {cores: 1, memory: 4GiB}}
+    - {share: 0.5, tenant: B, resources: {cores: 3, memory: 1GiB}}
+real: {task: sleep, time_scale: 0.01}
+)", "local_fairness.yaml");
+  ASSERT_TRUE(scenario.ok()) << scenario.error();
+  auto r = real::run_local(*scenario, real::LocalRunOptions{FULCRUM_BINARY, false});
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->summary.tasks_completed, 60u);
+  for (const double t : {350.0, 650.0}) {
+    std::map<std::string, int> running;
+    for (const TaskRecord& task : r->tasks) {
+      if (task.start >= 0 && task.start <= t && t < task.end) ++running[r->jobs.at(task.job).tenant];
+    }
+    EXPECT_EQ(running, (std::map<std::string, int>{{"A", 3}, {"B", 2}})) << "at t=" << t;
+  }
+  ASSERT_EQ(r->tenants.size(), 2u);
+  EXPECT_EQ(r->tenants[0].tenant, "A");
+  EXPECT_EQ(r->tenants[1].tenant, "B");
+}
+
 }  // namespace
 }  // namespace fulcrum
